@@ -1,0 +1,34 @@
+# sinks workflow: land-cover epochs -> carbon-stock and carbon-sink maps and zone tables.
+# Run it with `sinks run CONFIG` (which validates the inputs first), or directly:
+#   snakemake --cores 2 --config sinks_config=config/config.yaml
+# Every rule calls the `sinks` CLI, so the same commands work by hand and on a cluster.
+
+from sinks import config as sinks_config
+from sinks.stages import run_paths, zone_levels
+
+CONFIG_PATH = config.get("sinks_config", "config/config.yaml")
+CFG = sinks_config.load_config(CONFIG_PATH)  # schema + semantic checks, raises a one-line error
+P = run_paths(CFG)
+RUN = str(P.root)
+EPOCHS = {e.year: e for e in sinks_config.epochs(CFG)}
+PERIODS = sinks_config.periods(CFG)
+LEVELS = zone_levels(CFG)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/zones.smk"
+include: "workflow/rules/landcover.smk"
+include: "workflow/rules/carbon.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        P.run_config(),
+        [P.output("ecosystem", year=y) for y in EPOCHS] if CFG["landcover"]["legend"] else [],
+        [P.output("carbon_stock", year=y) for y in EPOCHS],
+        [P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
+        P.zonal_summary(),
+        P.zones_gpkg(),
+        P.summary_plot(),

@@ -1,0 +1,252 @@
+"""Load and validate a run configuration.
+
+Two layers (STYLE §6): the JSON Schema in ``schemas/config.schema.yaml`` (types, defaults,
+unknown keys) and semantic checks (years, references between sections). Checks that open the
+input files live in :func:`sinks.checks.validate_inputs`, so the Snakefile can validate the config
+cheaply at parse time.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from sinks.errors import ConfigError
+from sinks.io.tables import BUILTIN_DENSITIES_NAME as BUILTIN_DENSITIES
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """One land-cover epoch: an observed raster file, or a scenario derived from an earlier epoch."""
+
+    year: int
+    path: Path | None
+    scenario: dict | None
+
+    @property
+    def basis(self) -> str:
+        """``observed`` or ``scenario``: written into every output and table row."""
+        return "scenario" if self.scenario else "observed"
+
+
+def schema() -> dict:
+    """The configuration JSON Schema shipped with the package."""
+    text = resources.files("sinks").joinpath("schemas/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _validator_with_defaults():
+    """A Draft 2020-12 validator that fills in ``default`` values (the jsonschema FAQ recipe)."""
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, sch):
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and prop not in instance:
+                    instance[prop] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, sch)
+
+    return jsonschema.validators.extend(base, {"properties": set_defaults})
+
+
+def _dotted(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _schema_message(source: str, err: jsonschema.ValidationError) -> str:
+    key = _dotted(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        unknown = sorted(set(err.instance) - set(allowed))
+        hints = []
+        for u in unknown:
+            close = difflib.get_close_matches(str(u), allowed, n=1)
+            hints.append(f"'{u}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        where = "" if key == "(top level)" else f"{key}: "
+        return (f"{source}: {where}unknown key {', '.join(hints)}; allowed keys: "
+                f"{', '.join(allowed)}")
+    if err.validator == "required":
+        return f"{source}: {key}: {err.message}; add it (see config/README.md)"
+    if err.validator == "oneOf" and len(err.absolute_path) >= 3 and err.absolute_path[1] == "epochs":
+        return (f"{source}: {key} = {err.instance!r}: an epoch is a raster path or "
+                "{scenario: {from: YEAR, changes: [...]}}; see config/README.md")
+    value = json.dumps(err.instance, default=str)
+    if len(value) > 80:
+        value = value[:77] + "..."
+    return f"{source}: {key} = {value}: {err.message}"
+
+
+def load_config(path: str | Path) -> dict:
+    """Read, validate and resolve a config file.
+
+    Returns the config with defaults filled in, epoch years as ``int`` and every file path made
+    absolute (relative paths are taken from the working directory). Raises ``ConfigError`` with
+    one line naming the file, the key and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found; give the path of a YAML config "
+                          "(see config/config.yaml)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: malformed YAML{where}: {problem}; fix the syntax "
+                          "(indentation, colons, quotes)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file; save the config as UTF-8 YAML") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the config must be a YAML mapping with at least "
+                          "'run' and 'landcover' sections")
+    cfg = _normalise_epoch_keys(raw, path)
+    validator = _validator_with_defaults()(schema())
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.path)))
+    if errors:
+        raise ConfigError(_schema_message(str(path), errors[0]))
+    _semantic_checks(cfg, path)
+    _resolve_paths(cfg)
+    cfg["_source"] = str(path.resolve())
+    return cfg
+
+
+def _normalise_epoch_keys(raw: dict, path: Path) -> dict:
+    """Epoch years must be integers in strictly increasing order; JSON Schema wants string keys."""
+    cfg = copy.deepcopy(raw)
+    epochs = (cfg.get("landcover") or {}).get("epochs")
+    if not isinstance(epochs, dict):
+        return cfg
+    years = []
+    for key in epochs:
+        try:
+            year = int(str(key).strip())
+            if str(year) != str(key).strip():
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"{path}: landcover.epochs.{key}: epoch year must be an integer "
+                              "such as 2019") from None
+        years.append(year)
+    for a, b in zip(years, years[1:]):
+        if b <= a:
+            raise ConfigError(f"{path}: landcover.epochs: years {years} are not strictly "
+                              "increasing; list the epochs oldest first, each year once")
+    cfg["landcover"]["epochs"] = {str(y): v for y, v in zip(years, epochs.values())}
+    return cfg
+
+
+def _semantic_checks(cfg: dict, path: Path) -> None:
+    epochs = {int(y): v for y, v in cfg["landcover"]["epochs"].items()}
+    years = list(epochs)
+    first = epochs[years[0]]
+    if isinstance(first, dict):
+        raise ConfigError(f"{path}: landcover.epochs.{years[0]}: the first epoch must be an "
+                          "observed raster, not a scenario")
+    for year, spec in epochs.items():
+        if isinstance(spec, dict):
+            src = spec["scenario"]["from"]
+            if src not in epochs or src >= year:
+                raise ConfigError(f"{path}: landcover.epochs.{year}.scenario.from = {src}: must "
+                                  f"be an earlier epoch year, one of {[y for y in years if y < year]}")
+    grid = cfg["grid"]
+    if grid["crs"] is None and grid["resolution"] is not None:
+        raise ConfigError(f"{path}: grid.resolution is set but grid.crs is not; give grid.crs "
+                          "too, or leave both out to use the first epoch's grid")
+    if grid["crs"] is not None and grid["resolution"] is None:
+        raise ConfigError(f"{path}: grid.crs is set but grid.resolution is not; give the pixel "
+                          "size in CRS units (e.g. 30 for metres)")
+    if grid["bounds"] is not None:
+        xmin, ymin, xmax, ymax = grid["bounds"]
+        if not (xmax > xmin and ymax > ymin):
+            raise ConfigError(f"{path}: grid.bounds = {grid['bounds']}: must be "
+                              "[xmin, ymin, xmax, ymax] with xmax > xmin and ymax > ymin")
+    levels = [z["level"] for z in cfg["zones"]]
+    dup = sorted({lv for lv in levels if levels.count(lv) > 1})
+    if dup:
+        raise ConfigError(f"{path}: zones: level {dup[0]!r} is used twice; give each zone "
+                          "layer its own level name")
+    if grid["clip_to"] is not None and grid["clip_to"] not in levels:
+        raise ConfigError(f"{path}: grid.clip_to = {grid['clip_to']!r}: not a zone level; use "
+                          f"one of {levels}" if levels else
+                          f"{path}: grid.clip_to = {grid['clip_to']!r}: no zones are configured; "
+                          "add the zone layer under 'zones' or remove clip_to")
+    if cfg["landcover"]["legend"] is None and cfg["carbon"]["densities"] == BUILTIN_DENSITIES:
+        raise ConfigError(f"{path}: landcover.legend is missing; give igbp, clcd, worldcover or "
+                          "a legend CSV (it may be left out only with an InVEST density table)")
+
+
+def _abs(p: str) -> str:
+    return str(Path(p).expanduser().resolve())
+
+
+def _resolve_paths(cfg: dict) -> None:
+    lc = cfg["landcover"]
+    for year, spec in lc["epochs"].items():
+        if isinstance(spec, str):
+            lc["epochs"][year] = _abs(spec)
+    if lc["legend"] and lc["legend"].lower().endswith(".csv"):
+        lc["legend"] = _abs(lc["legend"])
+    if cfg["carbon"]["densities"] != BUILTIN_DENSITIES:
+        cfg["carbon"]["densities"] = _abs(cfg["carbon"]["densities"])
+    for zone in cfg["zones"]:
+        zone["path"] = _abs(zone["path"])
+        zone["name_field"] = zone["name_field"] or zone["id_field"]
+
+
+def epochs(cfg: dict) -> list[Epoch]:
+    """The epochs in year order."""
+    out = []
+    for year, spec in cfg["landcover"]["epochs"].items():
+        if isinstance(spec, dict):
+            out.append(Epoch(int(year), None, spec["scenario"]))
+        else:
+            out.append(Epoch(int(year), Path(spec), None))
+    return out
+
+
+def epoch(cfg: dict, year: int) -> Epoch:
+    """The epoch of ``year``; ``ConfigError`` if there is none."""
+    for e in epochs(cfg):
+        if e.year == int(year):
+            return e
+    raise ConfigError(f"{cfg['_source']}: landcover.epochs has no year {year}")
+
+
+def periods(cfg: dict) -> list[tuple[int, int]]:
+    """Consecutive epoch pairs (y0, y1)."""
+    years = [e.year for e in epochs(cfg)]
+    return list(zip(years, years[1:]))
+
+
+def run_dir(cfg: dict, root: str | Path = ".") -> Path:
+    """``data/processed/<run.name>`` under ``root`` (the working directory)."""
+    return Path(root) / "data" / "processed" / cfg["run"]["name"]
+
+
+def digest(obj: Any) -> str:
+    """Short stable hash of a JSON-able object (config sections, whole config)."""
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def config_hash(cfg: dict) -> str:
+    """Hash of the resolved config, written into every output's tags."""
+    return digest({k: v for k, v in cfg.items() if not k.startswith("_")})
+
+
+def resolved_yaml(cfg: dict) -> str:
+    """The resolved config as YAML, for ``run_config.yaml``."""
+    clean = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    header = (f"# Resolved sinks configuration (defaults filled, paths absolute).\n"
+              f"# source: {cfg.get('_source')}\n# config_hash: {config_hash(cfg)}\n")
+    return header + yaml.safe_dump(clean, sort_keys=False, allow_unicode=True)

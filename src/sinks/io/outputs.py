@@ -1,0 +1,60 @@
+"""The registry of output maps: file name pattern, dtype, units, nodata, sign, overviews.
+
+One place for what every output means; the writer, the conformance test and the README's outputs
+table all read it (InVEST's ``MODEL_SPEC.outputs`` plays the same role).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SINK_SIGN = ("positive = net removal of CO2 from the atmosphere (carbon sink); "
+             "negative = net emission (source)")
+STOCK_SIGN = "stocks are non-negative"
+POOLS = ("agb", "bgb", "dead", "soc")
+POOL_NAMES = {
+    "agb": "above-ground biomass carbon",
+    "bgb": "below-ground biomass carbon",
+    "dead": "dead organic matter carbon (dead wood + litter)",
+    "soc": "soil organic carbon 0-30 cm",
+}
+FLOAT_NODATA = -9999.0
+CLASS_NODATA = 0
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    pattern: str
+    dtype: str
+    nodata: float | int
+    unit: str
+    description: str
+    sign: str
+    overview_resampling: str
+    how_to_sum: str
+    valid_range: tuple[float, float]
+
+
+OUTPUTS: dict[str, OutputSpec] = {
+    "ecosystem": OutputSpec(
+        "ecosystem_{year}.tif", "uint8", CLASS_NODATA, "class",
+        "Ecosystem class {year}", "not applicable", "nearest",
+        "count pixels x pixel area per class (see zonal_summary.csv)", (1, 255)),
+    "carbon_stock": OutputSpec(
+        "carbon_stock_{year}.tif", "float32", FLOAT_NODATA, "Mg C ha-1",
+        "Total carbon stock {year} (AGB + BGB + DOM + SOC 0-30 cm)", STOCK_SIGN, "average",
+        "sum of value x pixel area in ha = Mg C", (0.0, 2000.0)),
+    **{f"carbon_{pool}": OutputSpec(
+        f"carbon_{pool}_{{year}}.tif", "float32", FLOAT_NODATA, "Mg C ha-1",
+        f"Carbon stock {{year}}: {POOL_NAMES[pool]}", STOCK_SIGN, "average",
+        "sum of value x pixel area in ha = Mg C", (0.0, 2000.0)) for pool in POOLS},
+    "net_sink": OutputSpec(
+        "net_sink_{y0}_{y1}.tif", "float32", FLOAT_NODATA, "Mg CO2 ha-1 yr-1",
+        "Net carbon sink {y0}-{y1} by stock difference (IPCC 2006 Vol.4 Ch.2 Eq. 2.5)",
+        SINK_SIGN, "average", "sum of value x pixel area in ha = Mg CO2 yr-1", (-10000.0, 10000.0)),
+}
+
+
+def output_name(kind: str, **fields) -> str:
+    """File name of an output, e.g. ``output_name("net_sink", y0=2019, y1=2025)``."""
+    return OUTPUTS[kind].pattern.format(**fields)

@@ -1,0 +1,202 @@
+"""Zonal tables, the zones GeoPackage and the summary figure.
+
+Totals are computed from the aligned land cover and the density LUTs in float64 (not by summing
+the float32 maps), pixel by pixel as density × pixel area (STYLE §4.6); zone totals of each
+level add up to the region total because each pixel belongs to at most one zone of a level.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from sinks import config as cfgmod
+from sinks.checks import load_tables
+from sinks.errors import EmptyDataError
+from sinks.grid import DEFAULT_CHUNK, pixel_area_ha, require_same_grid
+from sinks.io.outputs import POOLS
+from sinks.io.rasters import open_raster
+from sinks.io.vectors import read_zones
+from sinks.landcover import ECOSYSTEMS, apply_lut, build_lut
+from sinks.models.stock_difference import net_sink, stocks, total_stock
+from sinks.stages import RunPaths, carbon_luts, epoch_landcover, zone_levels
+from sinks.zones import zonal_totals
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["zone_level", "zone_id", "zone_name", "ecosystem", "quantity", "year_start",
+           "year_end", "value", "unit", "method", "basis"]
+UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" for p in POOLS},
+         "net_sink": "Mg CO2 yr-1"}
+
+
+def reporting_classes(cfg: dict, dtype) -> tuple[np.ndarray, list[str]]:
+    """LUT raster code -> reporting class index, and the class names (index 0 = no data).
+
+    Ecosystem classes when a legend is set; otherwise (InVEST table alone) the raster codes.
+    """
+    legend, dens = load_tables(cfg)
+    size = int(np.iinfo(dtype).max) + 1 if np.iinfo(dtype).max < 65536 else 65536
+    if legend is not None:
+        from sinks.landcover import ECOSYSTEM_CODES
+        names = ["none"] + [ECOSYSTEMS[c] for c in sorted(ECOSYSTEMS)]
+        lut = build_lut({c: ECOSYSTEM_CODES[e] for c, e in legend.items()}, size, 0, dtype="int64")
+        return lut, names
+    codes = sorted(int(c) for c in dens.values.index)
+    lut = build_lut({c: i + 1 for i, c in enumerate(codes)}, size, 0, dtype="int64")
+    return lut, ["none"] + [f"lucode_{c}" for c in codes]
+
+
+GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr"}
+
+
+def _zones(paths: RunPaths, levels: list[str], grid, chunks: int):
+    idx, tables = {}, {}
+    for lv in levels:
+        z = open_raster(paths.zones(lv), chunks=chunks)
+        require_same_grid(z, grid, str(paths.zones(lv)))
+        idx[lv] = z
+        tables[lv] = pd.read_csv(paths.zones_table(lv), dtype={"zone_id": str, "zone_name": str})
+    return idx, tables
+
+
+def _rows(result, tables, names, quantity_map, year_start, year_end, method, basis, keep_class):
+    rows = []
+    for lv, per_value in result.items():
+        table = tables[lv]
+        for _, z in table.iterrows():
+            i = int(z["index"])
+            for q_key, quantity in quantity_map.items():
+                arr = per_value[q_key][i]
+                for c in range(1, len(names)):
+                    if keep_class[lv][i, c]:
+                        rows.append((lv, z["zone_id"], z["zone_name"], names[c], quantity,
+                                     year_start, year_end, arr[c], UNITS[quantity], method, basis))
+                rows.append((lv, z["zone_id"], z["zone_name"], "all", quantity, year_start,
+                             year_end, arr[1:].sum(), UNITS[quantity], method, basis))
+    return rows
+
+
+def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.DataFrame:
+    """Compute ``zonal_summary.csv`` rows for every epoch and period, and write the table,
+    the zones GeoPackage and the summary figure."""
+    levels = zone_levels(cfg)
+    epochs = cfgmod.epochs(cfg)
+    first = open_raster(epoch_landcover(cfg, paths, epochs[0].year), chunks=chunks)
+    grid = first.odc.geobox
+    zone_idx, tables = _zones(paths, levels, grid, chunks)
+    n_zones = {lv: len(tables[lv]) for lv in levels}
+    area = pixel_area_ha(grid, chunks)
+    report_lut, names = reporting_classes(cfg, first.dtype)
+    luts = carbon_luts(cfg, first.dtype, float_dtype="float64")
+    rows, totals_by_year, classes_by_year = [], {}, {}
+    for ep in epochs:
+        path = epoch_landcover(cfg, paths, ep.year)
+        codes = open_raster(path, chunks=chunks)
+        require_same_grid(codes, grid, str(path))
+        pools = stocks(codes, luts)
+        total = total_stock(pools)
+        totals_by_year[ep.year] = total
+        classes = apply_lut(codes, report_lut, 0)
+        classes_by_year[ep.year] = classes
+        values = {"area": area.where(np.isfinite(total)), "carbon_stock": total * area,
+                  **{f"carbon_stock_{p}": pools[p] * area for p in POOLS}}
+        log.info("zonal totals %d (%s)", ep.year, ep.basis)
+        res = zonal_totals(zone_idx, n_zones, classes, len(names), values)
+        keep = {lv: res[lv]["area"] > 0 for lv in levels}
+        rows += _rows(res, tables, names, {k: k for k in values}, ep.year, ep.year,
+                      "stock_difference", ep.basis, keep)
+        if not any(res[lv]["area"][1:].sum() > 0 for lv in levels):
+            raise EmptyDataError(f"{path}: no valid pixel falls in any zone; check that the "
+                                 "zones and the land cover cover the same area")
+    for (e0, e1) in zip(epochs, epochs[1:]):
+        sink = net_sink(totals_by_year[e0.year], totals_by_year[e1.year], e0.year, e1.year)
+        basis = "scenario" if "scenario" in (e0.basis, e1.basis) else "observed"
+        res = zonal_totals(zone_idx, n_zones, classes_by_year[e1.year], len(names),
+                           {"net_sink": sink * area, "area": area.where(np.isfinite(sink))})
+        keep = {lv: res[lv]["area"] > 0 for lv in levels}
+        rows += _rows(res, tables, names, {"net_sink": "net_sink"}, e0.year, e1.year,
+                      "stock_difference", basis, keep)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    if not np.isfinite(df["value"]).all():
+        raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
+    _write_csv(df, paths.zonal_summary())
+    write_zones_gpkg(cfg, df, paths.zones_gpkg())
+    write_summary_plot(cfg, df, paths)
+    return df
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(path)
+
+
+def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path) -> None:
+    """One layer per zone level with the 'all ecosystems' figures as columns, for GIS users."""
+    tmp = path.with_name(f".{path.stem}.tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    wrote = False
+    for zone in cfg["zones"]:
+        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
+        sub = df[(df.zone_level == zone["level"]) & (df.ecosystem == "all")]
+        col = [f"{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}" if y0 == y1 else f"{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}_{y1}"
+               for q, y0, y1 in zip(sub.quantity, sub.year_start, sub.year_end)]
+        wide = sub.assign(column=col).pivot(index="zone_id", columns="column", values="value")
+        out = gdf.merge(wide, left_on="zone_id", right_index=True, how="left")
+        out["note"] = zone.get("note", "")
+        out.to_file(tmp, layer=zone["level"], driver="GPKG")
+        wrote = True
+    if wrote:
+        tmp.replace(path)
+
+
+def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
+    """PNG: map of the last period's net sink and stock by ecosystem per epoch (first level)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import rasterio
+    from matplotlib.colors import TwoSlopeNorm
+
+    epochs = cfgmod.epochs(cfg)
+    y0, y1 = epochs[-2].year, epochs[-1].year
+    level = cfg["grid"]["clip_to"] or zone_levels(cfg)[0]
+    fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1, 1.2]})
+    sink_path = paths.output("net_sink", y0=y0, y1=y1)
+    with rasterio.open(sink_path) as src:
+        scale = max(1, int(np.ceil(max(src.width, src.height) / 1200)))
+        data = src.read(1, out_shape=(src.height // scale or 1, src.width // scale or 1), masked=True)
+        bounds = src.bounds
+    lim = float(np.nanpercentile(np.abs(data.compressed()), 99)) if data.count() else 1.0
+    lim = lim or 1.0
+    im = ax_map.imshow(data, cmap="RdBu", norm=TwoSlopeNorm(0, -lim, lim),
+                       extent=(bounds.left, bounds.right, bounds.bottom, bounds.top))
+    fig.colorbar(im, ax=ax_map, shrink=0.7, label="net sink, Mg CO2 ha-1 yr-1 (+ = sink)")
+    basis = "SCENARIO" if cfgmod.epoch(cfg, y1).basis == "scenario" else "observed"
+    ax_map.set_title(f"Net carbon sink {y0}-{y1} ({basis})")
+    ax_map.set_xticks([]), ax_map.set_yticks([])
+    sub = df[(df.zone_level == level) & (df.quantity == "carbon_stock") & (df.ecosystem != "all")]
+    pivot = sub.groupby(["year_start", "ecosystem"])["value"].sum().unstack(fill_value=0) / 1e6
+    bottom = np.zeros(len(pivot))
+    from sinks.landcover import ECOSYSTEM_CODES, ECOSYSTEM_COLOURS
+    labels = [f"{y}{' (scenario)' if cfgmod.epoch(cfg, y).basis == 'scenario' else ''}" for y in pivot.index]
+    for eco in pivot.columns:
+        colour = np.array(ECOSYSTEM_COLOURS.get(ECOSYSTEM_CODES.get(eco, 10), (128, 128, 128, 255))) / 255
+        ax_bar.bar(labels, pivot[eco], bottom=bottom, label=eco, color=colour)
+        bottom += pivot[eco].values
+    ax_bar.set_ylabel("carbon stock, Tg C (AGB + BGB + DOM + SOC 0-30 cm)")
+    ax_bar.set_title(f"Carbon stock by ecosystem, zone level '{level}'")
+    ax_bar.legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"sinks run '{cfg['run']['name']}'", fontsize=11)
+    fig.tight_layout()
+    out = paths.summary_plot()
+    tmp = out.with_name(f".{out.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(out)

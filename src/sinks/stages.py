@@ -1,0 +1,298 @@
+"""The workflow's stages: each reads its inputs, calls the pure models and writes its outputs.
+
+One function per Snakemake rule; the CLI subcommands call these, and the Snakefile builds its
+file names from :class:`RunPaths`, so rules, CLI and Python API share one code path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from odc.geo.geobox import GeoBox
+
+from sinks import __version__
+from sinks import config as cfgmod
+from sinks.checks import check_epoch_raster, load_tables, resolve_densities
+from sinks.errors import EmptyDataError, InputDataError
+from sinks.grid import DEFAULT_CHUNK, align, describe, on_grid, pixel_area_ha, reference_grid, require_same_grid
+from sinks.io.outputs import OUTPUTS, POOLS, output_name
+from sinks.io.rasters import MapToWrite, code_histogram, open_raster, raster_geobox, write_cogs
+from sinks.io.vectors import read_zones
+from sinks.landcover import ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, build_lut, ecosystem_lut, lut_size
+from sinks.models.stock_difference import class_densities, net_sink, pool_luts, stocks, total_stock
+from sinks.scenario import derive_epoch
+from sinks.zones import rasterize_zones, zonal_totals
+
+log = logging.getLogger(__name__)
+
+STOCK_CITATION = ("IPCC 2006 Guidelines Vol.4 Ch.2 Eq. 2.5 (stock difference); densities: "
+                  "see the density table's source column")
+REGION_LEVEL = "region"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """File names of one run under ``data/processed/<run>/`` (the Snakefile uses these too)."""
+
+    root: Path
+
+    @property
+    def interim(self) -> Path:
+        return self.root / "interim"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    def run_config(self) -> Path:
+        return self.root / "run_config.yaml"
+
+    def zones(self, level: str) -> Path:
+        return self.interim / f"zones_{level}.tif"
+
+    def zones_table(self, level: str) -> Path:
+        return self.interim / f"zones_{level}.csv"
+
+    def landcover(self, year: int, scenario: bool = False) -> Path:
+        return self.interim / (f"landcover_{year}_scenario.tif" if scenario else f"landcover_{year}.tif")
+
+    def scenario_report(self, year: int) -> Path:
+        return self.outputs / f"scenario_changes_{year}.csv"
+
+    def output(self, kind: str, **fields) -> Path:
+        return self.outputs / output_name(kind, **fields)
+
+    def zonal_summary(self) -> Path:
+        return self.outputs / "zonal_summary.csv"
+
+    def zones_gpkg(self) -> Path:
+        return self.outputs / "zones_summary.gpkg"
+
+    def summary_plot(self) -> Path:
+        return self.outputs / "summary.png"
+
+
+def run_paths(cfg: dict, root: str | Path = ".") -> RunPaths:
+    return RunPaths(cfgmod.run_dir(cfg, root))
+
+
+def zone_levels(cfg: dict) -> list[str]:
+    """Zone levels of the tables; one whole-grid level 'region' when no zones are configured."""
+    return [z["level"] for z in cfg["zones"]] or [REGION_LEVEL]
+
+
+def epoch_landcover(cfg: dict, paths: RunPaths, year: int) -> Path:
+    ep = cfgmod.epoch(cfg, year)
+    return paths.landcover(year, scenario=ep.scenario is not None)
+
+
+def run_grid(cfg: dict) -> GeoBox:
+    """The run's reference grid (config ``grid``; defaults from the first epoch's raster)."""
+    first = cfgmod.epochs(cfg)[0]
+    template = raster_geobox(first.path)
+    g = cfg["grid"]
+    bounds = g["bounds"]
+    if bounds is None and g["clip_to"] is not None and g["crs"] is not None:
+        zone = next(z for z in cfg["zones"] if z["level"] == g["clip_to"])
+        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
+        bounds = tuple(gdf.to_crs(g["crs"]).total_bounds)
+    return reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None)
+
+
+def _tags(cfg: dict, *, model: str, inputs: list, basis: str, kind: str, **extra) -> dict:
+    spec = OUTPUTS.get(kind)
+    tags = {
+        "units": spec.unit if spec else "",
+        "sign_convention": spec.sign if spec else "",
+        "sinks_version": __version__,
+        "config_hash": cfgmod.config_hash(cfg),
+        "run_name": cfg["run"]["name"],
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "inputs": "; ".join(str(i) for i in inputs),
+        "model": model,
+        "citation": STOCK_CITATION if kind.startswith("carbon") or kind == "net_sink" else "",
+        "basis": basis,
+        "scenario": "true" if basis == "scenario" else "false",
+    }
+    tags.update(extra)
+    return tags
+
+
+def _map(cfg, kind: str, data: xr.DataArray, path: Path, *, basis: str, model: str, inputs,
+         colormap=None, **fields) -> MapToWrite:
+    spec = OUTPUTS[kind]
+    description = spec.description.format(**fields)
+    if basis == "scenario":
+        description += " (SCENARIO)"
+    return MapToWrite(data, path, spec.dtype, spec.nodata, description, spec.unit,
+                      _tags(cfg, model=model, inputs=inputs, basis=basis, kind=kind),
+                      spec.overview_resampling, colormap)
+
+
+# --- stages ------------------------------------------------------------------------------
+
+def write_run_config(cfg: dict, paths: RunPaths) -> Path:
+    """Write the resolved config (provenance) atomically."""
+    out = paths.run_config()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(cfgmod.resolved_yaml(cfg), encoding="utf-8")
+    os.replace(tmp, out)
+    return out
+
+
+def stage_rasterize_zones(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Rasterize every zone level once onto the run grid (index raster + id/name table)."""
+    grid = run_grid(cfg)
+    log.info("run grid: %s", describe(grid))
+    written = []
+    layers = cfg["zones"] or [None]
+    for zone in layers:
+        if zone is None:
+            level, table = REGION_LEVEL, pd.DataFrame({"zone_id": ["region"], "zone_name": ["whole grid"]})
+            index = on_grid(np.ones(grid.shape.yx, dtype="uint32"), grid).chunk(chunks)
+        else:
+            level = zone["level"]
+            gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
+            table = pd.DataFrame(gdf.drop(columns="geometry"))
+            index = rasterize_zones(gdf, grid, chunks)
+            log.info("zones %s: %d polygons from %s", level, len(gdf), zone["path"])
+        table.insert(0, "index", np.arange(1, len(table) + 1))
+        m = MapToWrite(index, paths.zones(level), "uint32", 0, f"Zone index, level {level}",
+                       "index", {"level": level, "run_name": cfg["run"]["name"]}, "nearest")
+        write_cogs([m])
+        table.to_csv(paths.zones_table(level), index=False)
+        written.append(paths.zones(level))
+    return written
+
+
+def _clip_mask(cfg: dict, paths: RunPaths, grid: GeoBox, chunks: int) -> xr.DataArray | None:
+    level = cfg["grid"]["clip_to"]
+    if level is None:
+        return None
+    z = open_raster(paths.zones(level), chunks=chunks)
+    require_same_grid(z, grid, str(paths.zones(level)))
+    return z > 0
+
+
+def stage_align_landcover(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> Path:
+    """Check an observed epoch's raster and bring it onto the run grid (classes: nearest/mode)."""
+    ep = cfgmod.epoch(cfg, year)
+    if ep.path is None:
+        raise InputDataError(f"landcover.epochs.{year} is a scenario, not a raster to align")
+    grid = run_grid(cfg)
+    legend, densities = load_tables(cfg)
+    hist = check_epoch_raster(ep.path, grid, legend, densities, chunks)
+    src = open_raster(ep.path, chunks=chunks)
+    nodata = src.odc.nodata
+    if nodata is None:
+        info = np.iinfo(src.dtype)
+        nodata = next(v for v in (0, int(info.max)) if v not in hist)
+        src = src.rio.write_nodata(nodata)
+    aligned = align(src, grid, categorical=True, name=str(ep.path), chunks=chunks)
+    mask = _clip_mask(cfg, paths, grid, chunks)
+    if mask is not None:
+        aligned = aligned.where(mask, nodata).astype(src.dtype)
+    if not code_histogram(aligned.rio.write_nodata(nodata)):  # raises EmptyDataError if empty
+        raise EmptyDataError(f"{ep.path}: no data left on the run grid")
+    out = paths.landcover(year)
+    m = MapToWrite(aligned, out, str(src.dtype), int(nodata), f"Land-cover codes {year} on the run grid",
+                   "class", _tags(cfg, model="alignment", inputs=[ep.path], basis="observed",
+                                  kind="landcover", source_grid=describe(src.odc.geobox)), "nearest")
+    write_cogs([m])
+    return out
+
+
+def stage_make_scenario(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> Path:
+    """Derive a SCENARIO epoch from an earlier epoch's aligned land cover (seeded)."""
+    ep = cfgmod.epoch(cfg, year)
+    sc = ep.scenario
+    base_path = epoch_landcover(cfg, paths, sc["from"])
+    base = open_raster(base_path, chunks=chunks)
+    grid = base.odc.geobox
+    nodata = base.odc.nodata
+    codes, report = derive_epoch(base.values, nodata, sc["changes"], year - sc["from"], sc["seed"],
+                                 abs(grid.resolution.x))
+    for r in report:
+        log.info("scenario %d: %s %s -> %s: %d of %d candidate px", year, r["change"],
+                 r["from_codes"], r["to_code"], r["changed_px"], r["candidates_px"])
+    pd.DataFrame(report).assign(year_start=sc["from"], year_end=year, seed=sc["seed"],
+                                basis="scenario").to_csv(paths.scenario_report(year), index=False)
+    out = paths.landcover(year, scenario=True)
+    data = on_grid(codes, grid).chunk(chunks)
+    m = MapToWrite(data, out, str(codes.dtype), int(nodata), f"Land-cover codes {year} (SCENARIO)",
+                   "class", _tags(cfg, model="scenario generator (sinks.scenario)", inputs=[base_path],
+                                  basis="scenario", kind="landcover", seed=sc["seed"]), "nearest")
+    write_cogs([m])
+    return out
+
+
+def stage_classify_ecosystem(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> Path:
+    """Write ``ecosystem_<year>.tif``: land-cover codes mapped to ecosystem classes (legend)."""
+    legend, _ = load_tables(cfg)
+    if legend is None:
+        raise InputDataError("landcover.legend is not set: no ecosystem map can be made")
+    ep = cfgmod.epoch(cfg, year)
+    src_path = epoch_landcover(cfg, paths, year)
+    codes = open_raster(src_path, chunks=chunks)
+    eco = apply_lut(codes, ecosystem_lut(legend, lut_size(codes.dtype)), 0)
+    out = paths.output("ecosystem", year=year)
+    m = _map(cfg, "ecosystem", eco, out, basis=ep.basis, model="legend look-up",
+             inputs=[src_path, cfg["landcover"]["legend"]], colormap=ECOSYSTEM_COLOURS, year=year)
+    m.tags.update({f"CLASS_{c}": n for c, n in ECOSYSTEMS.items()})
+    write_cogs([m])
+    return out
+
+
+def carbon_luts(cfg: dict, dtype, float_dtype="float32") -> dict[str, np.ndarray]:
+    """Per-pool LUTs from raster code to density (Mg C ha-1) for a config."""
+    legend, dens = load_tables(cfg)
+    size = lut_size(dtype)
+    if dens.kind == "invest":
+        values = dens.values
+        code_to_class = {int(c): int(c) for c in values.index}
+    else:
+        values = class_densities(dens.values, cfg["carbon"]["paddy_share"])
+        code_to_class = dict(legend)
+    return {p: lut.astype(float_dtype) for p, lut in pool_luts(values, code_to_class, size).items()}
+
+
+def stage_compute_stock(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Write the total and per-pool carbon stock maps of one epoch (Mg C ha-1), in one pass."""
+    ep = cfgmod.epoch(cfg, year)
+    src_path = epoch_landcover(cfg, paths, year)
+    codes = open_raster(src_path, chunks=chunks)
+    pools = stocks(codes, carbon_luts(cfg, codes.dtype))
+    inputs = [src_path, resolve_densities(cfg)]
+    model = "stock look-up by class (IPCC Tier 1 densities)"
+    maps = [_map(cfg, "carbon_stock", total_stock(pools), paths.output("carbon_stock", year=year),
+                 basis=ep.basis, model=model, inputs=inputs, year=year)]
+    if cfg["outputs"]["pool_maps"]:
+        maps += [_map(cfg, f"carbon_{p}", pools[p], paths.output(f"carbon_{p}", year=year),
+                      basis=ep.basis, model=model, inputs=inputs, year=year) for p in POOLS]
+    return write_cogs(maps)
+
+
+def _open_stock(path: Path, chunks: int) -> xr.DataArray:
+    from sinks.io.rasters import open_output
+    return open_output(path, chunks=chunks)
+
+
+def stage_compute_sink(cfg: dict, paths: RunPaths, y0: int, y1: int, chunks: int = DEFAULT_CHUNK) -> Path:
+    """Write ``net_sink_<y0>_<y1>.tif`` (Mg CO2 ha-1 yr-1, positive = sink) by Eq. 2.5."""
+    p0, p1 = paths.output("carbon_stock", year=y0), paths.output("carbon_stock", year=y1)
+    s0, s1 = _open_stock(p0, chunks), _open_stock(p1, chunks)
+    require_same_grid(s1, s0.odc.geobox, str(p1))
+    basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
+    sink = net_sink(s0, s1, y0, y1)
+    out = paths.output("net_sink", y0=y0, y1=y1)
+    write_cogs([_map(cfg, "net_sink", sink, out, basis=basis, model="stock_difference",
+                     inputs=[p0, p1], y0=y0, y1=y1)])
+    return out

@@ -1,0 +1,46 @@
+from sinks.io.outputs import POOLS
+
+
+rule compute_stock:
+    """Carbon stock per pool and in total for one epoch (Mg C ha-1), one pass over the data."""
+    input:
+        landcover=lambda w: landcover_file(w.year),
+        densities=DENSITIES_FILE,
+        legend=LEGEND_FILE,
+    output:
+        total=report(P.outputs / "carbon_stock_{year}.tif", category="Carbon stock"),
+        pools=[P.outputs / f"carbon_{pool}_{{year}}.tif" for pool in POOLS]
+        if CFG["outputs"]["pool_maps"] else [],
+    params:
+        carbon=digest("carbon", CFG["landcover"]["legend"], "outputs"),
+    log:
+        f"{RUN}/logs/compute_stock_{{year}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/compute_stock_{{year}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} compute-stock {CFG_ARGS} --year {wildcards.year} "
+        "--threads {threads} --chunks {CHUNKS}"
+
+
+rule compute_sink:
+    """Net sink between consecutive epochs, IPCC 2006 Vol.4 Ch.2 Eq. 2.5 (+ = sink)."""
+    input:
+        s0=P.outputs / "carbon_stock_{y0}.tif",
+        s1=P.outputs / "carbon_stock_{y1}.tif",
+    output:
+        report(P.outputs / "net_sink_{y0}_{y1}.tif", category="Carbon sink"),
+    log:
+        f"{RUN}/logs/compute_sink_{{y0}}_{{y1}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/compute_sink_{{y0}}_{{y1}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} compute-sink {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
+        "--threads {threads} --chunks {CHUNKS}"

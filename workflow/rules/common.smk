@@ -1,0 +1,38 @@
+# Helpers shared by the rules (no rules here).
+# Each rule's `params` carries a digest of the config sections its outputs depend on, so that
+# Snakemake's params rerun-trigger recomputes exactly what a config change affects; input files
+# are tracked by modification time.
+
+from sinks.checks import resolve_densities
+
+SINKS = "sinks"
+CFG_ARGS = f"--config '{CFG['_source']}' --run-dir '{RUN}'"
+CHUNKS = 2048
+
+wildcard_constraints:
+    year=r"\d+",
+    y0=r"\d+",
+    y1=r"\d+",
+    level=r"[A-Za-z0-9_]+",
+
+
+def digest(*sections):
+    return sinks_config.digest([CFG.get(s) if isinstance(s, str) else s for s in sections])
+
+
+FIRST_EPOCH = str(next(iter(EPOCHS.values())).path)
+GRID_DIGEST = digest("grid", FIRST_EPOCH,
+                     [z for z in CFG["zones"] if z["level"] == CFG["grid"]["clip_to"]])
+LEGEND_FILE = [CFG["landcover"]["legend"]] if str(CFG["landcover"]["legend"]).endswith(".csv") else []
+DENSITIES_FILE = resolve_densities(CFG)
+
+
+def landcover_file(year):
+    """Aligned land cover of an epoch: observed (aligned) or scenario (derived)."""
+    ep = EPOCHS[int(year)]
+    return str(P.landcover(ep.year, scenario=ep.scenario is not None))
+
+
+def clip_zone_file():
+    level = CFG["grid"]["clip_to"]
+    return [str(P.zones(level))] if level else []

@@ -1,0 +1,61 @@
+rule align_landcover:
+    """Check an observed epoch (CRS, overlap, nodata, class codes) and bring it onto the grid."""
+    input:
+        raster=lambda w: str(EPOCHS[int(w.year)].path),
+        legend=LEGEND_FILE,
+        clip=clip_zone_file(),
+    output:
+        P.interim / "landcover_{year}.tif",
+    params:
+        grid=GRID_DIGEST,
+        legend=digest(CFG["landcover"]["legend"]),
+    log:
+        f"{RUN}/logs/align_landcover_{{year}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/align_landcover_{{year}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} align-landcover {CFG_ARGS} --year {wildcards.year} "
+        "--threads {threads} --chunks {CHUNKS}"
+
+
+rule make_scenario:
+    """A SCENARIO epoch derived from an earlier epoch by the seeded change rules in the config."""
+    input:
+        base=lambda w: landcover_file(EPOCHS[int(w.year)].scenario["from"]),
+    output:
+        raster=P.interim / "landcover_{year}_scenario.tif",
+        report=P.outputs / "scenario_changes_{year}.csv",
+    params:
+        scenario=lambda w: digest(EPOCHS[int(w.year)].scenario),
+    log:
+        f"{RUN}/logs/make_scenario_{{year}}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "{SINKS} --log-file {log} make-scenario {CFG_ARGS} --year {wildcards.year} --chunks {CHUNKS}"
+
+
+rule classify_ecosystem:
+    """Ecosystem class map of an epoch (legend look-up), with a colour table."""
+    input:
+        landcover=lambda w: landcover_file(w.year),
+        legend=LEGEND_FILE,
+    output:
+        report(P.outputs / "ecosystem_{year}.tif", category="Ecosystem maps"),
+    params:
+        legend=digest(CFG["landcover"]["legend"]),
+    log:
+        f"{RUN}/logs/classify_ecosystem_{{year}}.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} classify-ecosystem {CFG_ARGS} --year {wildcards.year} "
+        "--threads {threads} --chunks {CHUNKS}"

@@ -1,0 +1,25 @@
+rule summarize:
+    """Zone tables (per level, zone, ecosystem, epoch and period), zones GeoPackage, figure."""
+    input:
+        landcover=[landcover_file(y) for y in EPOCHS],
+        zones=[str(P.zones(lv)) for lv in LEVELS],
+        zone_files=[z["path"] for z in CFG["zones"]],
+        densities=DENSITIES_FILE,
+        legend=LEGEND_FILE,
+        sinks=[P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
+    output:
+        table=report(P.zonal_summary(), category="Tables"),
+        gpkg=P.zones_gpkg(),
+        plot=report(P.summary_plot(), category="Figures"),
+    params:
+        carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
+    log:
+        f"{RUN}/logs/summarize.log",
+    benchmark:
+        f"{RUN}/benchmarks/summarize.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} summarize {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"

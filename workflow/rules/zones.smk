@@ -1,0 +1,37 @@
+rule write_run_config:
+    """The resolved, validated config (defaults filled) for provenance."""
+    output:
+        P.run_config(),
+    params:
+        h=sinks_config.config_hash(CFG),
+    log:
+        f"{RUN}/logs/write_run_config.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "{SINKS} --log-file {log} write-run-config {CFG_ARGS}"
+
+
+rule rasterize_zones:
+    """Every zone level rasterized once onto the run grid (pixel centre in polygon)."""
+    input:
+        zones=[z["path"] for z in CFG["zones"]],
+        grid_template=FIRST_EPOCH,
+    output:
+        rasters=[str(P.zones(lv)) for lv in LEVELS],
+        tables=[str(P.zones_table(lv)) for lv in LEVELS],
+    params:
+        grid=GRID_DIGEST,
+        zones=digest("zones"),
+    log:
+        f"{RUN}/logs/rasterize_zones.log",
+    benchmark:
+        f"{RUN}/benchmarks/rasterize_zones.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} rasterize-zones {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"

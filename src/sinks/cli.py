@@ -189,7 +189,7 @@ def summarize(cfg, paths, chunks):
 def main(argv=None) -> None:
     """Entry point: one line and exit 2 for a SinksError, exit 1 and a logged traceback for a bug."""
     try:
-        cli.main(args=argv, prog_name="sinks", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="sinks", standalone_mode=False)
     except SinksError as exc:
         click.echo(f"sinks: error: {exc}", err=True)
         sys.exit(2)
@@ -210,4 +210,4 @@ def main(argv=None) -> None:
         click.echo(f"sinks: internal error: {sys.exc_info()[1]!r} (a bug; please report it with "
                    "the log file)", err=True)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

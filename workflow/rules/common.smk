@@ -3,9 +3,11 @@
 # Snakemake's params rerun-trigger recomputes exactly what a config change affects; input files
 # are tracked by modification time.
 
+import sys
+
 from sinks.checks import resolve_densities
 
-SINKS = "sinks"
+SINKS = f"'{sys.executable}' -m sinks"  # the sinks CLI of the Python that runs Snakemake
 CFG_ARGS = f"--config '{CFG['_source']}' --run-dir '{RUN}'"
 CHUNKS = 2048
 

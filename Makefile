@@ -1,0 +1,32 @@
+# Two commands on a fresh machine:
+#   make run    set up .venv and run the whole workflow on the demo data
+#   make test   set up .venv (if needed) and run the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= config/config.yaml
+CORES ?= 2
+
+.PHONY: run test validate bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sinks run $(CONFIG) --cores $(CORES)
+
+validate: $(STAMP)
+	$(BIN)/sinks validate $(CONFIG)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_stock_sink.py
+
+clean:
+	rm -rf data/processed .snakemake

@@ -89,8 +89,8 @@ def _schema_message(source: str, err: jsonschema.ValidationError) -> str:
 def load_config(path: str | Path) -> dict:
     """Read, validate and resolve a config file.
 
-    Returns the config with defaults filled in, epoch years as ``int`` and every file path made
-    absolute (relative paths are taken from the working directory). Raises ``ConfigError`` with
+    Returns the config with defaults filled in and every file path normalised (relative paths
+    are taken from the working directory). Raises ``ConfigError`` with
     one line naming the file, the key and the fix.
     """
     path = Path(path)
@@ -186,7 +186,13 @@ def _semantic_checks(cfg: dict, path: Path) -> None:
 
 
 def _abs(p: str) -> str:
-    return str(Path(p).expanduser().resolve())
+    """Normalised path: relative to the working directory when inside it (so a project folder
+    can be moved without Snakemake seeing new input files), absolute otherwise."""
+    full = Path(p).expanduser().resolve()
+    try:
+        return str(full.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(full)
 
 
 def _resolve_paths(cfg: dict) -> None:

@@ -13,6 +13,7 @@ import math
 import dask.array as da
 import numpy as np
 import xarray as xr
+from odc.geo import XY, xy_
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords, xr_reproject
 from pyproj import CRS, Geod, Proj, Transformer
@@ -28,18 +29,28 @@ def reference_grid(template: GeoBox, crs: str | None = None, resolution: float |
                    bounds: tuple[float, float, float, float] | None = None) -> GeoBox:
     """The run grid.
 
-    ``crs`` and ``resolution`` given: a grid in that CRS with edges on multiples of the
-    resolution covering ``bounds`` (in that CRS) or, if ``bounds`` is None, the template's
-    footprint. Otherwise the template grid (the first epoch's), cropped to ``bounds`` if given.
+    ``crs`` and ``resolution`` given: a grid in that CRS covering ``bounds`` (in that CRS) or, if
+    ``bounds`` is None, the template's footprint. Its pixel edges fall on multiples of the
+    resolution, except when CRS and resolution equal the template's: then the grid keeps the
+    template's pixel alignment, so an input already on that grid is not resampled.
+    Otherwise the template grid (the first epoch's), cropped to ``bounds`` if given.
     """
-    if crs is None:
+    same_pixels = crs is None or (template.crs == crs and math.isclose(
+        abs(template.resolution.x), resolution, rel_tol=1e-9))
+    if same_pixels:
         if bounds is None:
             return template
         return GeoBox.from_bbox(bounds, template.crs, resolution=template.resolution,
-                                anchor=template.alignment)
+                                anchor=_pixel_anchor(template))
     if bounds is None:
         bounds = tuple(template.footprint(crs).boundingbox)
     return GeoBox.from_bbox(bounds, crs, resolution=resolution)
+
+
+def _pixel_anchor(grid: GeoBox) -> XY:
+    """The grid's pixel alignment as odc-geo's fractional snap point."""
+    rx, ry = abs(grid.resolution.x), abs(grid.resolution.y)
+    return xy_((grid.alignment.x / rx) % 1.0, (grid.alignment.y / ry) % 1.0)
 
 
 def describe(grid: GeoBox) -> str:

@@ -1,0 +1,166 @@
+"""User-side tests: `sinks run` on a tiny config of the documented shape, incremental reruns
+(dry runs), and the demo at coarse resolution."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import yaml
+
+from conftest import make_raster, write_config
+
+pytestmark = pytest.mark.workflow
+REPO = Path(__file__).resolve().parents[1]
+
+# Pixel area of the tiny case: 30 m x 30 m in UTM 50N at its central meridian, where the
+# projection's areal scale is k0^2 = 0.9996^2, so the true area is 900 / 0.9996^2 m2.
+PX_HA = 900 / 0.9996**2 / 1e4
+
+
+def sinks(*args, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sinks", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def jobs_planned(dry_run_stdout: str) -> dict[str, int]:
+    """Rule -> job count from Snakemake's dry-run 'Job stats' table."""
+    counts, in_table = {}, False
+    for line in dry_run_stdout.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            in_table = True
+            continue
+        if in_table:
+            if len(parts) == 2 and parts[1].isdigit():
+                if parts[0] != "total":
+                    counts[parts[0]] = int(parts[1])
+            elif parts and not set(parts[0]) <= {"-"}:
+                break
+    return counts
+
+
+@pytest.fixture(scope="module")
+def _tiny_done(tmp_path_factory):
+    """One complete run of the tiny case, shared (read-only) by the tests of this module."""
+    from conftest import build_tiny
+    root = build_tiny(tmp_path_factory.mktemp("tiny_done"))
+    res = sinks("run", "config.yaml", "--cores", "2", cwd=root)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return root
+
+
+@pytest.fixture
+def tiny_run(_tiny_done, tmp_path):
+    """A private copy of the completed tiny run (file times and Snakemake metadata kept)."""
+    dst = tmp_path / "run"
+    shutil.copytree(_tiny_done, dst, symlinks=True)
+    return dst
+
+
+def test_tiny_run_outputs_and_hand_totals(tiny_run):
+    out = tiny_run / "data/processed/my_county/outputs"
+    for name in ["ecosystem_2000.tif", "carbon_stock_2000.tif", "carbon_stock_2020.tif",
+                 "carbon_agb_2020.tif", "net_sink_2000_2020.tif", "zonal_summary.csv",
+                 "zones_summary.gpkg", "summary.png"]:
+        assert (out / name).is_file(), name
+    assert (tiny_run / "data/processed/my_county/run_config.yaml").is_file()
+    df = pd.read_csv(out / "zonal_summary.csv", dtype={"zone_id": str})
+    assert list(df.columns[:9]) == ["zone_level", "zone_id", "zone_name", "ecosystem", "quantity",
+                                    "year_start", "year_end", "value", "unit"]
+    assert set(df.zone_level) == {"township"}
+    allx = df[df.ecosystem == "all"].set_index(["zone_name", "quantity", "year_start"])["value"]
+    # Per-ha totals from conftest (InVEST table, total density 1:45 2:94 3:57 5:0 8:20):
+    # 2000 W = 3x94 + 2x57 + 20 = 416, E = 4x45 = 180; 2020 W = 4x94 + 20 + 57 = 453, E = 94+2x45+20 = 204.
+    assert allx[("W", "carbon_stock", 2000)] == pytest.approx(416 * PX_HA, rel=1e-6)
+    assert allx[("E", "carbon_stock", 2000)] == pytest.approx(180 * PX_HA, rel=1e-6)
+    assert allx[("W", "carbon_stock", 2020)] == pytest.approx(453 * PX_HA, rel=1e-6)
+    assert allx[("E", "area", 2000)] == pytest.approx(6 * PX_HA, rel=1e-6)
+    # Net sink W: (453 - 416) / 20 yr x 44/12 Mg CO2 per ha-pixel.
+    assert allx[("W", "net_sink", 2000)] == pytest.approx(37 / 20 * 44 / 12 * PX_HA, rel=1e-6)
+    # The sink map holds the per-ha value: forest gained on r0c2 (cropland 45 -> forest 94).
+    with rasterio.open(out / "net_sink_2000_2020.tif") as src:
+        sink = src.read(1)
+    assert sink[0, 2] == pytest.approx((94 - 45) / 20 * 44 / 12, rel=1e-6)
+    assert sink[1, 2] == pytest.approx((20 - 45) / 20 * 44 / 12, rel=1e-6)  # cropland -> built-up: source
+
+
+def test_dry_run_adding_an_epoch_plans_only_new_work(tiny_run):
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    lc = np.array([[2, 2, 2, 2], [2, 2, 8, 5], [8, 2, 1, 5]], dtype="uint8")
+    make_raster(tiny_run / "lc_2030.tif", lc, nodata=0)
+    cfg["landcover"]["epochs"][2030] = "lc_2030.tif"
+    write_config(tiny_run / "config.yaml", cfg)
+    res = sinks("run", "config.yaml", "--dry-run", cwd=tiny_run)
+    assert res.returncode == 0, res.stderr[-2000:]
+    jobs = jobs_planned(res.stdout)
+    assert jobs.get("align_landcover") == 1 and "2030" in res.stdout
+    assert jobs.get("compute_stock") == 1
+    assert jobs.get("compute_sink") == 1
+    assert jobs.get("classify_ecosystem") == 1
+    assert "rasterize_zones" not in jobs
+    assert "output: data/processed/my_county/outputs/net_sink_2020_2030.tif" in res.stdout
+
+
+def test_dry_run_changing_densities_reruns_only_carbon(tiny_run):
+    table = (tiny_run / "carbon_pools.csv").read_text().replace("2,30,7,55,2", "2,31,7,55,2")
+    (tiny_run / "carbon_pools.csv").write_text(table)
+    jobs = jobs_planned(sinks("run", "config.yaml", "--dry-run", cwd=tiny_run).stdout)
+    assert jobs.get("compute_stock") == 2 and jobs.get("compute_sink") == 1
+    assert jobs.get("summarize") == 1
+    assert "align_landcover" not in jobs and "classify_ecosystem" not in jobs
+    assert "rasterize_zones" not in jobs
+
+
+def test_dry_run_changing_a_config_parameter_reruns_dependents_only(tiny_run):
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    cfg["outputs"] = {"pool_maps": False}
+    write_config(tiny_run / "config.yaml", cfg)
+    jobs = jobs_planned(sinks("run", "config.yaml", "--dry-run", cwd=tiny_run).stdout)
+    assert jobs.get("compute_stock") == 2
+    assert "align_landcover" not in jobs and "rasterize_zones" not in jobs
+
+
+def test_nothing_to_do_after_a_complete_run(tiny_run):
+    res = sinks("run", "config.yaml", "--dry-run", cwd=tiny_run)
+    assert res.returncode == 0
+    assert jobs_planned(res.stdout) == {}
+
+
+@pytest.mark.slow
+def test_demo_runs_at_coarse_resolution(tmp_path):
+    """The real demo config (real boundaries, MODIS 2019, scenario epochs) at 10 km."""
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["grid"]["resolution"] = 10000
+    cfg["landcover"]["epochs"][2019] = str(REPO / cfg["landcover"]["epochs"][2019])
+    for z in cfg["zones"]:
+        z["path"] = str(REPO / z["path"])
+    write_config(tmp_path / "demo.yaml", cfg)
+    res = sinks("run", "demo.yaml", "--cores", "2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "data/processed/jiangxi_demo/outputs"
+    df = pd.read_csv(out / "zonal_summary.csv", dtype={"zone_id": str})
+    assert {"province", "city", "county", "lake", "basin"} <= set(df.zone_level)
+    assert (df[df.year_start == 2025].basis == "scenario").all()
+    assert (df[(df.year_start == 2019) & (df.year_end == 2019)].basis == "observed").all()
+    with rasterio.open(out / "net_sink_2019_2025.tif") as src:
+        assert src.tags()["scenario"] == "true" and "SCENARIO" in src.descriptions[0]
+    # County totals add up to the province total (each pixel in exactly one county).
+    tot = df[df.ecosystem == "all"].groupby(["zone_level", "quantity", "year_start", "year_end"])["value"].sum()
+    for key in tot.loc["province"].index:
+        assert tot.loc[("county", *key)] == pytest.approx(tot.loc[("province", *key)], rel=1e-9)
+    # Province area close to the official 166,900 km2 at 10 km pixels.
+    area = tot.loc[("province", "area", 2019, 2019)]
+    assert area / 100 == pytest.approx(166_900, rel=0.02)
+    # Plausibility (shared/reference/parameters.md 6.2): Jiangxi forest vegetation carbon
+    # density 26-44 Mg C/ha (inventory); the demo's forest vegetation pools must lie in it.
+    prov = df[(df.zone_level == "province") & (df.ecosystem == "forest") & (df.year_start == 2019)
+              & (df.year_end == 2019)].set_index("quantity")["value"]
+    veg = (prov["carbon_stock_agb"] + prov["carbon_stock_bgb"] + prov["carbon_stock_dead"]) / prov["area"]
+    assert 26.0 <= veg <= 44.3

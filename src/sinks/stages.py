@@ -117,7 +117,8 @@ def _tags(cfg: dict, *, model: str, inputs: list, basis: str, kind: str, **extra
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs": "; ".join(str(i) for i in inputs),
         "model": model,
-        "citation": STOCK_CITATION if kind.startswith("carbon") or kind == "net_sink" else "",
+        "citation": STOCK_CITATION if kind.startswith("carbon") or kind == "net_sink" else
+                    f"land-cover legend {cfg['landcover']['legend']} mapped to sinks ecosystem classes",
         "basis": basis,
         "scenario": "true" if basis == "scenario" else "false",
     }

@@ -59,7 +59,7 @@ def zonal_totals(zone_indexes: dict[str, xr.DataArray], n_zones: dict[str, int],
     per_value = int(offsets[-1])
     total = per_value * len(names)
     arrays = [zone_indexes[lv].data for lv in levels] + [classes.data] + [values[n].data for n in names]
-    chunks = arrays[0].chunks
+    chunks = next((a.chunks for a in arrays if isinstance(a, da.Array)), arrays[0].shape)
     arrays = [a.rechunk(chunks) if isinstance(a, da.Array) else da.from_array(a, chunks=chunks)
               for a in arrays]
 

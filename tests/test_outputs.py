@@ -1,0 +1,77 @@
+"""COG conformance: every output opens as QGIS would see it (CRS, dtype, nodata, LAYOUT=COG,
+overviews, description, unit, tags)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from odc.geo.geobox import GeoBox
+
+from sinks.grid import on_grid
+from sinks.io.outputs import OUTPUTS
+from sinks.io.rasters import MapToWrite, write_cogs
+
+import dask.array as da
+
+REQUIRED_TAGS = {"units", "sign_convention", "sinks_version", "config_hash", "run_name",
+                 "created", "inputs", "model", "citation", "scenario"}
+
+
+def check_cog(path, kind):
+    spec = OUTPUTS[kind]
+    with rasterio.open(path) as src:
+        assert src.crs is not None
+        assert src.dtypes[0] == spec.dtype
+        assert src.nodata == spec.nodata
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.block_shapes[0] == (512, 512) or max(src.shape) <= 512
+        if max(src.shape) > 512:
+            assert src.overviews(1), "no overviews"
+        assert src.descriptions[0]
+        assert src.units[0] == spec.unit
+        assert REQUIRED_TAGS <= set(src.tags())
+        if kind == "ecosystem":
+            assert src.colormap(1)[1][:3] == (34, 120, 51)
+
+
+def test_write_cogs_large_map_has_overviews_and_metadata(tmp_path):
+    grid = GeoBox.from_bbox((0, 0, 1300 * 30, 1100 * 30), "EPSG:32650", resolution=30)
+    rng = np.random.default_rng(0)
+    data = rng.normal(0, 5, grid.shape.yx).astype("float32")
+    data[:10, :10] = np.nan
+    arr = on_grid(da.from_array(data, chunks=512), grid)
+    spec = OUTPUTS["net_sink"]
+    tags = {t: "x" for t in REQUIRED_TAGS} | {"units": spec.unit}
+    path = tmp_path / "net_sink_2000_2020.tif"
+    write_cogs([MapToWrite(arr, path, spec.dtype, spec.nodata, "d", spec.unit, tags,
+                           spec.overview_resampling)])
+    check_cog(path, "net_sink")
+    with rasterio.open(path) as src:
+        out = src.read(1)
+    assert (out[:10, :10] == -9999.0).all()  # NaN -> nodata, never 0
+    np.testing.assert_array_equal(out[10:, 10:], data[10:, 10:])
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_every_workflow_output_conforms(tmp_path):
+    pytest.importorskip("snakemake")
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import build_tiny
+    root = build_tiny(tmp_path)
+    res = subprocess.run([sys.executable, "-m", "sinks", "run", "config.yaml", "--cores", "2"],
+                         cwd=root, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = root / "data/processed/my_county/outputs"
+    kinds = {"ecosystem": "ecosystem_", "carbon_stock": "carbon_stock_", "net_sink": "net_sink_",
+             **{k: k + "_" for k in OUTPUTS if k.startswith("carbon_") and k != "carbon_stock"}}
+    checked = 0
+    for tif in sorted(out.glob("*.tif")):
+        kind = next(k for k, prefix in kinds.items() if tif.name.startswith(prefix))
+        check_cog(tif, kind)
+        checked += 1
+    assert checked == 3 + 2 * 5
+    shutil.rmtree(root / ".snakemake", ignore_errors=True)

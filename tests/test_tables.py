@@ -65,3 +65,11 @@ def test_csv_legend(tmp_path):
     p = tmp_path / "legend.csv"
     pd.DataFrame({"code": [1, 2], "ecosystem": ["forest", "cropland_paddy"]}).to_csv(p, index=False)
     assert read_legend(str(p)) == {1: "forest", 2: "cropland_paddy"}
+
+
+def test_config_readme_is_generated_from_the_schema():
+    from pathlib import Path
+
+    from sinks.config import schema_reference
+    text = (Path(__file__).resolve().parents[1] / "config/README.md").read_text()
+    assert schema_reference() in text

@@ -256,3 +256,26 @@ def resolved_yaml(cfg: dict) -> str:
     header = (f"# Resolved sinks configuration (defaults filled, paths absolute).\n"
               f"# source: {cfg.get('_source')}\n# config_hash: {config_hash(cfg)}\n")
     return header + yaml.safe_dump(clean, sort_keys=False, allow_unicode=True)
+
+
+def schema_reference() -> str:
+    """Markdown table of every config key (dotted), its type, default and description."""
+    rows = []
+
+    def walk(node: dict, prefix: str) -> None:
+        for key, sub in node.get("properties", {}).items():
+            name = f"{prefix}{key}"
+            typ = sub.get("type", "object" if "properties" in sub else "")
+            typ = " or ".join(typ) if isinstance(typ, list) else typ
+            default = json.dumps(sub["default"]) if "default" in sub else "required" if key in node.get("required", []) else ""
+            rows.append(f"| `{name}` | {typ} | {default} | {sub.get('description', '')} |")
+            if "properties" in sub:
+                walk(sub, name + ".")
+            if sub.get("type") == "array" and "properties" in sub.get("items", {}):
+                walk(sub["items"], name + "[].")
+
+    sch = schema()
+    walk(sch, "")
+    rows.append("| `landcover.epochs.<year>` | string or object | | a raster path, or `{scenario: ...}` below |")
+    walk(sch["$defs"]["scenario_epoch"], "landcover.epochs.<year>.")
+    return "| key | type | default | description |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"

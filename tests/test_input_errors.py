@@ -1,0 +1,159 @@
+"""Bad input never yields a number: `sinks validate` / `sinks run` stop with exit 2 and one
+line naming the file or key and the fix, and never touch earlier outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import LC_2020, make_halves, make_raster, write_config
+from sinks.cli import main
+
+
+def run_cli(*args) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    return exc.value.code, ""
+
+
+def check_error(capsys, *args, expect: list[str]):
+    code, _ = run_cli(*args)
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("sinks: error:")]
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for word in expect:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def edit_config(root, fn):
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    fn(cfg)
+    write_config(root / "config.yaml", cfg)
+
+
+@pytest.fixture
+def case(tiny, chdir):
+    chdir(tiny)
+    return tiny
+
+
+def test_valid_case_passes(case, capsys):
+    code, _ = run_cli("validate", "config.yaml")
+    assert code == 0
+
+
+def test_missing_raster(case, capsys):
+    (case / "lc_2020.tif").unlink()
+    check_error(capsys, "validate", "config.yaml", expect=["lc_2020.tif", "not found"])
+
+
+def test_corrupt_raster(case, capsys):
+    (case / "lc_2020.tif").write_bytes(b"II*\x00garbage" * 10)
+    check_error(capsys, "validate", "config.yaml", expect=["lc_2020.tif", "cannot be read"])
+
+
+def test_raster_without_crs(case, capsys):
+    make_raster(case / "lc_2020.tif", LC_2020, nodata=0, crs=None)
+    check_error(capsys, "validate", "config.yaml", expect=["lc_2020.tif", "no CRS"])
+
+
+def test_all_nodata_raster(case, capsys):
+    make_raster(case / "lc_2020.tif", np.zeros_like(LC_2020), nodata=0)
+    check_error(capsys, "validate", "config.yaml", expect=["lc_2020.tif", "nodata"])
+
+
+def test_raster_not_overlapping_the_region(case, capsys):
+    make_raster(case / "lc_2020.tif", LC_2020, nodata=0, origin=(700000.0, 3300000.0))
+    check_error(capsys, "validate", "config.yaml", expect=["lc_2020.tif", "does not overlap"])
+
+
+def test_codes_missing_from_table_are_listed(case, capsys):
+    lc = LC_2020.copy()
+    lc[0, 0] = 7
+    make_raster(case / "lc_2020.tif", lc, nodata=0)
+    edit_config(case, lambda c: c["landcover"].update(legend=None))
+    check_error(capsys, "validate", "config.yaml", expect=["lc_2020.tif", "[7]", "lucode"])
+
+
+def test_codes_missing_from_legend_are_listed(case, capsys):
+    (case / "legend.csv").write_text("code,ecosystem\n1,cropland\n2,forest\n3,shrub\n5,water\n")
+    edit_config(case, lambda c: c["landcover"].update(legend="legend.csv"))
+    check_error(capsys, "validate", "config.yaml", expect=["[8]", "legend"])
+
+
+@pytest.mark.parametrize("row,expect", [
+    ("2,-30,7,55,2", ["carbon_pools.csv", "negative"]),
+    ("2,thirty,7,55,2", ["carbon_pools.csv", "not a number"]),
+])
+def test_bad_density_values(case, capsys, row, expect):
+    table = (case / "carbon_pools.csv").read_text().replace("2,30,7,55,2", row)
+    (case / "carbon_pools.csv").write_text(table)
+    check_error(capsys, "validate", "config.yaml", expect=expect)
+
+
+def test_duplicate_codes(case, capsys):
+    table = (case / "carbon_pools.csv").read_text() + "2,1,1,1,1\n"
+    (case / "carbon_pools.csv").write_text(table)
+    check_error(capsys, "validate", "config.yaml", expect=["duplicate lucode", "[2]"])
+
+
+def test_table_missing_a_pool_column(case, capsys):
+    lines = [",".join(ln.split(",")[:4]) for ln in (case / "carbon_pools.csv").read_text().splitlines()]
+    (case / "carbon_pools.csv").write_text("\n".join(lines) + "\n")
+    check_error(capsys, "validate", "config.yaml", expect=["carbon_pools.csv", "c_dead"])
+
+
+def test_sinks_table_missing_a_pool_row(case, capsys):
+    (case / "dens.csv").write_text("ecosystem,pool,value,unit\nforest,agb,30,Mg C ha-1\n")
+    edit_config(case, lambda c: c["carbon"].update(densities="dens.csv"))
+    check_error(capsys, "validate", "config.yaml", expect=["dens.csv", "'forest'", "bgb"])
+
+
+def test_misspelt_config_key(case, capsys):
+    edit_config(case, lambda c: c["landcover"].update(lgend=c["landcover"].pop("legend")))
+    check_error(capsys, "validate", "config.yaml", expect=["landcover", "'lgend'", "did you mean 'legend'"])
+
+
+def test_unknown_top_level_key(case, capsys):
+    edit_config(case, lambda c: c.update(uncertanty={}))
+    check_error(capsys, "validate", "config.yaml", expect=["'uncertanty'"])
+
+
+def test_epoch_year_not_integer(case, capsys):
+    edit_config(case, lambda c: c["landcover"].update(epochs={2000: "lc_2000.tif", "20x0": "lc_2020.tif"}))
+    check_error(capsys, "validate", "config.yaml", expect=["landcover.epochs.20x0", "integer"])
+
+
+def test_epoch_years_not_increasing(case, capsys):
+    edit_config(case, lambda c: c["landcover"].update(epochs={2020: "lc_2020.tif", 2000: "lc_2000.tif"}))
+    check_error(capsys, "validate", "config.yaml", expect=["landcover.epochs", "increasing"])
+
+
+def test_zone_file_without_id_field(case, capsys):
+    make_halves(case / "townships.gpkg", 4, 3, id_field="other_code")
+    check_error(capsys, "validate", "config.yaml", expect=["townships.gpkg", "'code'", "other_code"])
+
+
+def test_malformed_yaml(case, capsys):
+    (case / "config.yaml").write_text("run: {name: x\nlandcover: [\n")
+    check_error(capsys, "validate", "config.yaml", expect=["config.yaml", "malformed YAML", "line"])
+
+
+def test_duplicate_codes_in_csv_legend(case, capsys):
+    (case / "legend.csv").write_text("code,ecosystem\n1,cropland\n1,forest\n")
+    edit_config(case, lambda c: c["landcover"].update(legend="legend.csv"))
+    check_error(capsys, "validate", "config.yaml", expect=["legend.csv", "duplicate code"])
+
+
+def test_failed_run_keeps_earlier_outputs(case, capsys):
+    out = case / "data/processed/my_county/outputs"
+    out.mkdir(parents=True)
+    earlier = out / "carbon_stock_2000.tif"
+    earlier.write_bytes(b"earlier result")
+    (case / "lc_2020.tif").write_bytes(b"not a raster")
+    check_error(capsys, "run", "config.yaml", "--cores", "1", expect=["lc_2020.tif"])
+    assert earlier.read_bytes() == b"earlier result"

@@ -91,7 +91,6 @@ def test_zonal_totals_by_zone_and_class_hand_computed():
     z = np.array([[1, 1, 2], [1, 0, 2]], dtype="uint32")
     cls = np.array([[1, 2, 1], [2, 2, 1]])
     v = np.array([[1.0, 2.0, 3.0], [4.0, np.nan, 6.0]])
-    grid = GeoBox.from_bbox((0, 0, 300, 200), ALBERS, resolution=100)
     wrap = lambda a, ch: xr.DataArray(da.from_array(a, chunks=ch), coords=None, dims=("y", "x"))
     for ch in [(1, 1), (2, 3), (1, 2)]:
         res = zonal_totals({"lv": wrap(z, ch)}, {"lv": 2}, wrap(cls, ch), 3, {"v": wrap(v, ch)})

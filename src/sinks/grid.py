@@ -55,7 +55,11 @@ def _pixel_anchor(grid: GeoBox) -> XY:
 
 def describe(grid: GeoBox) -> str:
     """One line for logs and tags."""
-    crs = f"EPSG:{grid.crs.epsg}" if grid.crs.epsg else CRS.from_user_input(grid.crs.to_wkt()).name
+    if grid.crs.epsg:
+        crs = f"EPSG:{grid.crs.epsg}"
+    else:
+        pcrs = CRS.from_user_input(grid.crs.to_wkt())
+        crs = pcrs.name if pcrs.name != "unknown" else pcrs.to_proj4()[:60]
     return (f"{crs}, {abs(grid.resolution.x):g} x {abs(grid.resolution.y):g} "
             f"{grid.crs.units[0] if grid.crs.units else ''}, {grid.width} x {grid.height} px, "
             f"bounds {tuple(round(v, 4) for v in grid.boundingbox)}")

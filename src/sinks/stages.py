@@ -21,14 +21,14 @@ from sinks import __version__
 from sinks import config as cfgmod
 from sinks.checks import check_epoch_raster, load_tables, resolve_densities
 from sinks.errors import EmptyDataError, InputDataError
-from sinks.grid import DEFAULT_CHUNK, align, describe, on_grid, pixel_area_ha, reference_grid, require_same_grid
+from sinks.grid import DEFAULT_CHUNK, align, describe, on_grid, reference_grid, require_same_grid
 from sinks.io.outputs import OUTPUTS, POOLS, output_name
-from sinks.io.rasters import MapToWrite, code_histogram, open_raster, raster_geobox, write_cogs
+from sinks.io.rasters import MapToWrite, code_histogram, open_output, open_raster, raster_geobox, write_cogs
 from sinks.io.vectors import read_zones
-from sinks.landcover import ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, build_lut, ecosystem_lut, lut_size
+from sinks.landcover import ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, ecosystem_lut, lut_size
 from sinks.models.stock_difference import class_densities, net_sink, pool_luts, stocks, total_stock
 from sinks.scenario import derive_epoch
-from sinks.zones import rasterize_zones, zonal_totals
+from sinks.zones import rasterize_zones
 
 log = logging.getLogger(__name__)
 
@@ -281,15 +281,10 @@ def stage_compute_stock(cfg: dict, paths: RunPaths, year: int, chunks: int = DEF
     return write_cogs(maps)
 
 
-def _open_stock(path: Path, chunks: int) -> xr.DataArray:
-    from sinks.io.rasters import open_output
-    return open_output(path, chunks=chunks)
-
-
 def stage_compute_sink(cfg: dict, paths: RunPaths, y0: int, y1: int, chunks: int = DEFAULT_CHUNK) -> Path:
     """Write ``net_sink_<y0>_<y1>.tif`` (Mg CO2 ha-1 yr-1, positive = sink) by Eq. 2.5."""
     p0, p1 = paths.output("carbon_stock", year=y0), paths.output("carbon_stock", year=y1)
-    s0, s1 = _open_stock(p0, chunks), _open_stock(p1, chunks)
+    s0, s1 = open_output(p0, chunks=chunks), open_output(p1, chunks=chunks)
     require_same_grid(s1, s0.odc.geobox, str(p1))
     basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
     sink = net_sink(s0, s1, y0, y1)

@@ -52,3 +52,16 @@ def test_align_categorical_uses_nearest_and_keeps_codes(tmp_path, caplog):
     out = align(src, target, categorical=True, name=str(p)).values
     np.testing.assert_array_equal(out, np.kron(codes, np.ones((2, 2), dtype="uint8")))
     assert "resampled onto the run grid" in caplog.text and "nearest" in caplog.text
+
+
+def test_interpolated_utm_area_matches_exact_per_pixel_scale():
+    # Far from the central meridian (x = 800 km) the scale varies most; a 100 x 90 grid in
+    # blocks of 40 px exercises the lattice, block edges and a one-column last block.
+    from sinks.grid import _areal_scale_block
+
+    g = GeoBox.from_bbox((800000, 3000000, 802700, 3003000), "EPSG:32650", resolution=30)
+    exact = 0.09 / _areal_scale_block(np.arange(g.height), np.arange(g.width), g.affine, g.crs.to_wkt())
+    got = pixel_area_ha(g, chunks=40).values
+    assert got.shape == exact.shape
+    np.testing.assert_allclose(got, exact, rtol=1e-8)
+    assert exact.max() - exact.min() > 1e-7  # the scale does vary over the grid

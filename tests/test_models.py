@@ -79,7 +79,7 @@ def test_backend_equality_and_invest_equivalence(chunks):
     area = pixel_area_ha(GRID, chunks=chunks[0] if chunks else 2048)
     zones = _as(np.ones(GRID.shape.yx, dtype="uint32"), chunks)
     classes = _as(c0.astype("int64"), chunks)
-    res = zonal_totals({"all": zones}, {"all": 1}, classes, 6,
+    res = zonal_totals({"all": zones}, {"all": 1}, [classes], [6],
                        {"stock": s0 * area, "sink": sink * area})
     assert res["all"]["stock"][1].sum() == pytest.approx(invest_total, rel=1e-12)
     expected_sink = (np.nansum(total_stock(stocks(_as(c1, None), luts())).values) - ref0.sum()) / 20 * 44 / 12
@@ -93,8 +93,23 @@ def test_zonal_totals_by_zone_and_class_hand_computed():
     v = np.array([[1.0, 2.0, 3.0], [4.0, np.nan, 6.0]])
     wrap = lambda a, ch: xr.DataArray(da.from_array(a, chunks=ch), coords=None, dims=("y", "x"))
     for ch in [(1, 1), (2, 3), (1, 2)]:
-        res = zonal_totals({"lv": wrap(z, ch)}, {"lv": 2}, wrap(cls, ch), 3, {"v": wrap(v, ch)})
+        res = zonal_totals({"lv": wrap(z, ch)}, {"lv": 2}, [wrap(cls, ch)], [3], {"v": wrap(v, ch)})
         out = res["lv"]["v"]
         # zone 1: class 1 -> 1.0; class 2 -> 2.0 + 4.0 = 6.0; zone 2: class 1 -> 3 + 6 = 9;
         # zone 0 (outside): class 2 -> NaN counted as 0.
         np.testing.assert_allclose(out, [[0, 0, 0], [0, 1.0, 6.0], [0, 9.0, 0]])
+
+
+def test_zonal_transition_matrix_hand_computed():
+    # 2 x 3 grid, one zone; classes 1, 2 at t0 and t1; pixel areas 1..6 ha.
+    # (1 -> 1): pixel 0 (1 ha); (1 -> 2): pixels 1, 3 (2 + 4 = 6 ha); (2 -> 2): pixel 2 (3 ha);
+    # (2 -> 1): pixels 4, 5 (5 + 6 = 11 ha). Rows sum to the t0 areas, columns to the t1 areas.
+    z = np.ones((2, 3), dtype="uint32")
+    c0 = np.array([[1, 1, 2], [1, 2, 2]])
+    c1 = np.array([[1, 2, 2], [2, 1, 1]])
+    area = np.arange(1.0, 7.0).reshape(2, 3)
+    wrap = lambda a, ch: xr.DataArray(da.from_array(a, chunks=ch), dims=("y", "x"))
+    for ch in [(1, 1), (2, 3), (1, 2)]:
+        res = zonal_totals({"lv": wrap(z, ch)}, {"lv": 1}, [wrap(c0, ch), wrap(c1, ch)], [3, 3],
+                           {"area": wrap(area, ch)})
+        np.testing.assert_allclose(res["lv"]["area"][1], [[0, 0, 0], [0, 1, 6], [0, 11, 3]])

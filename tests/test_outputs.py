@@ -3,6 +3,8 @@ overviews, description, unit, tags)."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import numpy as np
 import pytest
 import rasterio
@@ -33,6 +35,24 @@ def check_cog(path, kind):
         assert REQUIRED_TAGS <= set(src.tags())
         if kind == "ecosystem":
             assert src.colormap(1)[1][:3] == (34, 120, 51)
+    check_qml(path, kind)
+
+
+def check_qml(path, kind):
+    """The QGIS style sidecar parses and matches the map: class names, or a ramp (sinks: centred on 0)."""
+    root = ET.parse(path.with_suffix(".qml")).getroot()
+    renderer = root.find("pipe/rasterrenderer")
+    style = OUTPUTS[kind].style
+    if style == "classes":
+        assert renderer.get("type") == "paletted"
+        labels = {e.get("value"): e.get("label") for e in renderer.iter("paletteEntry")}
+        assert labels["1"] == "forest" and labels["5"] == "water"
+    else:
+        assert renderer.get("type") == "singlebandpseudocolor"
+        vmin, vmax = float(renderer.get("classificationMin")), float(renderer.get("classificationMax"))
+        assert vmin < vmax
+        if style == "diverging":
+            assert vmin == -vmax
 
 
 def test_write_cogs_large_map_has_overviews_and_metadata(tmp_path):
@@ -45,13 +65,16 @@ def test_write_cogs_large_map_has_overviews_and_metadata(tmp_path):
     tags = {t: "x" for t in REQUIRED_TAGS} | {"units": spec.unit}
     path = tmp_path / "net_sink_2000_2020.tif"
     write_cogs([MapToWrite(arr, path, spec.dtype, spec.nodata, "d", spec.unit, tags,
-                           spec.overview_resampling)])
+                           spec.overview_resampling, style=spec.style)])
     check_cog(path, "net_sink")
     with rasterio.open(path) as src:
         out = src.read(1)
     assert (out[:10, :10] == -9999.0).all()  # NaN -> nodata, never 0
     np.testing.assert_array_equal(out[10:, 10:], data[10:, 10:])
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+    # N(0, 5): the diverging ramp's limit is the 98th percentile of |value| = 5 x 2.33 = 11.6
+    lim = float(ET.parse(path.with_suffix(".qml")).getroot().find("pipe/rasterrenderer").get("classificationMax"))
+    assert lim == pytest.approx(5 * 2.326, rel=0.1)
 
 
 def test_every_workflow_output_conforms(tmp_path):

@@ -68,7 +68,8 @@ def test_tiny_run_outputs_and_hand_totals(tiny_run):
     out = tiny_run / "data/processed/my_county/outputs"
     for name in ["ecosystem_2000.tif", "carbon_stock_2000.tif", "carbon_stock_2020.tif",
                  "carbon_agb_2020.tif", "net_sink_2000_2020.tif", "zonal_summary.csv",
-                 "zones_summary.gpkg", "summary.png"]:
+                 "zones_summary.gpkg", "summary.png", "land_cover_transitions.csv",
+                 "net_sink_2000_2020.qml", "carbon_stock_2000.qml"]:
         assert (out / name).is_file(), name
     assert (tiny_run / "data/processed/my_county/run_config.yaml").is_file()
     df = pd.read_csv(out / "zonal_summary.csv", dtype={"zone_id": str})
@@ -89,6 +90,22 @@ def test_tiny_run_outputs_and_hand_totals(tiny_run):
         sink = src.read(1)
     assert sink[0, 2] == pytest.approx((94 - 45) / 20 * 44 / 12, rel=1e-6)
     assert sink[1, 2] == pytest.approx((20 - 45) / 20 * 44 / 12, rel=1e-6)  # cropland -> built-up: source
+    # Transition matrix: land area is conserved (its total equals both epochs' areas), and the
+    # off-diagonal area is the changed pixels x pixel area.
+    tr = pd.read_csv(out / "land_cover_transitions.csv", dtype={"zone_id": str})
+    for zone in ("W", "E"):
+        t = tr[tr.zone_name == zone]
+        assert t.value.sum() == pytest.approx(allx[(zone, "area", 2000)], rel=1e-9)
+        assert t.value.sum() == pytest.approx(allx[(zone, "area", 2020)], rel=1e-9)
+    changed = tr[tr.from_class != tr.to_class]
+    assert changed.value.sum() == pytest.approx(changed_px(tiny_run) * PX_HA, rel=1e-9)
+
+
+def changed_px(root: Path) -> int:
+    """Pixels whose code differs between the tiny case's two epochs (both valid)."""
+    with rasterio.open(root / "lc_2000.tif") as a, rasterio.open(root / "lc_2020.tif") as b:
+        x, y = a.read(1), b.read(1)
+    return int(((x != y) & (x != 0) & (y != 0)).sum())
 
 
 def test_dry_run_adding_an_epoch_plans_only_new_work(tiny_run):

@@ -142,12 +142,42 @@ def _ellipsoid_kwargs(crs: CRS) -> dict:
 
 
 def _areal_scale_block(block_rows: np.ndarray, block_cols: np.ndarray, affine, crs_wkt: str):
+    """The projection's areal scale factor at the centres of the given pixel rows and columns."""
     rows, cols = np.meshgrid(block_rows + 0.5, block_cols + 0.5, indexing="ij")
     x = affine.c + affine.a * cols
     y = affine.f + affine.e * rows
     to_geo = Transformer.from_crs(crs_wkt, CRS(crs_wkt).geodetic_crs, always_xy=True)
     lon, lat = to_geo.transform(x, y)
     return Proj(crs_wkt).get_factors(lon, lat).areal_scale
+
+
+SCALE_STEP = 32  # pixels between exact areal-scale evaluations inside a block
+
+
+def _interpolated_areal_scale(r0: int, r1: int, c0: int, c1: int, affine, crs_wkt: str) -> np.ndarray:
+    """Areal scale of every pixel of a block, exact on a lattice every SCALE_STEP px (and on the
+    block's last row and column), bilinear in between.
+
+    The scale of a map projection is smooth: over 32 px the bilinear error is below 1e-8 relative
+    (tests/test_grid.py checks it against the exact per-pixel value), while the per-pixel pyproj
+    call would dominate the run time.
+    """
+    rows, cols = np.arange(r0, r1), np.arange(c0, c1)
+    knot_r = np.unique(np.append(rows[::SCALE_STEP], rows[-1]))
+    knot_c = np.unique(np.append(cols[::SCALE_STEP], cols[-1]))
+    knots = _areal_scale_block(knot_r, knot_c, affine, crs_wkt)
+    (ri, rj, rw), (ci, cj, cw) = _lerp(rows, knot_r), _lerp(cols, knot_c)
+    along_cols = knots[:, ci] * (1 - cw) + knots[:, cj] * cw
+    return along_cols[ri] * (1 - rw)[:, None] + along_cols[rj] * rw[:, None]
+
+
+def _lerp(x: np.ndarray, knots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Left and right knot indexes and the right knot's weight for linear interpolation of x."""
+    if knots.size == 1:
+        zero = np.zeros(x.size, dtype=int)
+        return zero, zero, np.zeros(x.size)
+    i = np.clip(np.searchsorted(knots, x, side="right") - 1, 0, knots.size - 2)
+    return i, i + 1, (x - knots[i]) / (knots[i + 1] - knots[i])
 
 
 def is_equal_area(grid: GeoBox) -> bool:
@@ -166,7 +196,8 @@ def pixel_area_ha(grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
     * geographic CRS: geodesic area of each row's cells on the CRS ellipsoid;
     * equal-area projection: the nominal cell area |a·e| (checked, not assumed);
     * other projections: nominal cell area divided by the projection's areal scale factor at the
-      pixel centre (pyproj ``get_factors``), i.e. the area on the ellipsoid.
+      pixel centre (pyproj ``get_factors``, interpolated between exact values every 32 px),
+      i.e. the area on the ellipsoid.
     """
     h, w = grid.shape.yx
     chunk_spec = (min(chunks, h), min(chunks, w))
@@ -184,8 +215,7 @@ def pixel_area_ha(grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
 
             def block(x, block_info=None):
                 (r0, r1), (c0, c1) = block_info[None]["array-location"]
-                scale = _areal_scale_block(np.arange(r0, r1), np.arange(c0, c1), affine, wkt)
-                return nominal / scale
+                return nominal / _interpolated_areal_scale(r0, r1, c0, c1, affine, wkt)
 
             data = da.map_blocks(block, da.empty((h, w), chunks=chunk_spec, dtype="float64"),
                                  dtype="float64")

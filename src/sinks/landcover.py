@@ -57,6 +57,8 @@ def build_lut(mapping: dict[int, float], size: int, fill: float, dtype="float64"
 
 
 def _lut_block(block: np.ndarray, lut: np.ndarray, fill) -> np.ndarray:
+    if block.dtype.kind == "u" and np.iinfo(block.dtype).max < lut.size:
+        return lut[block]  # every code indexes the LUT: one gather, no mask
     out = np.full(block.shape, fill, dtype=lut.dtype)
     codes = block.astype("int64", copy=False)
     valid = (codes >= 0) & (codes < lut.size)

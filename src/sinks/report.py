@@ -1,8 +1,9 @@
 """Zonal tables, the zones GeoPackage and the summary figure.
 
 Totals are computed from the aligned land cover and the density LUTs in float64 (not by summing
-the float32 maps), pixel by pixel as density × pixel area (STYLE §4.6); zone totals of each
-level add up to the region total because each pixel belongs to at most one zone of a level.
+the float32 maps): the area of every (zone, class, class) cell is summed pixel by pixel from the
+pixel area (STYLE §4.6) and multiplied by the class densities; zone totals of each level add up
+to the region total because each pixel belongs to at most one zone of a level.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sinks.io.outputs import POOLS
 from sinks.io.rasters import open_raster
 from sinks.io.vectors import read_zones
 from sinks.landcover import ECOSYSTEMS, apply_lut, build_lut
-from sinks.models.stock_difference import net_sink, stocks, total_stock
+from sinks.models.stock_difference import C_TO_CO2
 from sinks.stages import RunPaths, carbon_luts, epoch_landcover, zone_levels
 from sinks.zones import zonal_totals
 
@@ -80,9 +81,33 @@ def _rows(result, tables, names, quantity_map, year_start, year_end, method, bas
     return rows
 
 
+def compact_classes(cfg: dict, dtype) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, list[str]]:
+    """Index every raster code that has densities as 1..K-1 (0 = no data or no density).
+
+    Returns the LUT raster code -> compact index, the per-pool density of each compact index
+    (Mg C ha-1, float64; 0 for index 0), the reporting class of each compact index and the
+    reporting class names.
+    """
+    luts = carbon_luts(cfg, dtype, float_dtype="float64")
+    report_lut, names = reporting_classes(cfg, dtype)
+    total = sum(luts[p] for p in POOLS)
+    codes = np.flatnonzero(np.isfinite(total))
+    compact = np.zeros(total.size, dtype="uint8" if codes.size < 255 else "uint16")
+    compact[codes] = np.arange(1, codes.size + 1)
+    density = {p: np.concatenate([[0.0], luts[p][codes]]) for p in POOLS}
+    report_class = np.concatenate([[0], report_lut[codes]])
+    return compact, density, report_class, names
+
+
 def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.DataFrame:
     """Compute ``zonal_summary.csv`` rows for every epoch and period, and write the table,
-    the zones GeoPackage and the summary figure."""
+    the land-cover transition table, the zones GeoPackage and the summary figure.
+
+    Stocks are class look-ups, so the area of every (zone, class at t0, class at t1) cell is a
+    sufficient statistic: one pass per period gives the transition matrix of areas; epoch areas
+    are its margins, stock = Σ area × density and the net sink of Eq. 2.5 is
+    Σ area × (density_t1 − density_t0) / (t1 − t0) × 44/12.
+    """
     levels = zone_levels(cfg)
     epochs = cfgmod.epochs(cfg)
     first = open_raster(epoch_landcover(cfg, paths, epochs[0].year), chunks=chunks)
@@ -90,33 +115,47 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
     zone_idx, tables = _zones(paths, levels, grid, chunks)
     n_zones = {lv: len(tables[lv]) for lv in levels}
     area = pixel_area_ha(grid, chunks)
-    report_lut, names = reporting_classes(cfg, first.dtype)
-    luts = carbon_luts(cfg, first.dtype, float_dtype="float64")
-    rows, totals_by_year, classes_by_year = [], {}, {}
+    compact_lut, density, report_class, names = compact_classes(cfg, first.dtype)
+    k = density[POOLS[0]].size
+    onehot = np.zeros((k, len(names)))
+    onehot[np.arange(k), report_class] = 1.0
+    onehot[0] = 0.0  # no data or no density: not reported
+    compact = {}
     for ep in epochs:
         path = epoch_landcover(cfg, paths, ep.year)
         codes = open_raster(path, chunks=chunks)
         require_same_grid(codes, grid, str(path))
-        pools = stocks(codes, luts)
-        total = total_stock(pools)
-        totals_by_year[ep.year] = total
-        classes = apply_lut(codes, report_lut, 0)
-        classes_by_year[ep.year] = classes
-        values = {"area": area.where(np.isfinite(total)), "carbon_stock": total * area,
-                  **{f"carbon_stock_{p}": pools[p] * area for p in POOLS}}
-        log.info("zonal totals %d (%s)", ep.year, ep.basis)
-        res = zonal_totals(zone_idx, n_zones, classes, len(names), values)
+        compact[ep.year] = apply_lut(codes, compact_lut, 0)
+    periods = list(zip(epochs, epochs[1:]))
+    transitions = []  # per period: {level: area array [zone, class t0, class t1] in ha}
+    for e0, e1 in periods:
+        log.info("zonal transition areas %d -> %d", e0.year, e1.year)
+        res = zonal_totals(zone_idx, n_zones, [compact[e0.year], compact[e1.year]], [k, k],
+                           {"area": area})
+        transitions.append({lv: res[lv]["area"] for lv in levels})
+    rows = []
+    for i, ep in enumerate(epochs):
+        if i < len(periods):
+            margin = {lv: t.sum(axis=2) for lv, t in transitions[i].items()}
+        else:
+            margin = {lv: t.sum(axis=1) for lv, t in transitions[i - 1].items()}
+        res = {lv: {"area": a @ onehot,
+                    "carbon_stock": (a * sum(density[p] for p in POOLS)) @ onehot,
+                    **{f"carbon_stock_{p}": (a * density[p]) @ onehot for p in POOLS}}
+               for lv, a in margin.items()}
         keep = {lv: res[lv]["area"] > 0 for lv in levels}
-        rows += _rows(res, tables, names, {k: k for k in values}, ep.year, ep.year,
+        rows += _rows(res, tables, names, {q: q for q in res[levels[0]]}, ep.year, ep.year,
                       "stock_difference", ep.basis, keep)
-        if not any(res[lv]["area"][1:].sum() > 0 for lv in levels):
-            raise EmptyDataError(f"{path}: no valid pixel falls in any zone; check that the "
-                                 "zones and the land cover cover the same area")
-    for (e0, e1) in zip(epochs, epochs[1:]):
-        sink = net_sink(totals_by_year[e0.year], totals_by_year[e1.year], e0.year, e1.year)
+        if not any(res[lv]["area"][:, 1:].sum() > 0 for lv in levels):
+            raise EmptyDataError(f"{paths.landcover(ep.year)}: no valid pixel falls in any zone; "
+                                 "check that the zones and the land cover cover the same area")
+    total_density = sum(density[p] for p in POOLS)
+    for (e0, e1), per_level in zip(periods, transitions):
+        change = (total_density[None, :] - total_density[:, None]) * C_TO_CO2 / (e1.year - e0.year)
+        valid = np.outer(onehot.any(axis=1), onehot.any(axis=1))
         basis = "scenario" if "scenario" in (e0.basis, e1.basis) else "observed"
-        res = zonal_totals(zone_idx, n_zones, classes_by_year[e1.year], len(names),
-                           {"net_sink": sink * area, "area": area.where(np.isfinite(sink))})
+        res = {lv: {"net_sink": (t * change * valid).sum(axis=1) @ onehot,
+                    "area": (t * valid).sum(axis=1) @ onehot} for lv, t in per_level.items()}
         keep = {lv: res[lv]["area"] > 0 for lv in levels}
         rows += _rows(res, tables, names, {"net_sink": "net_sink"}, e0.year, e1.year,
                       "stock_difference", basis, keep)
@@ -124,9 +163,29 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
     if not np.isfinite(df["value"]).all():
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     _write_csv(df, paths.zonal_summary())
+    _write_csv(transition_table(periods, transitions, tables, names, onehot), paths.transitions())
     write_zones_gpkg(cfg, df, paths.zones_gpkg())
     write_summary_plot(cfg, df, paths)
     return df
+
+
+def transition_table(periods: list, transitions: list[dict], tables: dict, names: list[str],
+                     onehot: np.ndarray) -> pd.DataFrame:
+    """Tidy land-cover change matrix: area (ha) from each reporting class to each, per zone and
+    period (the diagonal is land remaining in its class)."""
+    rows = []
+    for (e0, e1), per_level in zip(periods, transitions):
+        basis = "scenario" if "scenario" in (e0.basis, e1.basis) else "observed"
+        for lv, t in per_level.items():
+            by_class = np.einsum("zab,ai,bj->zij", t, onehot, onehot)
+            for _, z in tables[lv].iterrows():
+                m = by_class[int(z["index"])]
+                for a, b in zip(*np.nonzero(m)):
+                    rows.append((lv, z["zone_id"], z["zone_name"], e0.year, e1.year, names[a],
+                                 names[b], m[a, b], "ha", basis))
+    return pd.DataFrame(rows, columns=["zone_level", "zone_id", "zone_name", "year_start",
+                                       "year_end", "from_class", "to_class", "value", "unit",
+                                       "basis"])
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:

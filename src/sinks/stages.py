@@ -23,7 +23,7 @@ from sinks.checks import check_epoch_raster, load_tables, resolve_densities
 from sinks.errors import EmptyDataError, InputDataError
 from sinks.grid import DEFAULT_CHUNK, align, describe, on_grid, reference_grid, require_same_grid
 from sinks.io.outputs import OUTPUTS, POOLS, output_name
-from sinks.io.rasters import MapToWrite, code_histogram, open_output, open_raster, raster_geobox, write_cogs
+from sinks.io.rasters import MapToWrite, code_histogram, open_raster, raster_geobox, write_cogs
 from sinks.io.vectors import read_zones
 from sinks.landcover import ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, ecosystem_lut, lut_size
 from sinks.models.stock_difference import class_densities, net_sink, pool_luts, stocks, total_stock
@@ -71,6 +71,9 @@ class RunPaths:
 
     def zonal_summary(self) -> Path:
         return self.outputs / "zonal_summary.csv"
+
+    def transitions(self) -> Path:
+        return self.outputs / "land_cover_transitions.csv"
 
     def zones_gpkg(self) -> Path:
         return self.outputs / "zones_summary.gpkg"
@@ -134,7 +137,8 @@ def _map(cfg, kind: str, data: xr.DataArray, path: Path, *, basis: str, model: s
         description += " (SCENARIO)"
     return MapToWrite(data, path, spec.dtype, spec.nodata, description, spec.unit,
                       _tags(cfg, model=model, inputs=inputs, basis=basis, kind=kind),
-                      spec.overview_resampling, colormap)
+                      spec.overview_resampling, colormap, spec.style,
+                      ECOSYSTEMS if spec.style == "classes" else None)
 
 
 # --- stages ------------------------------------------------------------------------------
@@ -265,12 +269,19 @@ def carbon_luts(cfg: dict, dtype, float_dtype="float32") -> dict[str, np.ndarray
     return {p: lut.astype(float_dtype) for p, lut in pool_luts(values, code_to_class, size).items()}
 
 
+def epoch_stocks(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK,
+                 ) -> tuple[xr.Dataset, Path]:
+    """Lazy per-pool carbon stock density (Mg C ha-1) of an epoch, and the land cover it is
+    looked up from."""
+    src_path = epoch_landcover(cfg, paths, year)
+    codes = open_raster(src_path, chunks=chunks)
+    return stocks(codes, carbon_luts(cfg, codes.dtype)), src_path
+
+
 def stage_compute_stock(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> list[Path]:
     """Write the total and per-pool carbon stock maps of one epoch (Mg C ha-1), in one pass."""
     ep = cfgmod.epoch(cfg, year)
-    src_path = epoch_landcover(cfg, paths, year)
-    codes = open_raster(src_path, chunks=chunks)
-    pools = stocks(codes, carbon_luts(cfg, codes.dtype))
+    pools, src_path = epoch_stocks(cfg, paths, year, chunks)
     inputs = [src_path, resolve_densities(cfg)]
     model = "stock look-up by class (IPCC Tier 1 densities)"
     maps = [_map(cfg, "carbon_stock", total_stock(pools), paths.output("carbon_stock", year=year),
@@ -282,13 +293,16 @@ def stage_compute_stock(cfg: dict, paths: RunPaths, year: int, chunks: int = DEF
 
 
 def stage_compute_sink(cfg: dict, paths: RunPaths, y0: int, y1: int, chunks: int = DEFAULT_CHUNK) -> Path:
-    """Write ``net_sink_<y0>_<y1>.tif`` (Mg CO2 ha-1 yr-1, positive = sink) by Eq. 2.5."""
-    p0, p1 = paths.output("carbon_stock", year=y0), paths.output("carbon_stock", year=y1)
-    s0, s1 = open_output(p0, chunks=chunks), open_output(p1, chunks=chunks)
-    require_same_grid(s1, s0.odc.geobox, str(p1))
+    """Write ``net_sink_<y0>_<y1>.tif`` (Mg CO2 ha-1 yr-1, positive = sink) by Eq. 2.5.
+
+    The stocks of both epochs are looked up from their land cover again (cheaper than reading
+    the float stock maps back, and the same numbers).
+    """
+    (s0, p0), (s1, p1) = (epoch_stocks(cfg, paths, y, chunks) for y in (y0, y1))
+    require_same_grid(s1["agb"], s0["agb"].odc.geobox, str(p1))
     basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
-    sink = net_sink(s0, s1, y0, y1)
+    sink = net_sink(total_stock(s0), total_stock(s1), y0, y1)
     out = paths.output("net_sink", y0=y0, y1=y1)
     write_cogs([_map(cfg, "net_sink", sink, out, basis=basis, model="stock_difference",
-                     inputs=[p0, p1], y0=y0, y1=y1)])
+                     inputs=[p0, p1, resolve_densities(cfg)], y0=y0, y1=y1)])
     return out

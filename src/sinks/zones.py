@@ -1,12 +1,14 @@
 """Zones on the grid and zonal totals.
 
 Zones are rasterized once per level (pixel centre inside the polygon) to an index raster,
-0 = outside every zone. Totals are ``np.bincount`` per block of (zone, class) keys weighted by
-density × pixel area, summed over blocks by dask's tree reduction (STYLE §4.6): per-hectare
-rasters are never summed directly.
+0 = outside every zone. Totals are ``np.bincount`` per block of (zone, class, ...) keys weighted
+by pixel area (or density × pixel area), summed over blocks by dask's tree reduction (STYLE §4.6):
+per-hectare rasters are never summed directly.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import dask.array as da
 import geopandas as gpd
@@ -44,34 +46,44 @@ def rasterize_zones(zones: gpd.GeoDataFrame, grid: GeoBox, chunks: int = DEFAULT
 
 
 def zonal_totals(zone_indexes: dict[str, xr.DataArray], n_zones: dict[str, int],
-                 classes: xr.DataArray, n_classes: int,
+                 classes: Sequence[xr.DataArray], n_classes: Sequence[int],
                  values: dict[str, xr.DataArray]) -> dict[str, dict[str, np.ndarray]]:
-    """Sum of each value over every (zone, class) pair, for every zone level, in one pass.
+    """Sum of each value over every (zone, class, class, ...) cell, for every zone level, in one pass.
 
-    ``classes`` holds class indexes 0..n_classes-1; ``values`` are per-pixel quantities that
-    are already totals for the pixel (e.g. density × pixel area); NaN counts as 0.
-    Returns ``{level: {value_name: array[n_zones[level] + 1, n_classes]}}`` (row 0 = outside).
+    ``classes`` are class-index maps (indexes 0..n-1 for the matching ``n_classes``), e.g. one
+    map for totals by class or the maps of two epochs for a transition matrix; ``values`` are
+    per-pixel quantities that are already totals for the pixel (e.g. pixel area in ha, or
+    density × pixel area); NaN counts as 0.
+    Returns ``{level: {value_name: array[n_zones[level] + 1, *n_classes]}}`` (zone 0 = outside).
     """
     levels = list(zone_indexes)
     names = list(values)
-    sizes = [(n_zones[lv] + 1) * n_classes for lv in levels]
+    cells = int(np.prod(n_classes))
+    sizes = [(n_zones[lv] + 1) * cells for lv in levels]
     offsets = np.cumsum([0] + sizes)
     per_value = int(offsets[-1])
     total = per_value * len(names)
-    arrays = [zone_indexes[lv].data for lv in levels] + [classes.data] + [values[n].data for n in names]
+    n_cls = len(classes)
+    arrays = ([zone_indexes[lv].data for lv in levels] + [c.data for c in classes]
+              + [values[n].data for n in names])
     chunks = next((a.chunks for a in arrays if isinstance(a, da.Array)), arrays[0].shape)
     arrays = [a.rechunk(chunks) if isinstance(a, da.Array) else da.from_array(a, chunks=chunks)
               for a in arrays]
 
     def kernel(*blocks):
-        zs, cls, vs = blocks[:len(levels)], blocks[len(levels)].astype("int64"), blocks[len(levels) + 1:]
+        zs, cls = blocks[:len(levels)], blocks[len(levels):len(levels) + n_cls]
+        vs = blocks[len(levels) + n_cls:]
+        key = np.zeros(zs[0].shape, dtype="int64")
+        for c, n in zip(cls, n_classes):
+            key = key * n + c
+        key = key.ravel()
         out = np.zeros(total, dtype="float64")
         for k, v in enumerate(vs):
             v = np.where(np.isfinite(v), v, 0.0).astype("float64", copy=False).ravel()
             for j, z in enumerate(zs):
-                key = (z.astype("int64") * n_classes + cls).ravel()
                 start = k * per_value + offsets[j]
-                out[start:start + sizes[j]] += np.bincount(key, weights=v, minlength=sizes[j])
+                out[start:start + sizes[j]] += np.bincount(z.astype("int64").ravel() * cells + key,
+                                                           weights=v, minlength=sizes[j])
         return out[None, None, :]
 
     nb = arrays[0].numblocks
@@ -83,5 +95,5 @@ def zonal_totals(zone_indexes: dict[str, xr.DataArray], n_zones: dict[str, int],
         result[lv] = {}
         for k, name in enumerate(names):
             start = k * per_value + offsets[j]
-            result[lv][name] = flat[start:start + sizes[j]].reshape(n_zones[lv] + 1, n_classes)
+            result[lv][name] = flat[start:start + sizes[j]].reshape(n_zones[lv] + 1, *n_classes)
     return result

@@ -29,10 +29,13 @@ rule compute_stock:
 rule compute_sink:
     """Net sink between consecutive epochs, IPCC 2006 Vol.4 Ch.2 Eq. 2.5 (+ = sink)."""
     input:
-        s0=P.outputs / "carbon_stock_{y0}.tif",
-        s1=P.outputs / "carbon_stock_{y1}.tif",
+        landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
+        densities=DENSITIES_FILE,
+        legend=LEGEND_FILE,
     output:
         report(P.outputs / "net_sink_{y0}_{y1}.tif", category="Carbon sink"),
+    params:
+        carbon=digest("carbon", CFG["landcover"]["legend"]),
     log:
         f"{RUN}/logs/compute_sink_{{y0}}_{{y1}}.log",
     benchmark:

@@ -9,6 +9,7 @@ rule summarize:
         sinks=[P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
     output:
         table=report(P.zonal_summary(), category="Tables"),
+        transitions=report(P.transitions(), category="Tables"),
         gpkg=P.zones_gpkg(),
         plot=report(P.summary_plot(), category="Figures"),
     params:

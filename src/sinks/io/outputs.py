@@ -33,25 +33,27 @@ class OutputSpec:
     overview_resampling: str
     how_to_sum: str
     valid_range: tuple[float, float]
+    style: str  # QGIS .qml sidecar: classes, sequential or diverging (sinks.io.styles)
 
 
 OUTPUTS: dict[str, OutputSpec] = {
     "ecosystem": OutputSpec(
         "ecosystem_{year}.tif", "uint8", CLASS_NODATA, "class",
         "Ecosystem class {year}", "not applicable", "nearest",
-        "count pixels x pixel area per class (see zonal_summary.csv)", (1, 255)),
+        "count pixels x pixel area per class (see zonal_summary.csv)", (1, 255), "classes"),
     "carbon_stock": OutputSpec(
         "carbon_stock_{year}.tif", "float32", FLOAT_NODATA, "Mg C ha-1",
         "Total carbon stock {year} (AGB + BGB + DOM + SOC 0-30 cm)", STOCK_SIGN, "average",
-        "sum of value x pixel area in ha = Mg C", (0.0, 2000.0)),
+        "sum of value x pixel area in ha = Mg C", (0.0, 2000.0), "sequential"),
     **{f"carbon_{pool}": OutputSpec(
         f"carbon_{pool}_{{year}}.tif", "float32", FLOAT_NODATA, "Mg C ha-1",
         f"Carbon stock {{year}}: {POOL_NAMES[pool]}", STOCK_SIGN, "average",
-        "sum of value x pixel area in ha = Mg C", (0.0, 2000.0)) for pool in POOLS},
+        "sum of value x pixel area in ha = Mg C", (0.0, 2000.0), "sequential") for pool in POOLS},
     "net_sink": OutputSpec(
         "net_sink_{y0}_{y1}.tif", "float32", FLOAT_NODATA, "Mg CO2 ha-1 yr-1",
         "Net carbon sink {y0}-{y1} by stock difference (IPCC 2006 Vol.4 Ch.2 Eq. 2.5)",
-        SINK_SIGN, "average", "sum of value x pixel area in ha = Mg CO2 yr-1", (-10000.0, 10000.0)),
+        SINK_SIGN, "average", "sum of value x pixel area in ha = Mg CO2 yr-1", (-10000.0, 10000.0),
+        "diverging"),
 }
 
 

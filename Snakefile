@@ -29,6 +29,10 @@ rule all:
         [P.output("ecosystem", year=y) for y in EPOCHS] if CFG["landcover"]["legend"] else [],
         [P.output("carbon_stock", year=y) for y in EPOCHS],
         [P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
+        [P.output(f"carbon_stock_{s}", year=y) for y in EPOCHS for s in UNCERTAINTY_STATS]
+        if UNCERTAINTY_MAPS else [],
+        [P.output(f"net_sink_{s}", y0=y0, y1=y1) for y0, y1 in PERIODS for s in UNCERTAINTY_STATS]
+        if UNCERTAINTY_MAPS else [],
         P.zonal_summary(),
         P.zones_gpkg(),
         P.summary_plot(),

@@ -178,6 +178,19 @@ def compute_sink(cfg, paths, chunks, y0, y1):
     stage_compute_sink(cfg, paths, y0, y1, chunks)
 
 
+@cli.command("map-uncertainty")
+@click.option("--year", type=int, default=None, help="Epoch of a carbon-stock map.")
+@click.option("--y0", type=int, default=None, help="Start of a net-sink period.")
+@click.option("--y1", type=int, default=None, help="End of a net-sink period.")
+@stage_command
+def map_uncertainty(cfg, paths, chunks, year, y0, y1):
+    """Write the sd and 2.5/97.5 percentile maps of a stock (--year) or a sink (--y0 --y1)."""
+    from sinks.stages import stage_map_uncertainty
+    if (year is None) == (y0 is None or y1 is None):
+        raise click.UsageError("give either --year, or both --y0 and --y1")
+    stage_map_uncertainty(cfg, paths, year=year, period=None if year else (y0, y1), chunks=chunks)
+
+
 @cli.command()
 @stage_command
 def summarize(cfg, paths, chunks):

@@ -15,40 +15,24 @@ import numpy as np
 import pandas as pd
 
 from sinks import config as cfgmod
-from sinks.checks import load_tables
 from sinks.errors import EmptyDataError
 from sinks.grid import DEFAULT_CHUNK, pixel_area_ha, require_same_grid
 from sinks.io.outputs import POOLS
 from sinks.io.rasters import open_raster
 from sinks.io.vectors import read_zones
-from sinks.landcover import ECOSYSTEMS, apply_lut, build_lut
+from sinks.landcover import apply_lut
 from sinks.models.stock_difference import C_TO_CO2
-from sinks.stages import RunPaths, carbon_luts, epoch_landcover, zone_levels
+from sinks.propagation import table_uncertainty
+from sinks.stages import RunPaths, compact_classes, epoch_landcover, uncertainty_parameters, zone_levels
+from sinks.uncertainty import variance_shares
 from sinks.zones import zonal_totals
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ["zone_level", "zone_id", "zone_name", "ecosystem", "quantity", "year_start",
-           "year_end", "value", "unit", "method", "basis"]
+           "year_end", "value", "unit", "method", "basis"]  # then the uncertainty columns
 UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" for p in POOLS},
          "net_sink": "Mg CO2 yr-1"}
-
-
-def reporting_classes(cfg: dict, dtype) -> tuple[np.ndarray, list[str]]:
-    """LUT raster code -> reporting class index, and the class names (index 0 = no data).
-
-    Ecosystem classes when a legend is set; otherwise (InVEST table alone) the raster codes.
-    """
-    legend, dens = load_tables(cfg)
-    size = int(np.iinfo(dtype).max) + 1 if np.iinfo(dtype).max < 65536 else 65536
-    if legend is not None:
-        from sinks.landcover import ECOSYSTEM_CODES
-        names = ["none"] + [ECOSYSTEMS[c] for c in sorted(ECOSYSTEMS)]
-        lut = build_lut({c: ECOSYSTEM_CODES[e] for c, e in legend.items()}, size, 0, dtype="int64")
-        return lut, names
-    codes = sorted(int(c) for c in dens.values.index)
-    lut = build_lut({c: i + 1 for i, c in enumerate(codes)}, size, 0, dtype="int64")
-    return lut, ["none"] + [f"lucode_{c}" for c in codes]
 
 
 GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr"}
@@ -64,49 +48,36 @@ def _zones(paths: RunPaths, levels: list[str], grid, chunks: int):
     return idx, tables
 
 
-def _rows(result, tables, names, quantity_map, year_start, year_end, method, basis, keep_class):
-    rows = []
+def _rows(result, coefs, tables, names, year_start, year_end, method, basis, keep_class):
+    """Table rows of one epoch or period, and each row's coefficient vector over the density
+    parameters (None for rows that do not depend on them, e.g. areas, or without parameters)."""
+    rows, row_coefs = [], []
     for lv, per_value in result.items():
-        table = tables[lv]
-        for _, z in table.iterrows():
+        for _, z in tables[lv].iterrows():
             i = int(z["index"])
-            for q_key, quantity in quantity_map.items():
-                arr = per_value[q_key][i]
+            for quantity, arr in per_value.items():
+                coef = coefs.get(lv, {}).get(quantity)
                 for c in range(1, len(names)):
                     if keep_class[lv][i, c]:
                         rows.append((lv, z["zone_id"], z["zone_name"], names[c], quantity,
-                                     year_start, year_end, arr[c], UNITS[quantity], method, basis))
+                                     year_start, year_end, arr[i, c], UNITS[quantity], method, basis))
+                        row_coefs.append(None if coef is None else coef[i, c])
                 rows.append((lv, z["zone_id"], z["zone_name"], "all", quantity, year_start,
-                             year_end, arr[1:].sum(), UNITS[quantity], method, basis))
-    return rows
-
-
-def compact_classes(cfg: dict, dtype) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, list[str]]:
-    """Index every raster code that has densities as 1..K-1 (0 = no data or no density).
-
-    Returns the LUT raster code -> compact index, the per-pool density of each compact index
-    (Mg C ha-1, float64; 0 for index 0), the reporting class of each compact index and the
-    reporting class names.
-    """
-    luts = carbon_luts(cfg, dtype, float_dtype="float64")
-    report_lut, names = reporting_classes(cfg, dtype)
-    total = sum(luts[p] for p in POOLS)
-    codes = np.flatnonzero(np.isfinite(total))
-    compact = np.zeros(total.size, dtype="uint8" if codes.size < 255 else "uint16")
-    compact[codes] = np.arange(1, codes.size + 1)
-    density = {p: np.concatenate([[0.0], luts[p][codes]]) for p in POOLS}
-    report_class = np.concatenate([[0], report_lut[codes]])
-    return compact, density, report_class, names
+                             year_end, arr[i, 1:].sum(), UNITS[quantity], method, basis))
+                row_coefs.append(None if coef is None else coef[i, 1:].sum(axis=0))
+    return rows, row_coefs
 
 
 def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.DataFrame:
-    """Compute ``zonal_summary.csv`` rows for every epoch and period, and write the table,
-    the land-cover transition table, the zones GeoPackage and the summary figure.
+    """Compute ``zonal_summary.csv`` rows for every epoch and period, with their uncertainty,
+    and write the table, the land-cover transition table, the uncertainty attribution, the
+    zones GeoPackage and the figures.
 
     Stocks are class look-ups, so the area of every (zone, class at t0, class at t1) cell is a
     sufficient statistic: one pass per period gives the transition matrix of areas; epoch areas
     are its margins, stock = Σ area × density and the net sink of Eq. 2.5 is
-    Σ area × (density_t1 − density_t0) / (t1 − t0) × 44/12.
+    Σ area × (density_t1 − density_t0) / (t1 − t0) × 44/12. The same sums over the density
+    parameters give each row's coefficients for the uncertainty (sinks.propagation).
     """
     levels = zone_levels(cfg)
     epochs = cfgmod.epochs(cfg)
@@ -115,17 +86,19 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
     zone_idx, tables = _zones(paths, levels, grid, chunks)
     n_zones = {lv: len(tables[lv]) for lv in levels}
     area = pixel_area_ha(grid, chunks)
-    compact_lut, density, report_class, names = compact_classes(cfg, first.dtype)
+    cc = compact_classes(cfg, first.dtype)
+    density, names = cc.density, cc.names
+    params = uncertainty_parameters(cfg, cc)
     k = density[POOLS[0]].size
     onehot = np.zeros((k, len(names)))
-    onehot[np.arange(k), report_class] = 1.0
+    onehot[np.arange(k), cc.report_class] = 1.0
     onehot[0] = 0.0  # no data or no density: not reported
     compact = {}
     for ep in epochs:
         path = epoch_landcover(cfg, paths, ep.year)
         codes = open_raster(path, chunks=chunks)
         require_same_grid(codes, grid, str(path))
-        compact[ep.year] = apply_lut(codes, compact_lut, 0)
+        compact[ep.year] = apply_lut(codes, cc.lut, 0)
     periods = list(zip(epochs, epochs[1:]))
     transitions = []  # per period: {level: area array [zone, class t0, class t1] in ha}
     for e0, e1 in periods:
@@ -133,7 +106,7 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         res = zonal_totals(zone_idx, n_zones, [compact[e0.year], compact[e1.year]], [k, k],
                            {"area": area})
         transitions.append({lv: res[lv]["area"] for lv in levels})
-    rows = []
+    rows, coefs = [], []
     for i, ep in enumerate(epochs):
         if i < len(periods):
             margin = {lv: t.sum(axis=2) for lv, t in transitions[i].items()}
@@ -143,30 +116,97 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
                     "carbon_stock": (a * sum(density[p] for p in POOLS)) @ onehot,
                     **{f"carbon_stock_{p}": (a * density[p]) @ onehot for p in POOLS}}
                for lv, a in margin.items()}
+        coef = {} if params is None else {lv: _stock_coefficients(a, onehot, params)
+                                          for lv, a in margin.items()}
         keep = {lv: res[lv]["area"] > 0 for lv in levels}
-        rows += _rows(res, tables, names, {q: q for q in res[levels[0]]}, ep.year, ep.year,
-                      "stock_difference", ep.basis, keep)
+        r, c = _rows(res, coef, tables, names, ep.year, ep.year, "stock_difference", ep.basis, keep)
+        rows, coefs = rows + r, coefs + c
         if not any(res[lv]["area"][:, 1:].sum() > 0 for lv in levels):
             raise EmptyDataError(f"{paths.landcover(ep.year)}: no valid pixel falls in any zone; "
                                  "check that the zones and the land cover cover the same area")
     total_density = sum(density[p] for p in POOLS)
+    valid = np.outer(onehot.any(axis=1), onehot.any(axis=1))
     for (e0, e1), per_level in zip(periods, transitions):
-        change = (total_density[None, :] - total_density[:, None]) * C_TO_CO2 / (e1.year - e0.year)
-        valid = np.outer(onehot.any(axis=1), onehot.any(axis=1))
+        factor = C_TO_CO2 / (e1.year - e0.year)
+        change = (total_density[None, :] - total_density[:, None]) * factor
         basis = "scenario" if "scenario" in (e0.basis, e1.basis) else "observed"
-        res = {lv: {"net_sink": (t * change * valid).sum(axis=1) @ onehot,
-                    "area": (t * valid).sum(axis=1) @ onehot} for lv, t in per_level.items()}
-        keep = {lv: res[lv]["area"] > 0 for lv in levels}
-        rows += _rows(res, tables, names, {"net_sink": "net_sink"}, e0.year, e1.year,
-                      "stock_difference", basis, keep)
+        res = {lv: {"net_sink": (t * change * valid).sum(axis=1) @ onehot}
+               for lv, t in per_level.items()}
+        coef = {} if params is None else {
+            lv: {"net_sink": _sink_coefficients(t * valid, onehot, params, factor)}
+            for lv, t in per_level.items()}
+        keep = {lv: ((t * valid).sum(axis=1) @ onehot) > 0 for lv, t in per_level.items()}
+        r, c = _rows(res, coef, tables, names, e0.year, e1.year, "stock_difference", basis, keep)
+        rows, coefs = rows + r, coefs + c
     df = pd.DataFrame(rows, columns=COLUMNS)
     if not np.isfinite(df["value"]).all():
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
+    df = _with_uncertainty(cfg, df, coefs, params, paths)
     _write_csv(df, paths.zonal_summary())
     _write_csv(transition_table(periods, transitions, tables, names, onehot), paths.transitions())
     write_zones_gpkg(cfg, df, paths.zones_gpkg())
     write_summary_plot(cfg, df, paths)
     return df
+
+
+def _stock_coefficients(a: np.ndarray, onehot: np.ndarray, params) -> dict[str, np.ndarray]:
+    """Coefficients over θ of the stock rows of one epoch: [zone, reporting class, parameter]."""
+    per_pool = {f"carbon_stock_{p}": np.einsum("zk,kc,kj->zcj", a, onehot, params.weights[:, i, :])
+                for i, p in enumerate(POOLS)}
+    return {"carbon_stock": sum(per_pool.values()), **per_pool}
+
+
+def _sink_coefficients(t: np.ndarray, onehot: np.ndarray, params, factor: float) -> np.ndarray:
+    """Coefficients over θ of the net-sink rows of a period (class of t1 reported):
+    Σ area(a → b) × (w_b − w_a) × 44/12 / Δt."""
+    w = params.total_weights()
+    return factor * (np.einsum("zab,bc,bj->zcj", t, onehot, w)
+                     - np.einsum("zab,bc,aj->zcj", t, onehot, w))
+
+
+def _with_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params, paths: RunPaths) -> pd.DataFrame:
+    """Add the uncertainty columns; write the attribution table and chart."""
+    if params is None:
+        reason = ("none: uncertainty disabled" if not cfg["uncertainty"]["enabled"] else
+                  "none: the density table has no sd column")
+        return df.assign(sd=np.nan, ci_low=np.nan, ci_high=np.nan, uncertainty_pct=np.nan,
+                         uncertainty_approach=reason)
+    has = np.array([c is not None for c in coefs])
+    matrix = np.array([c for c in coefs if c is not None])
+    cols, convergence = table_uncertainty(df["value"].to_numpy()[has], matrix, params,
+                                          cfg["uncertainty"])
+    for name in cols.columns:
+        df[name] = np.nan if name != "uncertainty_approach" else "none: map area (no accuracy assessment)"
+        df.loc[has, name] = cols[name].to_numpy()
+    if convergence:
+        log.info("Monte Carlo: %d draws; the 95 %% intervals moved by at most %.2f %% of their "
+                 "width between %d and %d draws", convergence["n_draws"],
+                 100 * convergence["max_interval_shift"], convergence["n_half"], convergence["n_draws"])
+        if not convergence["converged"]:
+            log.warning("Monte Carlo intervals not stable to 5 %% of their width; increase "
+                        "uncertainty.n_draws")
+    shares = variance_shares(matrix, params.sds)
+    attribution = _attribution(df[has].reset_index(drop=True), shares, params.names)
+    _write_csv(attribution, paths.attribution())
+    write_attribution_plot(cfg, attribution, paths)
+    return df
+
+
+def _attribution(rows: pd.DataFrame, shares: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Tidy variance shares (≥ 0.1 %) of the 'all ecosystems' stock and sink rows."""
+    pick = rows.index[(rows.ecosystem == "all") & rows.quantity.isin(["carbon_stock", "net_sink"])]
+    out = []
+    for i in pick:
+        r = rows.loc[i]
+        for j in np.flatnonzero(shares[i] >= 0.001):
+            cls, pool = names[j].split("/")
+            out.append((r.zone_level, r.zone_id, r.zone_name, r.quantity, r.year_start,
+                        r.year_end, cls, pool, shares[i, j]))
+    df = pd.DataFrame(out, columns=["zone_level", "zone_id", "zone_name", "quantity",
+                                    "year_start", "year_end", "parameter_class",
+                                    "parameter_pool", "variance_share"])
+    return df.sort_values(["zone_level", "zone_id", "quantity", "year_start", "variance_share"],
+                          ascending=[True, True, True, True, False])
 
 
 def transition_table(periods: list, transitions: list[dict], tables: dict, names: list[str],
@@ -254,6 +294,38 @@ def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
     fig.suptitle(f"sinks run '{cfg['run']['name']}'", fontsize=11)
     fig.tight_layout()
     out = paths.summary_plot()
+    tmp = out.with_name(f".{out.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(out)
+
+
+def write_attribution_plot(cfg: dict, attribution: pd.DataFrame, paths: RunPaths) -> None:
+    """PNG: which density parameters drive the uncertainty of the region's latest stock and sink
+    (variance shares; where new plots would cut the uncertainty most)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    level = cfg["grid"]["clip_to"] or zone_levels(cfg)[0]
+    epochs = cfgmod.epochs(cfg)
+    panels = [("carbon_stock", epochs[-1].year, epochs[-1].year,
+               f"carbon stock {epochs[-1].year}"),
+              ("net_sink", epochs[-2].year, epochs[-1].year,
+               f"net sink {epochs[-2].year}-{epochs[-1].year}")]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, (quantity, y0, y1, title) in zip(axes, panels):
+        sub = attribution[(attribution.zone_level == level) & (attribution.quantity == quantity)
+                          & (attribution.year_start == y0) & (attribution.year_end == y1)]
+        sub = sub.groupby(["parameter_class", "parameter_pool"])["variance_share"].sum()
+        top = sub.sort_values().tail(10)
+        ax.barh([f"{c} / {p}" for c, p in top.index], 100 * top.to_numpy(), color="#4c72b0")
+        ax.set_xlabel("share of the variance, %")
+        ax.set_title(f"{title}, zone level '{level}'", fontsize=10)
+    fig.suptitle(f"sinks run '{cfg['run']['name']}': what drives the uncertainty "
+                 "(first-order Sobol indices of the density parameters)", fontsize=10)
+    fig.tight_layout()
+    out = paths.attribution_plot()
     tmp = out.with_name(f".{out.stem}.tmp.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)

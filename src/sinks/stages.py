@@ -25,8 +25,8 @@ from sinks.grid import DEFAULT_CHUNK, align, describe, on_grid, reference_grid, 
 from sinks.io.outputs import OUTPUTS, POOLS, output_name
 from sinks.io.rasters import MapToWrite, code_histogram, open_raster, raster_geobox, write_cogs
 from sinks.io.vectors import read_zones
-from sinks.landcover import ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, ecosystem_lut, lut_size
-from sinks.models.stock_difference import class_densities, net_sink, pool_luts, stocks, total_stock
+from sinks.landcover import ECOSYSTEM_CODES, ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, build_lut, ecosystem_lut, lut_size
+from sinks.models.stock_difference import C_TO_CO2, class_densities, net_sink, pool_luts, stocks, total_stock
 from sinks.scenario import derive_epoch
 from sinks.zones import rasterize_zones
 
@@ -74,6 +74,12 @@ class RunPaths:
 
     def transitions(self) -> Path:
         return self.outputs / "land_cover_transitions.csv"
+
+    def attribution(self) -> Path:
+        return self.outputs / "uncertainty_attribution.csv"
+
+    def attribution_plot(self) -> Path:
+        return self.outputs / "uncertainty_attribution.png"
 
     def zones_gpkg(self) -> Path:
         return self.outputs / "zones_summary.gpkg"
@@ -278,6 +284,49 @@ def epoch_stocks(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CH
     return stocks(codes, carbon_luts(cfg, codes.dtype)), src_path
 
 
+def reporting_classes(cfg: dict, dtype) -> tuple[np.ndarray, list[str]]:
+    """LUT raster code -> reporting class index, and the class names (index 0 = no data).
+
+    Ecosystem classes when a legend is set; otherwise (InVEST table alone) the raster codes.
+    """
+    legend, dens = load_tables(cfg)
+    size = int(np.iinfo(dtype).max) + 1 if np.iinfo(dtype).max < 65536 else 65536
+    if legend is not None:
+        names = ["none"] + [ECOSYSTEMS[c] for c in sorted(ECOSYSTEMS)]
+        lut = build_lut({c: ECOSYSTEM_CODES[e] for c, e in legend.items()}, size, 0, dtype="int64")
+        return lut, names
+    codes = sorted(int(c) for c in dens.values.index)
+    lut = build_lut({c: i + 1 for i, c in enumerate(codes)}, size, 0, dtype="int64")
+    return lut, ["none"] + [f"lucode_{c}" for c in codes]
+
+
+@dataclass(frozen=True)
+class CompactClasses:
+    """Every raster code that has densities, indexed 1..K-1 (0 = no data or no density)."""
+
+    lut: np.ndarray  # raster code -> compact index
+    codes: np.ndarray  # raster code of each compact index 1..K-1
+    density: dict[str, np.ndarray]  # pool -> density of each compact index (Mg C ha-1; 0 at 0)
+    report_class: np.ndarray  # reporting class index of each compact index
+    names: list[str]  # reporting class names (index 0 = "none")
+    table_keys: list  # density-table key of each compact index (None at 0)
+
+
+def compact_classes(cfg: dict, dtype) -> CompactClasses:
+    """The compact class index of a run's land-cover codes, with densities and reporting classes."""
+    luts = carbon_luts(cfg, dtype, float_dtype="float64")
+    report_lut, names = reporting_classes(cfg, dtype)
+    total = sum(luts[p] for p in POOLS)
+    codes = np.flatnonzero(np.isfinite(total))
+    compact = np.zeros(total.size, dtype="uint8" if codes.size < 255 else "uint16")
+    compact[codes] = np.arange(1, codes.size + 1)
+    density = {p: np.concatenate([[0.0], luts[p][codes]]) for p in POOLS}
+    report_class = np.concatenate([[0], report_lut[codes]])
+    legend, dens = load_tables(cfg)
+    keys = [None] + [int(c) if dens.kind == "invest" else legend[int(c)] for c in codes]
+    return CompactClasses(compact, codes, density, report_class, names, keys)
+
+
 def stage_compute_stock(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> list[Path]:
     """Write the total and per-pool carbon stock maps of one epoch (Mg C ha-1), in one pass."""
     ep = cfgmod.epoch(cfg, year)
@@ -306,3 +355,83 @@ def stage_compute_sink(cfg: dict, paths: RunPaths, y0: int, y1: int, chunks: int
     write_cogs([_map(cfg, "net_sink", sink, out, basis=basis, model="stock_difference",
                      inputs=[p0, p1, resolve_densities(cfg)], y0=y0, y1=y1)])
     return out
+
+
+def uncertainty_parameters(cfg: dict, cc: CompactClasses):
+    """The density parameters of a run (sinks.propagation), or None when uncertainty is off or
+    the density table has no sd column."""
+    from sinks.io.tables import density_distributions
+    from sinks.propagation import class_parameters
+
+    unc = cfg["uncertainty"]
+    if not unc["enabled"]:
+        return None
+    _, dens = load_tables(cfg)
+    dists = density_distributions(dens)
+    if dists is None:
+        log.warning("%s has no sd column: no uncertainty can be computed (add sd and "
+                    "distribution columns, or use a sinks density table)", dens.path)
+        return None
+    return class_parameters(dists, cc.table_keys, cfg["carbon"]["paddy_share"], unc["vary_pools"])
+
+
+def stage_map_uncertainty(cfg: dict, paths: RunPaths, year: int | None = None,
+                          period: tuple[int, int] | None = None, chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Per-pixel sd, 2.5 and 97.5 percentile maps of an epoch's carbon stock or a period's net
+    sink. A pixel's distribution depends only on its class (pair), so the statistics are
+    computed once per class (pair) from the run's draws and looked up per pixel."""
+    from sinks.io.outputs import UNCERTAINTY_STATS
+    from sinks.propagation import class_statistics
+
+    years = [year] if period is None else list(period)
+    src = [epoch_landcover(cfg, paths, y) for y in years]
+    codes = [open_raster(p, chunks=chunks) for p in src]
+    cc = compact_classes(cfg, codes[0].dtype)
+    params = uncertainty_parameters(cfg, cc)
+    if params is None:
+        raise InputDataError(f"{resolve_densities(cfg)}: uncertainty maps need a density table "
+                             "with sd columns, and uncertainty.enabled: true")
+    w = params.total_weights()
+    centre = sum(cc.density[p] for p in POOLS)
+    compact = [apply_lut(c, cc.lut, 0) for c in codes]
+    if period is None:
+        base, fields = "carbon_stock", {"year": year}
+        basis = cfgmod.epoch(cfg, year).basis
+        stats = class_statistics(w, centre, params, cfg["uncertainty"])
+        layers = {k: _class_lookup(compact[0], v) for k, v in stats.items()}
+    else:
+        y0, y1 = period
+        base, fields = "net_sink", {"y0": y0, "y1": y1}
+        basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
+        factor = C_TO_CO2 / (y1 - y0)
+        k = w.shape[0]
+        coeffs = ((w[None, :, :] - w[:, None, :]) * factor).reshape(k * k, -1)
+        pair_centre = ((centre[None, :] - centre[:, None]) * factor).ravel()
+        stats = class_statistics(coeffs, pair_centre, params, cfg["uncertainty"])
+        layers = {s: _pair_lookup(compact[0], compact[1], v.reshape(k, k)) for s, v in stats.items()}
+    approach = ("Monte Carlo" if "monte_carlo" in cfg["uncertainty"]["approaches"] else "Approach 1")
+    maps = []
+    for stat in UNCERTAINTY_STATS:
+        kind = f"{base}_{stat}"
+        m = _map(cfg, kind, layers[stat], paths.output(kind, **fields), basis=basis,
+                 model=f"uncertainty of {base} by IPCC {approach}, density parameters "
+                       f"(seed {cfg['uncertainty']['seed']}, {cfg['uncertainty']['n_draws']} draws)",
+                 inputs=src + [resolve_densities(cfg)], **fields)
+        maps.append(m)
+    return write_cogs(maps)
+
+
+def _class_lookup(compact: xr.DataArray, per_class: np.ndarray) -> xr.DataArray:
+    lut = per_class.astype("float32")
+    lut[0] = np.nan
+    return apply_lut(compact, lut, np.nan)
+
+
+def _pair_lookup(c0: xr.DataArray, c1: xr.DataArray, table: np.ndarray) -> xr.DataArray:
+    """``table[c0, c1]`` per pixel (NaN where either class is 0 = no data)."""
+    lut = table.astype("float32")
+    lut[0, :] = np.nan
+    lut[:, 0] = np.nan
+    k = lut.shape[0]
+    key = c0.astype("int32") * k + c1.astype("int32")
+    return apply_lut(key, lut.ravel(), np.nan)

@@ -510,3 +510,62 @@ def _convergence(totals: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float)
         rel = np.where(width > 0, shift / width, np.where(shift > 0, np.inf, 0.0))
     return Convergence(n_half=half, rel_change=rel, tolerance=tol,
                        converged=bool((rel <= tol).all()))
+
+
+# --------------------------------------------------------------------------- linear models
+# Every table row and map pixel of a class look-up model is a linear combination of the
+# parameters: value = coeffs @ θ. The functions below work on a coefficient matrix
+# (n_rows, n_params), coefficients of any sign (sums and differences, e.g. a stock change).
+
+
+def parameter_draws(parameters: Sequence[Mapping] | Mapping[str, Mapping], n_draws: int,
+                    seed: int) -> np.ndarray:
+    """Monte Carlo draws of every parameter, (n_draws, n_params), seeded as
+    :func:`monte_carlo_zone_totals` (fixed RNG blocks), so every table and map of a run that
+    uses the same seed and parameters sees the same draws."""
+    specs = _parameter_specs(parameters)
+    if int(n_draws) != n_draws or n_draws < 2:
+        raise ConfigError(f"uncertainty.n_draws = {n_draws}: must be an integer ≥ 2")
+    n_blocks = -(-int(n_draws) // RNG_BLOCK)
+    return np.concatenate([_block_draws(seed, b, specs) for b in range(n_blocks)])[:int(n_draws)]
+
+
+def linear_approach1_sd(coeffs: np.ndarray, sds: np.ndarray) -> np.ndarray:
+    """Standard deviation of each ``coeffs @ θ`` for independent parameters of standard
+    deviation ``sds``: IPCC 2006 Vol.1 Ch.3 Eq. 3.2 applied to the terms ``c_j θ_j``,
+    ``sd = sqrt(Σ_j c_j² sd_j²)``. A parameter entering a difference (e.g. the same density at
+    both epochs of a stock change) is one term with its net coefficient, so it cancels where
+    land does not change."""
+    return np.sqrt((np.asarray(coeffs, dtype="float64") ** 2) @ (np.asarray(sds, dtype="float64") ** 2))
+
+
+def linear_monte_carlo(coeffs: np.ndarray, draws: np.ndarray, batch_rows: int = 512,
+                       tolerance: float = 0.05) -> dict[str, np.ndarray]:
+    """Mean, sd, 2.5 and 97.5 percentiles of ``coeffs @ θ`` over parameter ``draws``
+    (IPCC 2006 Vol.1 §3.2.3.2), rows in batches so memory stays ``8 × n_draws × batch_rows``
+    bytes; plus the convergence check of each row's 95 % interval (first half of the draws
+    against all, shift as a fraction of the interval width)."""
+    c = np.asarray(coeffs, dtype="float64")
+    out = {k: np.empty(c.shape[0]) for k in ("mean", "sd", "p2_5", "p97_5", "rel_change")}
+    for r0 in range(0, c.shape[0], batch_rows):
+        values = draws @ c[r0:r0 + batch_rows].T  # (n_draws, rows)
+        lo, hi = np.percentile(values, [2.5, 97.5], axis=0)
+        sl = slice(r0, r0 + values.shape[1])
+        out["mean"][sl], out["sd"][sl] = values.mean(axis=0), values.std(axis=0, ddof=1)
+        out["p2_5"][sl], out["p97_5"][sl] = lo, hi
+        out["rel_change"][sl] = _convergence(values, lo, hi, tolerance).rel_change
+    return out
+
+
+def variance_shares(coeffs: np.ndarray, sds: np.ndarray) -> np.ndarray:
+    """Share of each parameter in the variance of each ``coeffs @ θ``, (n_rows, n_params).
+
+    For a model linear in independent parameters the first-order Sobol index of parameter j is
+    exactly ``c_j² sd_j² / Σ_i c_i² sd_i²`` and the indices sum to 1 (Saltelli et al. 2008,
+    Global Sensitivity Analysis: The Primer, §1.2.5), so no sampling (e.g. SALib) is needed.
+    Rows with zero variance get zeros.
+    """
+    terms = (np.asarray(coeffs, dtype="float64") ** 2) * (np.asarray(sds, dtype="float64") ** 2)
+    total = terms.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, terms / total, 0.0)

@@ -1,4 +1,4 @@
-from sinks.io.outputs import POOLS
+from sinks.io.outputs import POOLS, UNCERTAINTY_STATS
 
 
 rule compute_stock:
@@ -46,4 +46,50 @@ rule compute_sink:
         runtime=60,
     shell:
         "{SINKS} --log-file {log} compute-sink {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
+        "--threads {threads} --chunks {CHUNKS}"
+
+
+rule map_stock_uncertainty:
+    """Per-pixel sd and 95 % interval of an epoch's carbon stock (same draws as the tables)."""
+    input:
+        landcover=lambda w: landcover_file(w.year),
+        densities=DENSITIES_FILE,
+        legend=LEGEND_FILE,
+    output:
+        [report(P.outputs / f"carbon_stock_{{year}}_{s}.tif", category="Uncertainty") for s in UNCERTAINTY_STATS],
+    params:
+        carbon=digest("carbon", CFG["landcover"]["legend"], "uncertainty"),
+    log:
+        f"{RUN}/logs/map_stock_uncertainty_{{year}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/map_stock_uncertainty_{{year}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} map-uncertainty {CFG_ARGS} --year {wildcards.year} "
+        "--threads {threads} --chunks {CHUNKS}"
+
+
+rule map_sink_uncertainty:
+    """Per-pixel sd and 95 % interval of a period's net sink (same draws as the tables)."""
+    input:
+        landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
+        densities=DENSITIES_FILE,
+        legend=LEGEND_FILE,
+    output:
+        [report(P.outputs / f"net_sink_{{y0}}_{{y1}}_{s}.tif", category="Uncertainty") for s in UNCERTAINTY_STATS],
+    params:
+        carbon=digest("carbon", CFG["landcover"]["legend"], "uncertainty"),
+    log:
+        f"{RUN}/logs/map_sink_uncertainty_{{y0}}_{{y1}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/map_sink_uncertainty_{{y0}}_{{y1}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} map-uncertainty {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
         "--threads {threads} --chunks {CHUNKS}"

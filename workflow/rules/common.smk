@@ -5,7 +5,8 @@
 
 import sys
 
-from sinks.checks import resolve_densities
+from sinks.checks import load_tables, resolve_densities
+from sinks.io.tables import density_distributions
 
 SINKS = f"'{sys.executable}' -m sinks"  # the sinks CLI of the Python that runs Snakemake
 CFG_ARGS = f"--config '{CFG['_source']}' --run-dir '{RUN}'"
@@ -38,3 +39,8 @@ def landcover_file(year):
 def clip_zone_file():
     level = CFG["grid"]["clip_to"]
     return [str(P.zones(level))] if level else []
+
+
+# Uncertainty columns, attribution and maps need a density table with sd columns.
+UNCERTAINTY = CFG["uncertainty"]["enabled"] and density_distributions(load_tables(CFG)[1]) is not None
+UNCERTAINTY_MAPS = UNCERTAINTY and CFG["uncertainty"]["maps"]

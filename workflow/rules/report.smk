@@ -9,11 +9,14 @@ rule summarize:
         sinks=[P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
     output:
         table=report(P.zonal_summary(), category="Tables"),
+        attribution=report(P.attribution(), category="Uncertainty") if UNCERTAINTY else [],
+        attribution_plot=report(P.attribution_plot(), category="Uncertainty") if UNCERTAINTY else [],
         transitions=report(P.transitions(), category="Tables"),
         gpkg=P.zones_gpkg(),
         plot=report(P.summary_plot(), category="Figures"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
+        uncertainty=digest("uncertainty"),
     log:
         f"{RUN}/logs/summarize.log",
     benchmark:

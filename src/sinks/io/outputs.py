@@ -57,6 +57,21 @@ OUTPUTS: dict[str, OutputSpec] = {
 }
 
 
+UNCERTAINTY_STATS = {"sd": "standard deviation", "p2_5": "2.5th percentile",
+                     "p97_5": "97.5th percentile"}
+for _base in ("carbon_stock", "net_sink"):
+    _spec = OUTPUTS[_base]
+    for _stat, _what in UNCERTAINTY_STATS.items():
+        OUTPUTS[f"{_base}_{_stat}"] = OutputSpec(
+            _spec.pattern.replace(".tif", f"_{_stat}.tif"), "float32", FLOAT_NODATA, _spec.unit,
+            f"{_what.capitalize()} of: {_spec.description}",
+            "standard deviation, >= 0" if _stat == "sd" else _spec.sign, "average",
+            "do not sum: the uncertainty of a total is in zonal_summary.csv (shared parameters "
+            "are correlated across pixels)",
+            (0.0, 1e4) if _stat == "sd" else _spec.valid_range,
+            "sequential" if _stat == "sd" else _spec.style)
+
+
 def output_name(kind: str, **fields) -> str:
     """File name of an output, e.g. ``output_name("net_sink", y0=2019, y1=2025)``."""
     return OUTPUTS[kind].pattern.format(**fields)

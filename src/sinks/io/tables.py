@@ -131,6 +131,41 @@ def _read_invest(df: pd.DataFrame, path: Path) -> Densities:
     return Densities("invest", values[list(POOLS)], meta, str(path))
 
 
+TABLE_DISTRIBUTIONS = {"normal": "normal", "truncnormal": "truncated_normal",
+                       "truncated_normal": "truncated_normal", "lognormal": "lognormal",
+                       "none": "constant", "": "constant"}
+
+
+def density_distributions(densities: Densities) -> dict[tuple[object, str], dict] | None:
+    """Uncertainty distribution of every density, keyed (class, pool), in table order; None if
+    the table gives no ``sd`` column (e.g. an InVEST table).
+
+    ``truncnormal`` is a normal of mean ``value`` and sd ``sd`` truncated at 0 (a stock cannot
+    be negative); ``none`` or sd 0 is a constant.
+    """
+    meta = densities.meta
+    if "sd" not in meta.columns:
+        return None
+    out = {}
+    for (cls, pool), row in meta.iterrows():
+        where = f"{densities.path}: ecosystem {cls!r}, pool {pool!r}"
+        sd = pd.to_numeric(pd.Series([row["sd"]]), errors="coerce").iloc[0]
+        if pd.isna(sd) or sd < 0:
+            raise InputDataError(f"{where}: sd = {row['sd']!r} must be a number ≥ 0 (Mg C ha-1; "
+                                 "0 for no uncertainty)")
+        dist = str(row.get("distribution", "normal") if pd.notna(row.get("distribution")) else "").strip().lower()
+        if dist not in TABLE_DISTRIBUTIONS:
+            raise InputDataError(f"{where}: distribution {dist!r} unknown; use one of "
+                                 f"{sorted(k for k in TABLE_DISTRIBUTIONS if k)}")
+        kind = "constant" if sd == 0 else TABLE_DISTRIBUTIONS[dist]
+        value = float(densities.values.loc[cls, pool])
+        spec = {"dist": kind, "value": value} if kind == "constant" else {"dist": kind, "mean": value, "sd": float(sd)}
+        if kind == "truncated_normal":
+            spec.update(low=0.0, high=None)
+        out[(cls, pool)] = spec
+    return out
+
+
 def _warn_unconfirmed(meta: pd.DataFrame, path: Path) -> None:
     if "status" not in meta.columns:
         return

@@ -27,6 +27,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stock_sink.py
+	$(BIN)/sinks run $(CONFIG) --cores $(CORES)
+	$(BIN)/python benchmarks/bench_uncertainty.py
 
 clean:
 	rm -rf data/processed .snakemake

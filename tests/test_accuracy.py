@@ -157,3 +157,41 @@ def test_invalid_labels():
     good = pd.DataFrame([[5, 1], [1, 5]], index=["a", "b"], columns=["a", "b"])
     with pytest.raises(InputDataError, match=r"missing \['b'\], extra \['c'\]"):
         stratified_area_estimate(good, pd.Series({"a": 1.0, "c": 1.0}))
+
+
+def test_accuracy_command_on_a_class_map_hand_computed(tmp_path):
+    # 10 x 10 px map of 30 m: class 1 in the west half, class 2 in the east (50 px each, so
+    # W_1 = W_2 = 0.5). Reference: 10 points in each half; west 8 x "1" + 2 x "2", east 1 x "1"
+    # + 9 x "2". p_.1 = 0.5 x 0.8 + 0.5 x 0.1 = 0.45 of the 100 px; SE(p_.1) =
+    # sqrt(0.25 x 0.8 x 0.2 / 9 + 0.25 x 0.1 x 0.9 / 9) = sqrt(0.0069444) = 0.083333;
+    # user's 0.8 / 0.9; producer's of class 1 = 0.40 / 0.45; overall 0.5 x 0.8 + 0.5 x 0.9 = 0.85.
+    import subprocess
+    import sys
+
+    from test_workflow import PX_HA
+
+    lc = np.ones((10, 10), dtype="uint8")
+    lc[:, 5:] = 2
+    make_raster(tmp_path / "map.tif", lc, nodata=0)
+    x0, y0 = ORIGIN
+    pts, ref = [], []
+    for i in range(10):
+        pts.append(Point(x0 + 30 * (i % 5) + 15, y0 - 30 * i - 15))  # west half
+        ref.append(1 if i < 8 else 2)
+        pts.append(Point(x0 + 30 * (5 + i % 5) + 15, y0 - 30 * i - 15))  # east half
+        ref.append(1 if i == 0 else 2)
+    gpd.GeoDataFrame({"ref": ref}, geometry=pts, crs="EPSG:32650").to_file(tmp_path / "samples.gpkg")
+    res = subprocess.run([sys.executable, "-m", "sinks", "accuracy", "samples.gpkg", "map.tif",
+                          "--label-field", "ref", "--out", "areas.csv"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    t = pd.read_csv(tmp_path / "areas.csv", index_col="class")
+    total = 100 * PX_HA
+    assert t.loc[1, "mapped_area"] == pytest.approx(50 * PX_HA)
+    assert t.loc[1, "area"] == pytest.approx(0.45 * total)
+    assert t.loc[1, "area_se"] == pytest.approx(0.083333 * total, rel=1e-4)
+    assert t.loc[1, "area_ci95"] == pytest.approx(1.96 * 0.083333 * total, rel=1e-4)
+    assert t.loc[2, "users_accuracy"] == pytest.approx(0.9)
+    assert t.loc[1, "producers_accuracy"] == pytest.approx(0.4 / 0.45)
+    assert t.loc[1, "overall_accuracy"] == pytest.approx(0.85)
+    assert "overall accuracy 0.850" in res.stdout

@@ -304,3 +304,42 @@ def _mapped_area(mapped_area, labels: list, k: int) -> np.ndarray:
 
 def _names(labels: list, mask: np.ndarray) -> list:
     return [labels[i] for i in np.flatnonzero(mask)]
+
+
+def assess_class_map(samples_path: str | Path, map_path: str | Path, label_field: str,
+                     chunks: int = 2048) -> pd.DataFrame:
+    """Error-adjusted class areas (ha) and accuracies of a class map from a reference sample.
+
+    Reads the reference points (any vector file geopandas opens, with a CRS; ``label_field``
+    holds each point's reference class code), reads the map at the points, builds the error
+    matrix (rows = map class, columns = reference class) and the mapped area of each class in ha
+    (pixel areas computed from the map's grid), and applies :func:`stratified_area_estimate`.
+    Returns one row per class with ``mapped_area`` too; overall accuracy in ``.attrs``.
+    """
+    from sinks.grid import on_grid, pixel_area_ha
+    from sinks.io.rasters import open_raster
+    from sinks.io.vectors import read_points
+    from sinks.zones import zonal_totals
+
+    points = read_points(samples_path, label_field)
+    labels = pd.to_numeric(points[label_field], errors="coerce")
+    if labels.isna().any() or (labels % 1 != 0).any():
+        bad = points[label_field][labels.isna() | (labels % 1 != 0)].iloc[0]
+        raise InputDataError(f"{samples_path}: {label_field} = {bad!r} is not an integer class "
+                             "code; give the reference class as the map's code")
+    mapped = sample_map(points, map_path).astype("int64")
+    codes = open_raster(map_path, chunks=chunks)
+    grid = codes.odc.geobox
+    nodata = codes.odc.nodata
+    size = int(codes.max().compute()) + 1
+    ones = on_grid(np.ones(grid.shape.yx, dtype="uint8"), grid).chunk(chunks)
+    area = zonal_totals({"map": ones}, {"map": 1}, [codes.astype("int64")], [size],
+                        {"area": pixel_area_ha(grid, chunks)})["map"]["area"][1]
+    classes = sorted((set(np.flatnonzero(area)) | set(mapped) | set(labels.astype(int)))
+                     - ({int(nodata)} if nodata is not None else set()))
+    counts = error_matrix(mapped, labels.astype(int).to_numpy(), classes)
+    mapped_area = pd.Series([area[c] if c < size else 0.0 for c in classes], index=classes)
+    table = stratified_area_estimate(counts, mapped_area)
+    table.insert(0, "mapped_area", mapped_area.to_numpy())
+    table.index.name = "class"
+    return table

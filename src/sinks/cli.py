@@ -98,6 +98,23 @@ def run(config, cores, dry_run, skip_validation, snakemake_args):
         click.echo(f"done: outputs in {cfgmod.run_dir(cfg) / 'outputs'}")
 
 
+@cli.command()
+@click.argument("samples", type=click.Path(dir_okay=False))
+@click.argument("class_map", type=click.Path(dir_okay=False))
+@click.option("--label-field", required=True, help="Field of SAMPLES with the reference class code.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="CSV table to write.")
+def accuracy(samples, class_map, label_field, out):
+    """Error-adjusted class areas (ha, 95 % CI) and accuracies of CLASS_MAP from the reference
+    points in SAMPLES (Olofsson et al. 2014)."""
+    from sinks.accuracy import assess_class_map
+    table = assess_class_map(samples, class_map, label_field)
+    table.assign(area_unit="ha", overall_accuracy=table.attrs["overall_accuracy"],
+                 overall_accuracy_se=table.attrs["overall_accuracy_se"]).to_csv(out)
+    click.echo(f"overall accuracy {table.attrs['overall_accuracy']:.3f} "
+               f"(se {table.attrs['overall_accuracy_se']:.3f}), {table.attrs['n_samples']} samples; "
+               f"table: {out}")
+
+
 def stage_command(func):
     """Common options of the per-stage commands the Snakemake rules call."""
     @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),

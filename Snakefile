@@ -34,5 +34,9 @@ rule all:
         [P.output(f"net_sink_{s}", y0=y0, y1=y1) for y0, y1 in PERIODS for s in UNCERTAINTY_STATS]
         if UNCERTAINTY_MAPS else [],
         P.zonal_summary(),
+        P.transitions(),
+        P.time_series(),
+        P.time_series_plot(),
+        [P.attribution(), P.attribution_plot()] if UNCERTAINTY else [],
         P.zones_gpkg(),
         P.summary_plot(),

@@ -97,6 +97,13 @@ def test_tiny_run_outputs_and_hand_totals(tiny_run):
         t = tr[tr.zone_name == zone]
         assert t.value.sum() == pytest.approx(allx[(zone, "area", 2000)], rel=1e-9)
         assert t.value.sum() == pytest.approx(allx[(zone, "area", 2020)], rel=1e-9)
+    # Time series: cumulative change since 2000 and the period's sink at its end year.
+    ts = pd.read_csv(out / "time_series.csv", dtype={"zone_id": str})
+    w = ts[(ts.zone_name == "W") & (ts.ecosystem == "all")].set_index("year")
+    assert w.loc[2020, "cumulative_change"] == pytest.approx((453 - 416) * PX_HA, rel=1e-6)
+    assert w.loc[2020, "net_sink"] == pytest.approx(allx[("W", "net_sink", 2000)], rel=1e-9)
+    assert np.isnan(w.loc[2000, "net_sink"])
+    assert (out / "time_series.png").stat().st_size > 0
     changed = tr[tr.from_class != tr.to_class]
     assert changed.value.sum() == pytest.approx(changed_px(tiny_run) * PX_HA, rel=1e-9)
 

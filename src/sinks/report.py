@@ -146,6 +146,9 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
     _write_csv(transition_table(periods, transitions, tables, names, onehot), paths.transitions())
     write_zones_gpkg(cfg, df, paths.zones_gpkg())
     write_summary_plot(cfg, df, paths)
+    series = time_series(df)
+    _write_csv(series, paths.time_series())
+    write_time_series_plot(cfg, series, paths)
     return df
 
 
@@ -252,6 +255,76 @@ def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path) -> None:
         wrote = True
     if wrote:
         tmp.replace(path)
+
+
+def time_series(df: pd.DataFrame) -> pd.DataFrame:
+    """Tidy time series per zone and ecosystem: stock at each epoch, its cumulative change since
+    the first epoch, and the mean annual net sink of the period ending at each epoch (irregular
+    spacing allowed: each period's sink is its own Eq. 2.5 rate).
+
+    Columns ``zone_level, zone_id, zone_name, ecosystem, year, carbon_stock`` (Mg C),
+    ``cumulative_change`` (Mg C since the first epoch; + = gain), ``net_sink`` (Mg CO2 yr-1 over
+    the period ending at ``year``, + = sink; empty at the first epoch), ``basis``, plus the 95 %
+    interval of the stock and sink where computed.
+    """
+    keys = ["zone_level", "zone_id", "zone_name", "ecosystem"]
+    extra = [c for c in ("ci_low", "ci_high") if c in df.columns]
+    stock = df[df.quantity == "carbon_stock"][keys + ["year_start", "value", "basis"] + extra]
+    stock = stock.rename(columns={"year_start": "year", "value": "carbon_stock",
+                                  **{c: f"carbon_stock_{c}" for c in extra}})
+    stock = stock.sort_values(keys + ["year"])
+    stock["cumulative_change"] = stock["carbon_stock"] - stock.groupby(keys)["carbon_stock"].transform("first")
+    sink = df[df.quantity == "net_sink"][keys + ["year_end", "value"] + extra]
+    sink = sink.rename(columns={"year_end": "year", "value": "net_sink",
+                                **{c: f"net_sink_{c}" for c in extra}})
+    out = stock.merge(sink, on=keys + ["year"], how="left")
+    cols = keys + ["year", "carbon_stock", "cumulative_change", "net_sink", "basis"]
+    return out[cols + [c for c in out.columns if c not in cols]]
+
+
+def write_time_series_plot(cfg: dict, series: pd.DataFrame, paths: RunPaths) -> None:
+    """PNG and SVG: carbon stock (with its 95 % interval) and net sink over time, one panel per
+    zone of the region-wide levels (the clip level, lake, basin: levels of at most 4 zones)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    allx = series[series.ecosystem == "all"]
+    small = [lv for lv, g in allx.groupby("zone_level", sort=False) if g.zone_id.nunique() <= 4]
+    panels = [(lv, zid) for lv in small for zid in allx[allx.zone_level == lv].zone_id.unique()][:6]
+    if not panels:  # only many-zone levels: plot the first zone of the first level
+        panels = [tuple(allx[["zone_level", "zone_id"]].iloc[0])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    for ax, (lv, zid) in zip(axes[0], panels):
+        g = allx[(allx.zone_level == lv) & (allx.zone_id == zid)].sort_values("year")
+        ax.plot(g.year, g.carbon_stock / 1e6, "o-", color="#238443", label="stock (Tg C)")
+        if "carbon_stock_ci_low" in g:
+            ax.fill_between(g.year, g.carbon_stock_ci_low / 1e6, g.carbon_stock_ci_high / 1e6,
+                            color="#238443", alpha=0.2, label="stock 95 % interval")
+        for _, r in g.iterrows():
+            if r.basis == "scenario":
+                ax.annotate("scenario", (r.year, r.carbon_stock / 1e6), fontsize=7,
+                            textcoords="offset points", xytext=(0, 6), ha="center")
+        ax.set_ylabel("carbon stock, Tg C")
+        ax.set_title(f"{lv}: {g.zone_name.iloc[0]}", fontsize=10)
+        twin = ax.twinx()
+        years = g.year.to_numpy()
+        start, end, rate = years[:-1], years[1:], g.net_sink.to_numpy()[1:] / 1e6
+        twin.bar((start + end) / 2, rate, width=0.9 * (end - start), color="#2166ac", alpha=0.35,
+                 label="net sink of each period (Tg CO2/yr)")
+        ax.set_xticks(years)
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        twin.axhline(0, color="grey", lw=0.5)
+        twin.set_ylabel("net sink, Tg CO2 yr-1 (+ = sink)")
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"sinks run '{cfg['run']['name']}': carbon stock and net sink over time", fontsize=10)
+    fig.tight_layout()
+    for out in (paths.time_series_plot(), paths.time_series_plot().with_suffix(".svg")):
+        tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+        fig.savefig(tmp, dpi=110)
+        tmp.replace(out)
+    plt.close(fig)
 
 
 def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:

@@ -75,6 +75,12 @@ class RunPaths:
     def transitions(self) -> Path:
         return self.outputs / "land_cover_transitions.csv"
 
+    def time_series(self) -> Path:
+        return self.outputs / "time_series.csv"
+
+    def time_series_plot(self) -> Path:
+        return self.outputs / "time_series.png"
+
     def attribution(self) -> Path:
         return self.outputs / "uncertainty_attribution.csv"
 

@@ -12,6 +12,9 @@ rule summarize:
         attribution=report(P.attribution(), category="Uncertainty") if UNCERTAINTY else [],
         attribution_plot=report(P.attribution_plot(), category="Uncertainty") if UNCERTAINTY else [],
         transitions=report(P.transitions(), category="Tables"),
+        time_series=report(P.time_series(), category="Tables"),
+        time_series_plot=report(P.time_series_plot(), category="Figures"),
+        time_series_svg=P.time_series_plot().with_suffix(".svg"),
         gpkg=P.zones_gpkg(),
         plot=report(P.summary_plot(), category="Figures"),
     params:

@@ -33,6 +33,7 @@ rule all:
         if UNCERTAINTY_MAPS else [],
         [P.output(f"net_sink_{s}", y0=y0, y1=y1) for y0, y1 in PERIODS for s in UNCERTAINTY_STATS]
         if UNCERTAINTY_MAPS else [],
+        [P.output(k, y0=y0, y1=y1) for y0, y1 in PERIODS for k in GAIN_LOSS_MAPS] if GAIN_LOSS else [],
         P.zonal_summary(),
         P.transitions(),
         P.time_series(),

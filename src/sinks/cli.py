@@ -195,6 +195,27 @@ def compute_sink(cfg, paths, chunks, y0, y1):
     stage_compute_sink(cfg, paths, y0, y1, chunks)
 
 
+@cli.command("compute-gain-loss")
+@click.option("--y0", type=int, required=True)
+@click.option("--y1", type=int, required=True)
+@stage_command
+def compute_gain_loss(cfg, paths, chunks, y0, y1):
+    """Write gain_loss_net, gross_removals and gross_emissions maps of a period."""
+    from sinks.stages import stage_compute_gain_loss
+    stage_compute_gain_loss(cfg, paths, y0, y1, chunks)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+def parameters(config):
+    """List the effective parameter registry of CONFIG (value, unit, sd, source, status)."""
+    from sinks.parameters import load_registry, registry_table
+    cfg = cfgmod.load_config(config)
+    table = registry_table(load_registry(cfg["parameters"]))
+    with __import__("pandas").option_context("display.width", 200, "display.max_colwidth", 70):
+        click.echo(table.to_string(index=False))
+
+
 @cli.command("map-uncertainty")
 @click.option("--year", type=int, default=None, help="Epoch of a carbon-stock map.")
 @click.option("--y0", type=int, default=None, help="Start of a net-sink period.")

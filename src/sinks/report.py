@@ -23,7 +23,8 @@ from sinks.io.vectors import read_zones
 from sinks.landcover import apply_lut
 from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
-from sinks.stages import RunPaths, compact_classes, epoch_landcover, uncertainty_parameters, zone_levels
+from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_rates,
+                          uncertainty_parameters, zone_levels)
 from sinks.uncertainty import variance_shares
 from sinks.zones import zonal_totals
 
@@ -32,10 +33,11 @@ log = logging.getLogger(__name__)
 COLUMNS = ["zone_level", "zone_id", "zone_name", "ecosystem", "quantity", "year_start",
            "year_end", "value", "unit", "method", "basis"]  # then the uncertainty columns
 UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" for p in POOLS},
-         "net_sink": "Mg CO2 yr-1"}
+         "net_sink": "Mg CO2 yr-1", "gross_removals": "Mg CO2 yr-1", "gross_emissions": "Mg CO2 yr-1"}
 
 
-GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr"}
+GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
+              "gross_emissions": "MgCO2_per_yr"}
 
 
 def _zones(paths: RunPaths, levels: list[str], grid, chunks: int):
@@ -138,12 +140,22 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         keep = {lv: ((t * valid).sum(axis=1) @ onehot) > 0 for lv, t in per_level.items()}
         r, c = _rows(res, coef, tables, names, e0.year, e1.year, "stock_difference", basis, keep)
         rows, coefs = rows + r, coefs + c
+        if "gain_loss" in cfg["carbon"]["method"]:
+            rates = gain_loss_rates(cfg, cc, e1.year - e0.year)
+            res = {lv: {q: (t * valid * rates[key]).sum(axis=1) @ onehot
+                        for q, key in (("net_sink", "net"), ("gross_removals", "removals"),
+                                       ("gross_emissions", "emissions"))}
+                   for lv, t in per_level.items()}
+            r, c = _rows(res, {}, tables, names, e0.year, e1.year, "gain_loss", basis, keep)
+            rows, coefs = rows + r, coefs + c
     df = pd.DataFrame(rows, columns=COLUMNS)
     if not np.isfinite(df["value"]).all():
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     df = _with_uncertainty(cfg, df, coefs, params, paths)
     _write_csv(df, paths.zonal_summary())
     _write_csv(transition_table(periods, transitions, tables, names, onehot), paths.transitions())
+    if set(cfg["carbon"]["method"]) >= {"stock_difference", "gain_loss"}:
+        _write_csv(method_comparison(df), paths.method_comparison())
     write_zones_gpkg(cfg, df, paths.zones_gpkg())
     write_summary_plot(cfg, df, paths)
     series = time_series(df)
@@ -179,8 +191,11 @@ def _with_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params, paths: R
     cols, convergence = table_uncertainty(df["value"].to_numpy()[has], matrix, params,
                                           cfg["uncertainty"])
     for name in cols.columns:
-        df[name] = np.nan if name != "uncertainty_approach" else "none: map area (no accuracy assessment)"
+        df[name] = "" if name == "uncertainty_approach" else np.nan
         df.loc[has, name] = cols[name].to_numpy()
+    df.loc[~has, "uncertainty_approach"] = np.where(
+        df.loc[~has, "quantity"] == "area", "none: map area (no accuracy assessment)",
+        "none: not propagated for this method yet")
     if convergence:
         log.info("Monte Carlo: %d draws; the 95 %% intervals moved by at most %.2f %% of their "
                  "width between %d and %d draws", convergence["n_draws"],
@@ -210,6 +225,25 @@ def _attribution(rows: pd.DataFrame, shares: np.ndarray, names: list[str]) -> pd
                                     "parameter_pool", "variance_share"])
     return df.sort_values(["zone_level", "zone_id", "quantity", "year_start", "variance_share"],
                           ascending=[True, True, True, True, False])
+
+
+def method_comparison(df: pd.DataFrame) -> pd.DataFrame:
+    """Stock-difference and gain-loss net sinks side by side per zone and period (all
+    ecosystems), with their difference: the two IPCC methods should agree where both apply; a
+    large difference points at growth of forest that stays forest (seen only by gain-loss),
+    harvest, or densities inconsistent with the growth rates."""
+    sub = df[(df.ecosystem == "all") & (df.quantity == "net_sink")]
+    wide = sub.pivot_table(index=["zone_level", "zone_id", "zone_name", "year_start", "year_end", "basis"],
+                           columns="method", values="value").reset_index()
+    wide["difference"] = wide["gain_loss"] - wide["stock_difference"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wide["difference_pct_of_stock_difference"] = 100 * wide["difference"] / wide["stock_difference"].abs()
+    wide["unit"] = "Mg CO2 yr-1"
+    for r in wide[wide.zone_level == wide.zone_level.iloc[0]].itertuples():
+        log.info("reconciliation %s %s %d-%d: stock difference %.4g, gain-loss %.4g Mg CO2/yr "
+                 "(difference %.4g)", r.zone_level, r.zone_name, r.year_start, r.year_end,
+                 r.stock_difference, r.gain_loss, r.difference)
+    return wide
 
 
 def transition_table(periods: list, transitions: list[dict], tables: dict, names: list[str],
@@ -246,8 +280,9 @@ def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path) -> None:
     for zone in cfg["zones"]:
         gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
         sub = df[(df.zone_level == zone["level"]) & (df.ecosystem == "all")]
-        col = [f"{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}" if y0 == y1 else f"{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}_{y1}"
-               for q, y0, y1 in zip(sub.quantity, sub.year_start, sub.year_end)]
+        col = [f"{'gl_' if m == 'gain_loss' else ''}{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}"
+               + ("" if y0 == y1 else f"_{y1}")
+               for q, y0, y1, m in zip(sub.quantity, sub.year_start, sub.year_end, sub.method)]
         wide = sub.assign(column=col).pivot(index="zone_id", columns="column", values="value")
         out = gdf.merge(wide, left_on="zone_id", right_index=True, how="left")
         out["note"] = zone.get("note", "")

@@ -75,6 +75,9 @@ class RunPaths:
     def transitions(self) -> Path:
         return self.outputs / "land_cover_transitions.csv"
 
+    def method_comparison(self) -> Path:
+        return self.outputs / "method_comparison.csv"
+
     def time_series(self) -> Path:
         return self.outputs / "time_series.csv"
 
@@ -441,3 +444,78 @@ def _pair_lookup(c0: xr.DataArray, c1: xr.DataArray, table: np.ndarray) -> xr.Da
     k = lut.shape[0]
     key = c0.astype("int32") * k + c1.astype("int32")
     return apply_lut(key, lut.ravel(), np.nan)
+
+
+GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
+    "plantation": ("gw_plantation_subtropical_humid", "root_shoot_plantation"),
+    "natural_secondary_le20": ("gw_natural_secondary_le20", "root_shoot_natural"),
+    "natural_secondary_gt20": ("gw_natural_secondary_gt20", "root_shoot_natural"),
+}
+NO_SOIL = {"water", "other"}  # open water (not managed land) and bare land: no soil reported
+
+
+def class_soc(cfg: dict, reg, ecosystem: str) -> float:
+    """Equilibrium mineral-soil stock of an ecosystem class, t C ha-1 (Eq. 2.25), from the
+    registry: LAC SOC_ref for upland classes (F = 1 for forest, shrub, grassland and, an
+    assumption at Tier 1, settlements), cropland F_LU x F_MG x F_I, wetland soils for wetlands."""
+    from sinks.models.gain_loss import soc_stock
+    from sinks.parameters import value
+
+    gl = cfg["gain_loss"]
+    ref = value(reg, "soc_ref_lac")
+    mg, inp = value(reg, f"f_mg_{gl['tillage']}"), value(reg, f"f_i_{gl['input']}")
+    paddy = soc_stock(ref, value(reg, "f_lu_paddy"), mg, inp)
+    upland = soc_stock(ref, value(reg, "f_lu_cropland_annual"), mg, inp)
+    share = cfg["carbon"]["paddy_share"]
+    share = 0.5 if share is None else share
+    return {"wetland": value(reg, "soc_ref_wetland"), "cropland_paddy": paddy,
+            "cropland_upland": upland, "cropland": share * paddy + (1 - share) * upland,
+            "forest": soc_stock(ref, value(reg, "f_forest")),
+            "grassland": soc_stock(ref, value(reg, "f_grassland"))}.get(ecosystem, ref)
+
+
+def gain_loss_rates(cfg: dict, cc: CompactClasses, years: int) -> dict[str, np.ndarray]:
+    """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) for every pair of compact
+    classes of a period (sinks.models.gain_loss), with the config's strata and the registry."""
+    from sinks.models.gain_loss import biomass_gain, transition_rates
+    from sinks.parameters import load_registry, value
+
+    legend, _ = load_tables(cfg)
+    if legend is None:
+        raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem of "
+                             "each code decides forest growth and soil factors)")
+    reg = load_registry(cfg["parameters"])
+    gw_id, r_id = GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]]
+    gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
+    names = [None] + [legend[int(c)] for c in cc.codes]
+    biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
+    soc = np.array([0.0] + [class_soc(cfg, reg, n) for n in names[1:]])
+    rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc,
+                             np.array([n is not None and n not in NO_SOIL for n in names]),
+                             gain, cfg["gain_loss"]["wood_removals"], years,
+                             value(reg, "soc_period_d"))
+    return {k: v * C_TO_CO2 for k, v in rates.items()}
+
+
+def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
+                            chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Write the gain-loss net sink, gross removals and gross emissions maps of a period
+    (Mg CO2 ha-1 yr-1, net: positive = sink). A pixel's rates depend only on its class pair."""
+    from sinks.io.outputs import GAIN_LOSS_CITATION
+
+    src = [epoch_landcover(cfg, paths, y) for y in (y0, y1)]
+    codes = [open_raster(p, chunks=chunks) for p in src]
+    require_same_grid(codes[1], codes[0].odc.geobox, str(src[1]))
+    cc = compact_classes(cfg, codes[0].dtype)
+    rates = gain_loss_rates(cfg, cc, y1 - y0)
+    compact = [apply_lut(c, cc.lut, 0) for c in codes]
+    basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
+    maps = []
+    for kind, key in (("gain_loss_net", "net"), ("gross_removals", "removals"), ("gross_emissions", "emissions")):
+        m = _map(cfg, kind, _pair_lookup(compact[0], compact[1], rates[key]),
+                 paths.output(kind, y0=y0, y1=y1), basis=basis,
+                 model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']})",
+                 inputs=src + [resolve_densities(cfg), "sinks parameter registry"], y0=y0, y1=y1)
+        m.tags["citation"] = GAIN_LOSS_CITATION
+        maps.append(m)
+    return write_cogs(maps)

@@ -93,3 +93,26 @@ rule map_sink_uncertainty:
     shell:
         "{SINKS} --log-file {log} map-uncertainty {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
         "--threads {threads} --chunks {CHUNKS}"
+
+
+rule compute_gain_loss:
+    """Gain-loss net sink, gross removals and emissions of a period (IPCC Eq. 2.7-2.16, 2.25)."""
+    input:
+        landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
+        densities=DENSITIES_FILE,
+        legend=LEGEND_FILE,
+    output:
+        [report(P.outputs / f"{k}_{{y0}}_{{y1}}.tif", category="Gain-loss") for k in GAIN_LOSS_MAPS],
+    params:
+        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters"),
+    log:
+        f"{RUN}/logs/compute_gain_loss_{{y0}}_{{y1}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/compute_gain_loss_{{y0}}_{{y1}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} compute-gain-loss {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
+        "--threads {threads} --chunks {CHUNKS}"

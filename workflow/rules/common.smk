@@ -44,3 +44,5 @@ def clip_zone_file():
 # Uncertainty columns, attribution and maps need a density table with sd columns.
 UNCERTAINTY = CFG["uncertainty"]["enabled"] and density_distributions(load_tables(CFG)[1]) is not None
 UNCERTAINTY_MAPS = UNCERTAINTY and CFG["uncertainty"]["maps"]
+GAIN_LOSS = "gain_loss" in CFG["carbon"]["method"]
+GAIN_LOSS_MAPS = ["gain_loss_net", "gross_removals", "gross_emissions"]

@@ -13,13 +13,14 @@ rule summarize:
         attribution_plot=report(P.attribution_plot(), category="Uncertainty") if UNCERTAINTY else [],
         transitions=report(P.transitions(), category="Tables"),
         time_series=report(P.time_series(), category="Tables"),
+        comparison=report(P.method_comparison(), category="Tables") if GAIN_LOSS and "stock_difference" in CFG["carbon"]["method"] else [],
         time_series_plot=report(P.time_series_plot(), category="Figures"),
         time_series_svg=P.time_series_plot().with_suffix(".svg"),
         gpkg=P.zones_gpkg(),
         plot=report(P.summary_plot(), category="Figures"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
-        uncertainty=digest("uncertainty"),
+        uncertainty=digest("uncertainty", "gain_loss", "parameters"),
     log:
         f"{RUN}/logs/summarize.log",
     benchmark:

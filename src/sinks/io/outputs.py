@@ -57,6 +57,18 @@ OUTPUTS: dict[str, OutputSpec] = {
 }
 
 
+GAIN_LOSS_CITATION = "IPCC 2006 Vol.4 Ch.2 Eq. 2.7-2.16, 2.25; 2019 Refinement Vol.4 Ch.4 Tables 4.3, 4.4, 4.9, 4.10"
+for _kind, _what, _sign in (
+        ("gain_loss_net", "Net carbon sink {y0}-{y1} by gain-loss (removals - emissions)", SINK_SIGN),
+        ("gross_removals", "Gross CO2 removals {y0}-{y1} by gain-loss (growth, biomass and soil gains)",
+         "removals, >= 0"),
+        ("gross_emissions", "Gross CO2 emissions {y0}-{y1} by gain-loss (harvest, conversion and soil losses)",
+         "emissions, >= 0")):
+    OUTPUTS[_kind] = OutputSpec(
+        f"{_kind}_{{y0}}_{{y1}}.tif", "float32", FLOAT_NODATA, "Mg CO2 ha-1 yr-1", _what, _sign,
+        "average", "sum of value x pixel area in ha = Mg CO2 yr-1", (-10000.0, 10000.0),
+        "diverging" if _kind == "gain_loss_net" else "sequential")
+
 UNCERTAINTY_STATS = {"sd": "standard deviation", "p2_5": "2.5th percentile",
                      "p97_5": "97.5th percentile"}
 for _base in ("carbon_stock", "net_sink"):

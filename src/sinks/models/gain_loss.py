@@ -1,0 +1,89 @@
+"""IPCC gain-loss method for biomass, with land-use change and mineral-soil carbon.
+
+Per hectare and year, in Mg (= t) C:
+
+* Gain, IPCC 2006 Vol.4 Ch.2 Eq. 2.9 and 2.10: ΔC_G = G_W × (1 + R) × CF (G_W above-ground net
+  growth in t d.m. ha-1 yr-1, R root-to-shoot ratio, CF carbon fraction; 2019 Refinement Vol.4
+  Ch.4 Tables 4.9, 4.10, 4.4, 4.3). Applies to land remaining forest and land converted to
+  forest (a new stand starts at 0 and grows at G_W).
+* Losses, Eq. 2.11-2.12: wood removals L = H × BCEF_R × (1 + R) × CF, given here directly in
+  t C ha-1 yr-1 (``wood_removals``) on land remaining forest.
+* Conversion, Eq. 2.16: ΔC_conversion = B_after − B_before (biomass + dead organic matter
+  stocks, t C ha-1), spread over the period; a new forest starts at B_after = 0.
+* Net biomass change, Eq. 2.7: ΔC_B = ΔC_G − ΔC_L (+ ΔC_conversion for land converted, Eq. 2.15).
+* Mineral soil, Eq. 2.25: SOC = SOC_ref × F_LU × F_MG × F_I; a change of land use moves SOC to
+  its new equilibrium linearly over D = 20 years, so within a period of Δt years the annual rate
+  is (SOC_new − SOC_old) / max(D, Δt).
+
+Sign convention of the outputs: positive = net removal from the atmosphere (sink).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+C_TO_CO2 = 44.0 / 12.0
+
+
+def biomass_gain(gw: float, root_shoot: float, carbon_fraction: float) -> float:
+    """Annual biomass carbon gain per hectare, t C ha-1 yr-1 (IPCC 2006 Vol.4 Eq. 2.9-2.10).
+
+    ``gw``: above-ground net biomass growth, t d.m. ha-1 yr-1; ``root_shoot``: R,
+    t root d.m. (t shoot d.m.)-1; ``carbon_fraction``: CF, t C (t d.m.)-1.
+    """
+    return gw * (1.0 + root_shoot) * carbon_fraction
+
+
+def soc_stock(soc_ref, f_lu, f_mg=1.0, f_i=1.0):
+    """Mineral-soil organic carbon stock 0-30 cm, t C ha-1 (IPCC 2006 Vol.4 Eq. 2.25)."""
+    return soc_ref * f_lu * f_mg * f_i
+
+
+def annual_soc_change(soc_before, soc_after, years: float, d: float = 20.0):
+    """Annual SOC change during a period of ``years`` after a land-use change, t C ha-1 yr-1:
+    (SOC_after − SOC_before) / max(D, years) (Eq. 2.25 with its D-year transition)."""
+    return (np.asarray(soc_after) - np.asarray(soc_before)) / max(d, years)
+
+
+def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray,
+                     soc_applies: np.ndarray, gain: float, wood_removals: float, years: float,
+                     d: float = 20.0) -> dict[str, np.ndarray]:
+    """Gross removals, gross emissions and net (t C ha-1 yr-1, all ≥ 0 except net) for every
+    pair (class at t0, class at t1) of a period.
+
+    Parameters
+    ----------
+    is_forest : (K,) bool
+        Which classes are forest land.
+    biomass : (K,) float
+        Biomass + dead organic matter stock of each class, t C ha-1 (Eq. 2.16's B).
+    soc : (K,) float
+        Equilibrium mineral-soil stock of each class, t C ha-1 (Eq. 2.25).
+    soc_applies : (K,) bool
+        Classes whose soil is reported (False for open water and bare land).
+    gain : float
+        Forest biomass gain, t C ha-1 yr-1 (:func:`biomass_gain`).
+    wood_removals : float
+        Wood and fuelwood removals on land remaining forest, t C ha-1 yr-1 (Eq. 2.11-2.13).
+    years : float
+        Length of the period, yr.
+
+    Returns
+    -------
+    dict of (K, K) arrays: ``removals``, ``emissions``, ``net`` (removals − emissions).
+    """
+    k = biomass.size
+    changed = ~np.eye(k, dtype=bool)
+    terms = []
+    to_forest = np.broadcast_to(is_forest[None, :], (k, k))
+    terms.append(np.where(to_forest, gain, 0.0))                                 # Eq. 2.9
+    remaining_forest = to_forest & ~changed
+    terms.append(np.where(remaining_forest, -wood_removals, 0.0))                # Eq. 2.11
+    after = np.where(is_forest, 0.0, biomass)  # a new stand starts from 0, then grows
+    conversion = (after[None, :] - biomass[:, None]) / years                     # Eq. 2.16
+    terms.append(np.where(changed, conversion, 0.0))
+    both = soc_applies[:, None] & soc_applies[None, :]
+    terms.append(np.where(changed & both, annual_soc_change(soc[:, None], soc[None, :], years, d), 0.0))
+    removals = sum(np.clip(t, 0, None) for t in terms)
+    emissions = sum(np.clip(-t, 0, None) for t in terms)
+    return {"removals": removals, "emissions": emissions, "net": removals - emissions}

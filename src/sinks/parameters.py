@@ -1,0 +1,114 @@
+"""The cited parameter registry: every factor of the gain-loss and soil models.
+
+One CSV in the package (``sinks/data/parameters.csv``), overridable from the config's
+``parameters`` section. Each entry has a value, a unit (checked against its kind with pint when
+the registry loads), a source, an uncertainty with its IPCC convention, a distribution, a
+correlation group and a confirmation status. Entries marked UNCONFIRMED are listed so that
+someone can check them; using one raises ``ConfigError`` unless the config overrides its value.
+"""
+
+from __future__ import annotations
+
+import difflib
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pint
+
+from sinks.errors import ConfigError
+
+UNITS = pint.UnitRegistry()
+KIND_UNITS = {  # a unit of the right dimension for each kind of parameter
+    "fraction": "t/t", "ratio": "t/t", "factor": "t/t", "growth": "t/ha/yr",
+    "emission": "kg/ha/yr", "stock": "t/ha", "period": "yr",
+}
+# How an IPCC "± x" becomes a standard deviation (shared/reference/parameters.md §0).
+SD_RULES = {
+    "sd": lambda v, u, lo, hi: u,
+    "pct_2sd": lambda v, u, lo, hi: abs(v) * u / 200,
+    "pct_ci95": lambda v, u, lo, hi: abs(v) * u / 196,
+    "range95": lambda v, u, lo, hi: (hi - lo) / 3.92,
+    "none": lambda v, u, lo, hi: 0.0,
+}
+
+
+def registry_path():
+    return resources.files("sinks").joinpath("data/parameters.csv")
+
+
+def load_registry(overrides: dict | None = None) -> pd.DataFrame:
+    """The registry as a DataFrame indexed by id, with the standard deviation computed (``sd``,
+    in the entry's unit) and the config's overrides applied (status ``user``).
+
+    ``overrides``: ``{id: value}`` or ``{id: {value: .., sd: .., source: ..}}``.
+    Raises ``ConfigError`` for an unknown id, a non-numeric value or a unit that does not fit
+    the entry's kind.
+    """
+    with registry_path().open(encoding="utf-8") as fh:
+        reg = pd.read_csv(fh, comment="#", dtype={"id": str}).set_index("id")
+    for pid, row in reg.iterrows():
+        _check_unit(pid, row["unit"], row["kind"])
+    reg["sd"] = [SD_RULES[r.uncertainty_type](r.value, r.uncertainty, r.low, r.high)
+                 for r in reg.itertuples()]
+    for pid, new in (overrides or {}).items():
+        if pid not in reg.index:
+            close = difflib.get_close_matches(pid, reg.index, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"parameters.{pid}: unknown parameter{hint}; `sinks parameters "
+                              "CONFIG` lists them")
+        new = new if isinstance(new, dict) else {"value": new}
+        for key in ("value", "sd"):
+            if key in new:
+                try:
+                    val = float(new[key])
+                except (TypeError, ValueError):
+                    raise ConfigError(f"parameters.{pid}.{key} = {new[key]!r}: must be a number") from None
+                if key == "sd" and val < 0:
+                    raise ConfigError(f"parameters.{pid}.sd = {val}: must be >= 0")
+                reg.loc[pid, key] = val
+        if "value" in new and "sd" not in new:
+            reg.loc[pid, "sd"] = 0.0
+            reg.loc[pid, "note"] = "user value without sd: no uncertainty"
+        reg.loc[pid, "source"] = str(new.get("source", "user value (config parameters section)"))
+        reg.loc[pid, "status"] = "user"
+    return reg
+
+
+def value(reg: pd.DataFrame, pid: str) -> float:
+    """A parameter's value; ``ConfigError`` if it is UNCONFIRMED and not overridden."""
+    row = reg.loc[pid]
+    if str(row["status"]).upper() == "UNCONFIRMED":
+        raise ConfigError(f"parameters.{pid} = {row['value']} {row['unit']} is UNCONFIRMED "
+                          f"({row['source']}); give a checked value in the config's parameters "
+                          "section before using it")
+    return float(row["value"])
+
+
+def spec(reg: pd.DataFrame, pid: str) -> dict:
+    """A parameter's distribution (sinks.uncertainty keys), in its unit."""
+    v, sd = value(reg, pid), float(reg.loc[pid, "sd"])
+    if sd == 0:
+        return {"dist": "constant", "value": v}
+    if reg.loc[pid, "distribution"] == "truncnormal":
+        return {"dist": "truncated_normal", "mean": v, "sd": sd, "low": 0.0, "high": None}
+    return {"dist": "normal", "mean": v, "sd": sd}
+
+
+def registry_table(reg: pd.DataFrame) -> pd.DataFrame:
+    """The effective registry for printing: id, value, unit, sd, convention, status, source."""
+    out = reg.reset_index()[["id", "value", "unit", "sd", "uncertainty_type", "distribution",
+                             "correlation_group", "status", "source"]]
+    return out.assign(sd=np.round(out["sd"].astype(float), 6))
+
+
+def _check_unit(pid: str, unit: str, kind: str) -> None:
+    if kind not in KIND_UNITS:
+        raise ConfigError(f"parameter {pid}: unknown kind {kind!r}; use one of {sorted(KIND_UNITS)}")
+    try:
+        q = UNITS(str(unit))
+    except Exception:  # pint raises several error types for unparsable units
+        raise ConfigError(f"parameter {pid}: unit {unit!r} cannot be parsed") from None
+    want = UNITS(KIND_UNITS[kind]).dimensionality
+    if q.dimensionality != want:
+        raise ConfigError(f"parameter {pid}: unit {unit!r} is not a {kind} (dimension {want})")

@@ -1,0 +1,109 @@
+"""Gain-loss method, soil carbon and the parameter registry (issue 4): equations against hand
+computations and a published IPCC worked example; the workflow's gain-loss tables and maps on
+the tiny case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import yaml
+
+from conftest import build_tiny, write_config
+from sinks.errors import ConfigError
+from sinks.models.gain_loss import annual_soc_change, biomass_gain, soc_stock, transition_rates
+from sinks.parameters import load_registry, registry_table, spec, value
+from test_workflow import PX_HA
+
+# Plantation gain, Eq. 2.9-2.10: G_W 8 t d.m./ha/yr x (1 + R 0.224) x CF 0.47 = 4.60224 t C/ha/yr.
+GAIN = 8 * 1.224 * 0.47
+
+
+def test_biomass_gain_eq_2_9_2_10():
+    assert biomass_gain(8, 0.224, 0.47) == pytest.approx(4.60224)
+
+
+def test_soc_eq_2_25_ipcc_worked_example():
+    # IPCC 2019 Refinement Vol.4 Ch.4 worked example (Ultisol, tropical moist, cropland):
+    # SOC = 47 x 0.48 x 1 x 0.92 = 20.7552 t C/ha (SOC_ref LAC 47, F_LU long-term cultivated
+    # 0.48, F_MG full tillage 1, F_I low 0.92; quoted in shared/reference/parameters.md).
+    assert soc_stock(47, 0.48, 1.0, 0.92) == pytest.approx(20.7552)
+    # Its change over the default D = 20 yr from the forest reference 47: (20.7552 - 47) / 20.
+    assert annual_soc_change(47, 20.7552, years=5) == pytest.approx(-1.31224)
+    # A period longer than D spreads the change over the period instead.
+    assert annual_soc_change(47, 20.7552, years=40) == pytest.approx(-26.2448 / 40)
+
+
+def test_transition_rates_hand_computed():
+    # Classes: 0 forest (biomass 40, SOC 55), 1 cropland (5, 37.95), 2 water (0, no soil).
+    rates = transition_rates(np.array([True, False, False]), np.array([40.0, 5.0, 0.0]),
+                             np.array([55.0, 37.95, 0.0]), np.array([True, True, False]),
+                             gain=GAIN, wood_removals=1.0, years=10)
+    net, rem, emi = rates["net"], rates["removals"], rates["emissions"]
+    assert net[0, 0] == pytest.approx(GAIN - 1.0)                     # growth - harvest
+    assert rem[0, 0] == pytest.approx(GAIN) and emi[0, 0] == pytest.approx(1.0)
+    # forest -> cropland: biomass (5 - 40) / 10 yr and soil (37.95 - 55) / 20 yr
+    assert net[0, 1] == pytest.approx(-3.5 - 0.8525)
+    # cropland -> forest: new stand grows from 0; cropland biomass lost; soil recovers
+    assert net[1, 0] == pytest.approx(GAIN - 0.5 + 0.8525)
+    assert net[1, 2] == pytest.approx(-0.5)                           # no soil under water
+    assert net[1, 1] == 0 and net[2, 2] == 0                          # Tier 1: no change
+    np.testing.assert_allclose(net, rem - emi)
+
+
+def test_registry_units_overrides_and_unconfirmed():
+    reg = load_registry()
+    assert reg.loc["soc_ref_lac", "sd"] == pytest.approx(55 * 8 / 196)      # +/-8 % as 95 % CI
+    assert reg.loc["f_lu_paddy", "sd"] == pytest.approx(1.35 * 4 / 200)     # +/-4 % as 2 SD
+    assert spec(reg, "gw_natural_secondary_le20") == {"dist": "truncated_normal", "mean": 2.5,
+                                                      "sd": 0.8, "low": 0.0, "high": None}
+    with pytest.raises(ConfigError, match="UNCONFIRMED"):
+        value(reg, "litter_stock_subtropical")
+    reg = load_registry({"litter_stock_subtropical": {"value": 0.7, "sd": 0.1, "source": "plots"}})
+    assert value(reg, "litter_stock_subtropical") == 0.7
+    with pytest.raises(ConfigError, match="did you mean 'carbon_fraction'"):
+        load_registry({"carbon_fracton": 0.5})
+    with pytest.raises(ConfigError, match="must be a number"):
+        load_registry({"carbon_fraction": "half"})
+    assert {"id", "value", "unit", "sd", "status", "source"} <= set(registry_table(reg).columns)
+
+
+def test_registry_rejects_a_unit_of_the_wrong_kind():
+    from sinks.parameters import _check_unit
+    with pytest.raises(ConfigError, match="not a growth"):
+        _check_unit("gw", "t/ha", "growth")
+
+
+def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
+    # W zone, 2000 -> 2020 (20 yr): 3 px forest -> forest, 1 px shrub -> forest, 1 px shrub
+    # remaining, 1 px settlement remaining. Gain on the 4 forest px; the shrub -> forest px
+    # loses its shrub biomass (InVEST table: 2 + 5 + 0 = 7 Mg C/ha) over 20 yr; soils: shrub and
+    # forest both LAC reference x 1, no change. Net = (4 x 4.60224 - 7/20) px-ha x 44/12 per yr.
+    from sinks import stages
+    from sinks.config import load_config
+    from sinks.report import summarize
+
+    root = chdir(build_tiny(tmp_path))
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    cfg["carbon"]["method"] = ["stock_difference", "gain_loss"]
+    write_config(root / "config.yaml", cfg)
+    cfg = load_config(root / "config.yaml")
+    paths = stages.run_paths(cfg)
+    stages.stage_rasterize_zones(cfg, paths)
+    for year in (2000, 2020):
+        stages.stage_align_landcover(cfg, paths, year)
+    stages.stage_compute_sink(cfg, paths, 2000, 2020)
+    stages.stage_compute_gain_loss(cfg, paths, 2000, 2020)
+    df = summarize(cfg, paths)
+    gl = df[(df.method == "gain_loss") & (df.ecosystem == "all")].set_index(["zone_name", "quantity"])["value"]
+    expected = (4 * GAIN - 7 / 20) * PX_HA * 44 / 12
+    assert gl[("W", "net_sink")] == pytest.approx(expected, rel=1e-6)
+    assert gl[("W", "gross_removals")] - gl[("W", "gross_emissions")] == pytest.approx(expected, rel=1e-6)
+    out = tmp_path / "data/processed/my_county/outputs"
+    with rasterio.open(out / "gain_loss_net_2000_2020.tif") as src:
+        net = src.read(1)
+    assert net[0, 0] == pytest.approx(GAIN * 44 / 12, rel=1e-6)          # forest remaining forest
+    comp = pd.read_csv(out / "method_comparison.csv").set_index("zone_name")
+    assert comp.loc["W", "difference"] == pytest.approx(comp.loc["W", "gain_loss"] - comp.loc["W", "stock_difference"])
+    assert comp.loc["W", "gain_loss"] == pytest.approx(expected, rel=1e-6)

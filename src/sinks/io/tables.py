@@ -10,6 +10,7 @@ Two density formats are accepted:
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from importlib import resources
@@ -171,10 +172,16 @@ def _warn_unconfirmed(meta: pd.DataFrame, path: Path) -> None:
         return
     flagged = meta[meta["status"].astype(str).str.upper().str.contains("UNCONFIRMED")]
     if len(flagged):
-        items = ", ".join(f"{e}/{p}" for e, p in flagged.index)
+        _warn_once(path.name, len(flagged), ", ".join(f"{e}/{p}" for e, p in flagged.index))
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(name: str, count: int, items: str) -> None:
+    """The UNCONFIRMED warning, once per table per process (tables are read by many steps)."""
+    if count:
         log.warning("%s: %d density value(s) are UNCONFIRMED placeholders (%s); they are "
                     "labelled in the table's status column. Replace them with local values "
-                    "before reporting.", path.name, len(flagged), items)
+                    "before reporting.", name, count, items)
 
 
 def read_legend(spec: str) -> dict[int, str]:

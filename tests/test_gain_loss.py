@@ -100,6 +100,13 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
     expected = (4 * GAIN - 7 / 20) * PX_HA * 44 / 12
     assert gl[("W", "net_sink")] == pytest.approx(expected, rel=1e-6)
     assert gl[("W", "gross_removals")] - gl[("W", "gross_emissions")] == pytest.approx(expected, rel=1e-6)
+    # Monte Carlo of the registry parameters: G = G_W (1 + R) CF with relative sds 3.6/8 (G_W,
+    # +/-90 % as 2 SD), 0.1008/1.224 (1 + R) and 0.01276/0.47 (CF): sqrt(0.2025 + 0.0068 +
+    # 0.0007) = 0.458 of the 4 x G growth term (the truncation of G_W at 0 is negligible here).
+    row = df[(df.method == "gain_loss") & (df.ecosystem == "all") & (df.zone_name == "W")
+             & (df.quantity == "net_sink")].iloc[0]
+    assert row.sd == pytest.approx(0.458 * 4 * GAIN * PX_HA * 44 / 12, rel=0.1)
+    assert row.uncertainty_approach.startswith("IPCC Approach 2")
     out = tmp_path / "data/processed/my_county/outputs"
     with rasterio.open(out / "gain_loss_net_2000_2020.tif") as src:
         net = src.read(1)

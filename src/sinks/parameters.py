@@ -77,12 +77,12 @@ def load_registry(overrides: dict | None = None) -> pd.DataFrame:
 
 def value(reg: pd.DataFrame, pid: str) -> float:
     """A parameter's value; ``ConfigError`` if it is UNCONFIRMED and not overridden."""
-    row = reg.loc[pid]
-    if str(row["status"]).upper() == "UNCONFIRMED":
+    if str(reg.at[pid, "status"]).upper() == "UNCONFIRMED":
+        row = reg.loc[pid]
         raise ConfigError(f"parameters.{pid} = {row['value']} {row['unit']} is UNCONFIRMED "
                           f"({row['source']}); give a checked value in the config's parameters "
                           "section before using it")
-    return float(row["value"])
+    return float(reg.at[pid, "value"])
 
 
 def spec(reg: pd.DataFrame, pid: str) -> dict:

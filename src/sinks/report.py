@@ -23,9 +23,9 @@ from sinks.io.vectors import read_zones
 from sinks.landcover import apply_lut
 from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
-from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_rates,
-                          uncertainty_parameters, zone_levels)
-from sinks.uncertainty import variance_shares
+from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_rate_draws,
+                          gain_loss_rates, uncertainty_parameters, zone_levels)
+from sinks.uncertainty import linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         res = zonal_totals(zone_idx, n_zones, [compact[e0.year], compact[e1.year]], [k, k],
                            {"area": area})
         transitions.append({lv: res[lv]["area"] for lv in levels})
-    rows, coefs = [], []
+    rows, coefs, gain_loss_mc = [], [], []
     for i, ep in enumerate(epochs):
         if i < len(periods):
             margin = {lv: t.sum(axis=2) for lv, t in transitions[i].items()}
@@ -146,12 +146,18 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
                         for q, key in (("net_sink", "net"), ("gross_removals", "removals"),
                                        ("gross_emissions", "emissions"))}
                    for lv, t in per_level.items()}
-            r, c = _rows(res, {}, tables, names, e0.year, e1.year, "gain_loss", basis, keep)
-            rows, coefs = rows + r, coefs + c
+            pairs = {lv: np.einsum("zab,bc->zcab", t * valid, onehot).reshape(t.shape[0], len(names), k * k)
+                     for lv, t in per_level.items()}
+            r, c = _rows(res, {lv: {q: pairs[lv] for q in res[lv]} for lv in res}, tables, names,
+                         e0.year, e1.year, "gain_loss", basis, keep)
+            if _monte_carlo(cfg):
+                gain_loss_mc.append((len(rows), r, c, gain_loss_rate_draws(cfg, cc, e1.year - e0.year)))
+            rows, coefs = rows + r, coefs + [None] * len(c)
     df = pd.DataFrame(rows, columns=COLUMNS)
     if not np.isfinite(df["value"]).all():
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     df = _with_uncertainty(cfg, df, coefs, params, paths)
+    df = _gain_loss_uncertainty(df, gain_loss_mc)
     _write_csv(df, paths.zonal_summary())
     _write_csv(transition_table(periods, transitions, tables, names, onehot), paths.transitions())
     if set(cfg["carbon"]["method"]) >= {"stock_difference", "gain_loss"}:
@@ -207,6 +213,33 @@ def _with_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params, paths: R
     attribution = _attribution(df[has].reset_index(drop=True), shares, params.names)
     _write_csv(attribution, paths.attribution())
     write_attribution_plot(cfg, attribution, paths)
+    return df
+
+
+def _monte_carlo(cfg: dict) -> bool:
+    unc = cfg["uncertainty"]
+    return unc["enabled"] and "monte_carlo" in unc["approaches"]
+
+
+def _gain_loss_uncertainty(df: pd.DataFrame, periods: list) -> pd.DataFrame:
+    """Monte Carlo intervals of the gain-loss rows: each row is Σ area(pair) × rate(pair), and
+    the rates are re-evaluated for every draw of the registry parameters."""
+    keys = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions"}
+    for start, rows, coefs, draws in periods:
+        quantities = np.array([r[4] for r in rows])
+        for quantity, key in keys.items():
+            pick = np.flatnonzero(quantities == quantity)
+            mc = linear_monte_carlo(np.array([coefs[i] for i in pick]), draws[key])
+            idx = df.index[start + pick]
+            values = df.loc[idx, "value"].to_numpy()
+            half = (mc["p97_5"] - mc["p2_5"]) / 2
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pct = np.where(values != 0, 100 * half / np.abs(values), np.nan)
+            df.loc[idx, ["sd", "ci_low", "ci_high", "uncertainty_pct"]] = np.column_stack(
+                [mc["sd"], mc["p2_5"], mc["p97_5"], pct])
+            df.loc[idx, "uncertainty_approach"] = (
+                f"IPCC Approach 2 (Monte Carlo, {draws[key].shape[0]} draws of the registry "
+                "parameters; densities fixed)")
     return df
 
 

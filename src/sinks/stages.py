@@ -7,6 +7,7 @@ file names from :class:`RunPaths`, so rules, CLI and Python API share one code p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -454,10 +455,11 @@ GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
 NO_SOIL = {"water", "other"}  # open water (not managed land) and bare land: no soil reported
 
 
-def class_soc(cfg: dict, reg, ecosystem: str) -> float:
-    """Equilibrium mineral-soil stock of an ecosystem class, t C ha-1 (Eq. 2.25), from the
+def ecosystem_soc(cfg: dict, reg) -> dict[str, float]:
+    """Equilibrium mineral-soil stock of each ecosystem class, t C ha-1 (Eq. 2.25), from the
     registry: LAC SOC_ref for upland classes (F = 1 for forest, shrub, grassland and, an
-    assumption at Tier 1, settlements), cropland F_LU x F_MG x F_I, wetland soils for wetlands."""
+    assumption at Tier 1, settlements: key "default"), cropland F_LU x F_MG x F_I, wetland
+    soils for wetlands."""
     from sinks.models.gain_loss import soc_stock
     from sinks.parameters import value
 
@@ -471,30 +473,65 @@ def class_soc(cfg: dict, reg, ecosystem: str) -> float:
     return {"wetland": value(reg, "soc_ref_wetland"), "cropland_paddy": paddy,
             "cropland_upland": upland, "cropland": share * paddy + (1 - share) * upland,
             "forest": soc_stock(ref, value(reg, "f_forest")),
-            "grassland": soc_stock(ref, value(reg, "f_grassland"))}.get(ecosystem, ref)
+            "grassland": soc_stock(ref, value(reg, "f_grassland")), "default": ref}
 
 
-def gain_loss_rates(cfg: dict, cc: CompactClasses, years: int) -> dict[str, np.ndarray]:
+def gain_loss_rates(cfg: dict, cc: CompactClasses, years: int, reg=None) -> dict[str, np.ndarray]:
     """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) for every pair of compact
-    classes of a period (sinks.models.gain_loss), with the config's strata and the registry."""
+    classes of a period (sinks.models.gain_loss), with the config's strata and the registry
+    (``reg``: a registry with other values, e.g. one Monte Carlo draw)."""
     from sinks.models.gain_loss import biomass_gain, transition_rates
     from sinks.parameters import load_registry, value
 
-    legend, _ = load_tables(cfg)
-    if legend is None:
-        raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem of "
-                             "each code decides forest growth and soil factors)")
-    reg = load_registry(cfg["parameters"])
+    names = _gain_loss_classes(cfg, cc)
+    reg = load_registry(cfg["parameters"]) if reg is None else reg
     gw_id, r_id = GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]]
     gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
-    names = [None] + [legend[int(c)] for c in cc.codes]
     biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
-    soc = np.array([0.0] + [class_soc(cfg, reg, n) for n in names[1:]])
+    by_class = ecosystem_soc(cfg, reg)
+    soc = np.array([0.0] + [by_class.get(n, by_class["default"]) for n in names[1:]])
     rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc,
                              np.array([n is not None and n not in NO_SOIL for n in names]),
                              gain, cfg["gain_loss"]["wood_removals"], years,
                              value(reg, "soc_period_d"))
     return {k: v * C_TO_CO2 for k, v in rates.items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _legend_of(spec: str):
+    from sinks.io.tables import read_legend
+    return read_legend(spec)
+
+
+def _gain_loss_classes(cfg: dict, cc: CompactClasses) -> list:
+    """Ecosystem class of each compact class (None at 0); gain-loss needs a legend."""
+    if not cfg["landcover"]["legend"]:
+        raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem of "
+                             "each code decides forest growth and soil factors)")
+    legend = _legend_of(cfg["landcover"]["legend"])
+    return [None] + [legend[int(c)] for c in cc.codes]
+
+
+def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, years: int) -> dict[str, np.ndarray]:
+    """Monte Carlo draws of the gain-loss rates of every class pair, (n_draws, K*K) per key:
+    every uncertain, confirmed registry parameter drawn from its distribution (seeded by
+    ``uncertainty.seed``); densities held at their values."""
+    from sinks.parameters import load_registry, spec
+    from sinks.uncertainty import parameter_draws
+
+    reg = load_registry(cfg["parameters"])
+    ids = [i for i in reg.index if reg.loc[i, "sd"] > 0 and str(reg.loc[i, "status"]).upper() != "UNCONFIRMED"]
+    unc = cfg["uncertainty"]
+    draws = parameter_draws([spec(reg, i) for i in ids], unc["n_draws"], unc["seed"] + 1)
+    out: dict[str, list] = {"net": [], "removals": [], "emissions": []}
+    drawn = reg.copy()
+    column = drawn.columns.get_loc("value")
+    rows = [drawn.index.get_loc(i) for i in ids]
+    for row in draws:
+        drawn.iloc[rows, column] = row
+        for key, rate in gain_loss_rates(cfg, cc, years, drawn).items():
+            out[key].append(rate.ravel())
+    return {k: np.array(v) for k, v in out.items()}
 
 
 def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,

@@ -20,6 +20,9 @@ include: "workflow/rules/zones.smk"
 include: "workflow/rules/landcover.smk"
 include: "workflow/rules/carbon.smk"
 include: "workflow/rules/report.smk"
+if CFG["biomass"]["enabled"]:
+
+    include: "workflow/rules/biomass.smk"
 
 
 rule all:
@@ -34,6 +37,8 @@ rule all:
         [P.output(f"net_sink_{s}", y0=y0, y1=y1) for y0, y1 in PERIODS for s in UNCERTAINTY_STATS]
         if UNCERTAINTY_MAPS else [],
         [P.output(k, y0=y0, y1=y1) for y0, y1 in PERIODS for k in GAIN_LOSS_MAPS] if GAIN_LOSS else [],
+        [P.output(k, year=CFG["biomass"]["year"]) for k in ("agb", "agb_low", "agb_high")]
+        if CFG["biomass"]["enabled"] else [],
         P.zonal_summary(),
         P.transitions(),
         P.time_series(),

@@ -165,6 +165,7 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     cfg["landcover"]["epochs"][2019] = str(REPO / cfg["landcover"]["epochs"][2019])
     for z in cfg["zones"]:
         z["path"] = str(REPO / z["path"])
+    cfg["biomass"]["features"] = {k: str(REPO / v) for k, v in cfg["biomass"]["features"].items()}
     write_config(tmp_path / "demo.yaml", cfg)
     res = sinks("run", "demo.yaml", "--cores", "2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -175,6 +176,12 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     assert (df[(df.year_start == 2019) & (df.year_end == 2019)].basis == "observed").all()
     with rasterio.open(out / "net_sink_2019_2025.tif") as src:
         assert src.tags()["scenario"] == "true" and "SCENARIO" in src.descriptions[0]
+    # The plot-calibrated biomass map is labelled synthetic, and its CV report exists.
+    with rasterio.open(out / "agb_2019.tif") as src:
+        assert src.tags()["synthetic"].startswith("true") and "SYNTHETIC" in src.descriptions[0]
+    cv = pd.read_csv(out / "biomass_cv_2019.csv").set_index("fold")
+    assert cv.loc["all", "synthetic"] and 0.8 <= cv.loc["all", "coverage"] <= 1.0
+    assert (out / "method_comparison.csv").is_file() and (out / "biomass_cv_2019.png").is_file()
     # County totals add up to the province total (each pixel in exactly one county).
     tot = df[df.ecosystem == "all"].groupby(["zone_level", "quantity", "year_start", "year_end"])["value"].sum()
     for key in tot.loc["province"].index:

@@ -216,6 +216,22 @@ def parameters(config):
         click.echo(table.to_string(index=False))
 
 
+@cli.command("train-biomass")
+@stage_command
+def train_biomass(cfg, paths, chunks):
+    """Train the plot-calibrated biomass model (spatial CV, conformal interval)."""
+    from sinks.stages import stage_train_biomass
+    stage_train_biomass(cfg, paths, chunks)
+
+
+@cli.command("predict-biomass")
+@stage_command
+def predict_biomass(cfg, paths, chunks):
+    """Write agb_<year>.tif and its interval maps."""
+    from sinks.stages import stage_predict_biomass
+    stage_predict_biomass(cfg, paths, chunks)
+
+
 @cli.command("map-uncertainty")
 @click.option("--year", type=int, default=None, help="Epoch of a carbon-stock map.")
 @click.option("--y0", type=int, default=None, help="Start of a net-sink period.")

@@ -556,3 +556,108 @@ def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
         m.tags["citation"] = GAIN_LOSS_CITATION
         maps.append(m)
     return write_cogs(maps)
+
+
+# --- plot-calibrated biomass (sinks.rs) ---------------------------------------------------
+
+def _biomass_inputs(cfg: dict, paths: RunPaths, chunks: int):
+    """Features aligned to the run grid (continuous: average/bilinear) and the valid-pixel mask
+    (ecosystem of the configured epoch in ``valid_classes``)."""
+    bio = cfg["biomass"]
+    year = bio["year"]
+    legend, _ = load_tables(cfg)
+    if year is None or legend is None or not bio["features"]:
+        raise InputDataError("biomass: set biomass.year (an epoch), biomass.features and "
+                             "landcover.legend to train a biomass model")
+    codes = open_raster(epoch_landcover(cfg, paths, year), chunks=chunks)
+    grid = codes.odc.geobox
+    wanted = [ECOSYSTEM_CODES[c] for c in bio["valid_classes"]]
+    eco = apply_lut(codes, ecosystem_lut(legend, lut_size(codes.dtype)), 0)
+    valid = eco.isin(wanted)
+    feats = {}
+    for name, path in bio["features"].items():
+        src = open_raster(path, chunks=chunks)
+        src = src.astype("float32").where(src != src.odc.nodata) if src.odc.nodata is not None else src.astype("float32")
+        feats[name] = align(src.rio.write_nodata(np.nan), grid, categorical=False,
+                            name=f"biomass.features.{name} ({path})", chunks=chunks)
+    return xr.Dataset(feats), valid, grid
+
+
+def stage_train_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Plots (given, or SYNTHETIC from the simulator) -> features at the plots -> model with
+    spatial-block CV and conformal intervals; writes the model, the CV table and figure."""
+    from sinks.rs.biomass_model import fit_biomass_model, save_model
+    from sinks.rs.plots import check_plots, read_plots, simulate_plots
+
+    bio = cfg["biomass"]
+    feats, valid, grid = _biomass_inputs(cfg, paths, chunks)
+    feats, valid = feats.load(), valid.load()
+    first = next(iter(feats.data_vars))
+    if bio["plots"] is None:
+        plots = simulate_plots(valid, feats[first], bio["simulate_n"], bio["seed"], bio["year"])
+        source = plots.attrs["synthetic"]
+        log.warning("biomass: %s", source)
+    else:
+        source = bio["plots"]
+        plots = check_plots(read_plots(source), source, tuple(grid.boundingbox), grid.crs.to_wkt(),
+                            bio["year"], bio["max_year_gap"])
+    x, y = plots.geometry.x.to_numpy(), plots.geometry.y.to_numpy()
+    table = pd.DataFrame({n: feats[n].sel(x=xr.DataArray(x), y=xr.DataArray(y), method="nearest").values
+                          for n in feats.data_vars})
+    ok = table.notna().all(axis=1).to_numpy()
+    model = fit_biomass_model(table[ok], plots["agb"].to_numpy()[ok], x[ok], y[ok],
+                              bio["block_size"], bio["model"], bio["alpha"], seed=bio["seed"])
+    year = bio["year"]
+    written = [save_model(model, paths.interim / f"biomass_model_{year}.joblib")]
+    cv = model.cv.assign(alpha=bio["alpha"], conformal_half_width=model.q, plots=source,
+                         synthetic=bio["plots"] is None)
+    cv.to_csv(paths.outputs / f"biomass_cv_{year}.csv", index=False)
+    plots.assign(predicted_oof=np.nan).to_file(paths.outputs / f"biomass_plots_{year}.gpkg")
+    _cv_figure(model, year, bio["plots"] is None, paths.outputs / f"biomass_cv_{year}.png")
+    log.info("biomass model %d: spatial CV RMSE %.1f Mg/ha, R2 %.2f, held-out coverage of the "
+             "%.0f %% interval %.2f", year, *model.cv.set_index("fold").loc["all", ["rmse", "r2"]],
+             100 * (1 - bio["alpha"]), model.cv.set_index("fold").loc["all", "coverage"])
+    return written
+
+
+def _cv_figure(model, year: int, synthetic: bool, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    o = model.oof
+    ax.scatter(o.observed, o.predicted, s=8, c=o.fold, cmap="tab10")
+    lim = [0, max(o.observed.max(), o.predicted.max()) * 1.05]
+    ax.plot(lim, lim, "k-", lw=0.8)
+    ax.set_xlabel("observed AGB, Mg/ha" + (" (SYNTHETIC plots)" if synthetic else ""))
+    ax.set_ylabel("predicted AGB (held-out spatial fold), Mg/ha")
+    a = model.cv.set_index("fold").loc["all"]
+    ax.set_title(f"biomass model {year}: RMSE {a.rmse:.1f}, bias {a.bias:.1f}, R² {a.r2:.2f},\n"
+                 f"{100 * (1 - model.alpha):.0f} % interval coverage {a.coverage:.2f}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def stage_predict_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Write agb_<year>.tif and its interval maps (Mg d.m. ha-1), block by block."""
+    from sinks.rs.biomass_model import load_model, predict_blockwise
+
+    year = cfg["biomass"]["year"]
+    feats, valid, _ = _biomass_inputs(cfg, paths, chunks)
+    model, side = load_model(paths.interim / f"biomass_model_{year}.joblib", list(feats.data_vars))
+    out = predict_blockwise(model, side["q"], feats, valid)
+    synthetic = cfg["biomass"]["plots"] is None
+    basis = "synthetic plots" if synthetic else cfgmod.epoch(cfg, year).basis
+    maps = []
+    for kind in ("agb", "agb_low", "agb_high"):
+        m = _map(cfg, kind, out[kind], paths.output(kind, year=year), basis=basis,
+                 model=f"{cfg['biomass']['model']} on {list(feats.data_vars)}; conformal "
+                       f"{100 * (1 - cfg['biomass']['alpha']):.0f} % interval",
+                 inputs=list(cfg["biomass"]["features"].values()), year=year)
+        if synthetic:
+            m.description += " (SYNTHETIC plots)"
+            m.tags["synthetic"] = "true: trained on simulated plots (sinks.rs.plots.simulate_plots)"
+        maps.append(m)
+    return write_cogs(maps)

@@ -69,6 +69,14 @@ for _kind, _what, _sign in (
         "average", "sum of value x pixel area in ha = Mg CO2 yr-1", (-10000.0, 10000.0),
         "diverging" if _kind == "gain_loss_net" else "sequential")
 
+for _kind, _what in (("agb", "Above-ground biomass {year} (plot-calibrated model)"),
+                     ("agb_low", "Lower bound of the conformal prediction interval of above-ground biomass {year}"),
+                     ("agb_high", "Upper bound of the conformal prediction interval of above-ground biomass {year}")):
+    OUTPUTS[_kind] = OutputSpec(
+        _kind.replace("agb", "agb_{year}") + ".tif", "float32", FLOAT_NODATA, "Mg ha-1", _what,
+        "dry matter, >= 0", "average", "sum of value x pixel area in ha = Mg dry matter",
+        (0.0, 2000.0), "sequential")
+
 UNCERTAINTY_STATS = {"sd": "standard deviation", "p2_5": "2.5th percentile",
                      "p97_5": "97.5th percentile"}
 for _base in ("carbon_stock", "net_sink"):

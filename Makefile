@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stock_sink.py
 	$(BIN)/sinks run $(CONFIG) --cores $(CORES)
 	$(BIN)/python benchmarks/bench_uncertainty.py
+	$(BIN)/python benchmarks/bench_biomass.py
 
 clean:
 	rm -rf data/processed .snakemake

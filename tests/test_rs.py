@@ -123,3 +123,22 @@ def test_plot_checks(jiangxi_plots):
         check_plots(far, "plots.csv", bounds, crs, 2019)
     with pytest.raises(InputDataError, match="years from the imagery epoch"):
         check_plots(plots, "plots.csv", bounds, crs, epoch_year=2010)
+
+
+def test_composites_and_inundation_frequency_hand_computed():
+    import xarray as xr
+
+    from sinks.rs.imagery import composite, inundation_frequency
+
+    def scene(n, r):
+        return xr.Dataset({"N": ("x", np.array(n, dtype=float)), "R": ("x", np.array(r, dtype=float))})
+    a, b, c = scene([0.5, 0.3], [0.1, 0.1]), scene([0.4, np.nan], [0.2, 0.1]), scene([0.6, 0.5], [0.3, 0.05])
+    med = composite([a, b, c], "median")
+    np.testing.assert_allclose(med["N"], [0.5, 0.4])  # pixel 2: median of 0.3, 0.5
+    best = composite([a, b, c], "max_ndvi")
+    # pixel 1 NDVI: a 0.667, b 0.333, c 0.333 -> a; pixel 2: a 0.5, b NaN, c 0.818 -> c
+    np.testing.assert_allclose(best["N"], [0.5, 0.5])
+    masks = [xr.DataArray([1.0, 0.0, np.nan]), xr.DataArray([1.0, 1.0, np.nan]), xr.DataArray([0.0, 1.0, np.nan])]
+    freq = inundation_frequency(masks).values
+    np.testing.assert_allclose(freq[:2], [2 / 3, 2 / 3])
+    assert np.isnan(freq[2])

@@ -30,7 +30,7 @@ from sklearn.model_selection import GroupKFold
 from sinks.errors import InputDataError
 
 MODELS = {
-    "random_forest": lambda seed: RandomForestRegressor(n_estimators=200, min_samples_leaf=3,
+    "random_forest": lambda seed: RandomForestRegressor(n_estimators=100, min_samples_leaf=3,
                                                         random_state=seed, n_jobs=1),
     "gradient_boosting": lambda seed: GradientBoostingRegressor(random_state=seed),
 }

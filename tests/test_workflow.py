@@ -173,7 +173,8 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     df = pd.read_csv(out / "zonal_summary.csv", dtype={"zone_id": str})
     assert {"province", "city", "county", "lake", "basin"} <= set(df.zone_level)
     assert (df[df.year_start == 2025].basis == "scenario").all()
-    assert (df[(df.year_start == 2019) & (df.year_end == 2019)].basis == "observed").all()
+    epoch_2019 = df[(df.year_start == 2019) & (df.year_end == 2019) & (df.method != "biomass_map")]
+    assert (epoch_2019.basis == "observed").all()
     with rasterio.open(out / "net_sink_2019_2025.tif") as src:
         assert src.tags()["scenario"] == "true" and "SCENARIO" in src.descriptions[0]
     # The plot-calibrated biomass map is labelled synthetic, and its CV report exists.
@@ -182,6 +183,11 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     cv = pd.read_csv(out / "biomass_cv_2019.csv").set_index("fold")
     assert cv.loc["all", "synthetic"] and 0.8 <= cv.loc["all", "coverage"] <= 1.0
     assert (out / "method_comparison.csv").is_file() and (out / "biomass_cv_2019.png").is_file()
+    bm = df[(df.method == "biomass_map") & (df.zone_level == "province") & (df.ecosystem == "forest")].iloc[0]
+    with rasterio.open(out / "agb_2019.tif") as src:  # province total = sum of AGB x CF x 100 km2 px
+        agb = src.read(1, masked=True)
+    assert bm.value == pytest.approx(float(agb.sum()) * 0.47 * 10_000, rel=0.02)
+    assert bm.basis == "synthetic plots" and bm.sd > 0
     # County totals add up to the province total (each pixel in exactly one county).
     tot = df[df.ecosystem == "all"].groupby(["zone_level", "quantity", "year_start", "year_end"])["value"].sum()
     for key in tot.loc["province"].index:
@@ -192,6 +198,6 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     # Plausibility (shared/reference/parameters.md 6.2): Jiangxi forest vegetation carbon
     # density 26-44 Mg C/ha (inventory); the demo's forest vegetation pools must lie in it.
     prov = df[(df.zone_level == "province") & (df.ecosystem == "forest") & (df.year_start == 2019)
-              & (df.year_end == 2019)].set_index("quantity")["value"]
+              & (df.year_end == 2019) & (df.method == "stock_difference")].set_index("quantity")["value"]
     veg = (prov["carbon_stock_agb"] + prov["carbon_stock_bgb"] + prov["carbon_stock_dead"]) / prov["area"]
     assert 26.0 <= veg <= 44.3

@@ -36,6 +36,7 @@ UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" fo
          "net_sink": "Mg CO2 yr-1", "gross_removals": "Mg CO2 yr-1", "gross_emissions": "Mg CO2 yr-1"}
 
 
+METHOD_PREFIX = {"gain_loss": "gl_", "biomass_map": "rs_"}  # GeoPackage column prefixes
 GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
               "gross_emissions": "MgCO2_per_yr"}
 
@@ -158,6 +159,9 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     df = _with_uncertainty(cfg, df, coefs, params, paths)
     df = _gain_loss_uncertainty(df, gain_loss_mc)
+    if cfg["biomass"]["enabled"]:
+        df = pd.concat([df, _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names,
+                                              cc, compact, area)], ignore_index=True)
     _write_csv(df, paths.zonal_summary())
     _write_csv(transition_table(periods, transitions, tables, names, onehot), paths.transitions())
     if set(cfg["carbon"]["method"]) >= {"stock_difference", "gain_loss"}:
@@ -214,6 +218,52 @@ def _with_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params, paths: R
     _write_csv(attribution, paths.attribution())
     write_attribution_plot(cfg, attribution, paths)
     return df
+
+
+def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact, area) -> pd.DataFrame:
+    """Zone rows of above-ground biomass carbon from the plot-calibrated AGB map (method
+    ``biomass_map``): Σ AGB × CF × pixel area over the pixels the model predicts for, beside the
+    class-default ``carbon_stock_agb`` rows. Uncertainty: each pixel's conformal half-width as
+    an independent normal error (half-width / 1.645 for a 90 % interval) plus the model's mean
+    error, CV RMSE / sqrt(n plots), shared by every pixel (model-based estimation: the
+    systematic part dominates large totals). Spatially correlated residuals are not modelled."""
+    from scipy.stats import norm
+
+    from sinks.parameters import load_registry, value
+
+    year = cfg["biomass"]["year"]
+    agb = open_raster(paths.output("agb", year=year))
+    agb = agb.where(agb != agb.odc.nodata)
+    cf = value(load_registry(cfg["parameters"]), "carbon_fraction")
+    side = pd.read_json(paths.interim / f"biomass_model_{year}.json", typ="series")
+    sigma = side["q"] / norm.ppf(1 - side["alpha"] / 2)  # Mg d.m. ha-1 per pixel
+    k = cc.density["agb"].size
+    onehot = np.zeros((k, len(names)))
+    onehot[np.arange(k), cc.report_class] = 1.0
+    onehot[0] = 0.0
+    res = zonal_totals(zone_idx, n_zones, [compact[year]], [k],
+                       {"c": agb * cf * area, "var": (agb * 0 + (sigma * cf) ** 2) * area ** 2,
+                        "area": area.where(agb.notnull())})
+    basis = "synthetic plots" if cfg["biomass"]["plots"] is None else cfgmod.epoch(cfg, year).basis
+    rows = []
+    for lv, per in res.items():
+        c, var, ar = per["c"] @ onehot, per["var"] @ onehot, per["area"] @ onehot
+        for _, z in tables[lv].iterrows():
+            i = int(z["index"])
+            for cls in [j for j in range(1, len(names)) if ar[i, j] > 0] + ["all"]:
+                v = c[i, 1:].sum() if cls == "all" else c[i, cls]
+                a = ar[i, 1:].sum() if cls == "all" else ar[i, cls]
+                shared = cf * a * side["cv_rmse"] / np.sqrt(side["n_plots"])
+                sd = np.sqrt((var[i, 1:].sum() if cls == "all" else var[i, cls]) + shared ** 2)
+                rows.append({"zone_level": lv, "zone_id": z["zone_id"], "zone_name": z["zone_name"],
+                             "ecosystem": "all" if cls == "all" else names[cls],
+                             "quantity": "carbon_stock_agb", "year_start": year, "year_end": year,
+                             "value": v, "unit": "Mg C", "method": "biomass_map", "basis": basis,
+                             "sd": sd, "ci_low": v - 1.96 * sd, "ci_high": v + 1.96 * sd,
+                             "uncertainty_pct": 100 * 1.96 * sd / v if v else np.nan,
+                             "uncertainty_approach": "pixel conformal errors (independent) + model "
+                                                     "mean error RMSE/sqrt(n plots) (shared)"})
+    return pd.DataFrame(rows)
 
 
 def _monte_carlo(cfg: dict) -> bool:
@@ -313,7 +363,7 @@ def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path) -> None:
     for zone in cfg["zones"]:
         gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
         sub = df[(df.zone_level == zone["level"]) & (df.ecosystem == "all")]
-        col = [f"{'gl_' if m == 'gain_loss' else ''}{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}"
+        col = [f"{METHOD_PREFIX.get(m, '')}{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}"
                + ("" if y0 == y1 else f"_{y1}")
                for q, y0, y1, m in zip(sub.quantity, sub.year_start, sub.year_end, sub.method)]
         wide = sub.assign(column=col).pivot(index="zone_id", columns="column", values="value")

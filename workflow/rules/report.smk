@@ -7,6 +7,7 @@ rule summarize:
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
         sinks=[P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
+        biomass=[P.output("agb", year=CFG["biomass"]["year"])] if CFG["biomass"]["enabled"] else [],
     output:
         table=report(P.zonal_summary(), category="Tables"),
         attribution=report(P.attribution(), category="Uncertainty") if UNCERTAINTY else [],
@@ -20,7 +21,7 @@ rule summarize:
         plot=report(P.summary_plot(), category="Figures"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
-        uncertainty=digest("uncertainty", "gain_loss", "parameters"),
+        uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass"),
     log:
         f"{RUN}/logs/summarize.log",
     benchmark:

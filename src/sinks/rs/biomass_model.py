@@ -104,7 +104,9 @@ def save_model(m: BiomassModel, path: str | Path) -> Path:
     """The model (joblib) and a JSON sidecar: features, interval, training data hash, versions."""
     path = Path(path)
     joblib.dump(m.model, path)
+    overall = m.cv.set_index("fold").loc["all"]
     side = {"features": m.features, "alpha": m.alpha, "q": m.q, "training_hash": m.training_hash,
+            "cv_rmse": float(overall["rmse"]), "n_plots": int(overall["n"]),
             "sklearn": sklearn.__version__, "numpy": np.__version__}
     path.with_suffix(".json").write_text(json.dumps(side, indent=1))
     return path

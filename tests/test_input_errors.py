@@ -157,3 +157,40 @@ def test_failed_run_keeps_earlier_outputs(case, capsys):
     (case / "lc_2020.tif").write_bytes(b"not a raster")
     check_error(capsys, "run", "config.yaml", "--cores", "1", expect=["lc_2020.tif"])
     assert earlier.read_bytes() == b"earlier result"
+
+
+def test_unknown_parameter_override(case, capsys):
+    edit_config(case, lambda c: c.update(parameters={"carbon_fracton": 0.5}))
+    check_error(capsys, "validate", "config.yaml", expect=["parameters.carbon_fracton",
+                                                          "did you mean 'carbon_fraction'"])
+
+
+def test_unconfirmed_parameter_used_without_override(case, capsys, monkeypatch):
+    # Mark the growth rate UNCONFIRMED: a gain-loss run must refuse it, naming the fix.
+    import sinks.parameters as P
+    original = P.load_registry
+
+    def flagged(overrides=None):
+        reg = original(overrides)
+        if "gw_plantation_subtropical_humid" not in (overrides or {}):
+            reg.loc["gw_plantation_subtropical_humid", "status"] = "UNCONFIRMED"
+        return reg
+    monkeypatch.setattr(P, "load_registry", flagged)
+    edit_config(case, lambda c: c["carbon"].update(method=["stock_difference", "gain_loss"]))
+    check_error(capsys, "validate", "config.yaml",
+                expect=["gw_plantation_subtropical_humid", "UNCONFIRMED", "parameters section"])
+
+
+def test_biomass_feature_missing(case, capsys):
+    edit_config(case, lambda c: c.update(biomass={"enabled": True, "year": 2000,
+                                                  "features": {"ndvi": "ndvi.tif"}}))
+    check_error(capsys, "validate", "config.yaml", expect=["ndvi.tif", "not found"])
+
+
+@pytest.mark.parametrize("name", ["bureau_annual_update.yaml", "research_monte_carlo.yaml"])
+def test_example_configs_validate(name, chdir):
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    chdir(repo)
+    code, _ = run_cli("validate", f"config/examples/{name}")
+    assert code == 0

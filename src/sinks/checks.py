@@ -106,4 +106,32 @@ def validate_inputs(cfg: dict, chunks: int = 2048) -> list[str]:
             continue
         hist = check_epoch_raster(ep.path, grid, legend, densities, chunks)
         lines.append(f"epoch {ep.year}: {ep.path} ({sum(hist.values())} valid px, codes {sorted(hist)})")
+    lines += _check_methods(cfg, legend)
+    return lines
+
+
+def _check_methods(cfg: dict, legend) -> list[str]:
+    """Registry overrides, gain-loss parameters (UNCONFIRMED refused) and biomass inputs."""
+    from sinks.parameters import load_registry
+    reg = load_registry(cfg["parameters"])
+    lines = [f"parameters: {len(reg)} in the registry, {int((reg.status == 'user').sum())} overridden"]
+    if "gain_loss" in cfg["carbon"]["method"]:
+        if legend is None:
+            raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem "
+                                 "of each code decides forest growth and soil factors)")
+        from sinks.parameters import value
+        from sinks.stages import GROWTH_STRATA, ecosystem_soc
+        for pid in (*GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]], "carbon_fraction", "soc_period_d"):
+            value(reg, pid)
+        ecosystem_soc(cfg, reg)
+        lines.append(f"gain_loss: forest growth {cfg['gain_loss']['forest_growth']}, parameters confirmed")
+    bio = cfg["biomass"]
+    if bio["enabled"]:
+        if bio["year"] not in [e.year for e in cfgmod.epochs(cfg)] or not bio["features"]:
+            raise InputDataError(f"{cfg['_source']}: biomass.year must be an epoch and "
+                                 "biomass.features must name at least one raster")
+        for name, path in bio["features"].items():
+            open_raster(path)
+        lines.append(f"biomass: features {sorted(bio['features'])}, plots "
+                     f"{bio['plots'] or 'SYNTHETIC (simulator)'}")
     return lines

@@ -114,3 +114,43 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
     comp = pd.read_csv(out / "method_comparison.csv").set_index("zone_name")
     assert comp.loc["W", "difference"] == pytest.approx(comp.loc["W", "gain_loss"] - comp.loc["W", "stock_difference"])
     assert comp.loc["W", "gain_loss"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_chapman_richards_potential_hand_computed():
+    from sinks.models.potential import annual_removal, chapman_richards
+    # B(10) = 160 (1 - e^-0.8)^2.5 = 160 x 0.550671^2.5 = 160 x 0.225025 = 36.0040 t d.m./ha
+    assert chapman_richards(10, 160, 0.08, 2.5) == pytest.approx(36.00398, rel=1e-6)
+    # B(11) = 160 x 0.585217^2.5 = 41.9192; increment 5.91517 t d.m./ha/yr
+    # x (1 + 0.224) x 0.47 x 44/12 = 12.4772 t CO2/ha/yr
+    assert annual_removal(10, 160, 0.08, 2.5, 0.224, 0.47) == pytest.approx(12.47722, rel=1e-5)
+    assert chapman_richards(500, 160, 0.08, 2.5) == pytest.approx(160)  # saturation
+
+
+def test_potential_rows_on_tiny_case(tmp_path, chdir):
+    # Last epoch 2020: zone W has 4 forest px and 1 shrub px. Target 2030, age 15 at 2020:
+    # business as usual = 4 px x annual_removal(25); afforestation adds 1 shrub px x
+    # annual_removal(9) (planted in 2020, its 10th year of growth in 2030).
+    from sinks import stages
+    from sinks.config import load_config
+    from sinks.models.potential import annual_removal
+    from sinks.report import summarize
+
+    root = chdir(build_tiny(tmp_path))
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    cfg["potential"] = {"enabled": True, "target_years": [2030], "current_age": 15}
+    cfg["parameters"] = {"cr_bmax_plantation": 160, "cr_k_plantation": 0.08, "cr_p_plantation": 2.5}
+    write_config(root / "config.yaml", cfg)
+    cfg = load_config(root / "config.yaml")
+    paths = stages.run_paths(cfg)
+    stages.stage_rasterize_zones(cfg, paths)
+    for year in (2000, 2020):
+        stages.stage_align_landcover(cfg, paths, year)
+    stages.stage_compute_sink(cfg, paths, 2000, 2020)
+    df = summarize(cfg, paths)
+    pot = df[(df.quantity == "sink_potential") & (df.zone_name == "W") & (df.ecosystem == "all")]
+    pot = pot.set_index("method")["value"]
+    bau = 4 * PX_HA * annual_removal(25, 160, 0.08, 2.5, 0.224, 0.47)
+    assert pot["potential_business_as_usual"] == pytest.approx(bau, rel=1e-9)
+    assert pot["potential_protection"] == pytest.approx(bau, rel=1e-9)  # no removals set
+    assert pot["potential_afforestation"] == pytest.approx(
+        bau + PX_HA * annual_removal(9, 160, 0.08, 2.5, 0.224, 0.47), rel=1e-9)

@@ -112,19 +112,28 @@ def validate_inputs(cfg: dict, chunks: int = 2048) -> list[str]:
 
 def _check_methods(cfg: dict, legend) -> list[str]:
     """Registry overrides, gain-loss parameters (UNCONFIRMED refused) and biomass inputs."""
-    from sinks.parameters import load_registry
+    from sinks.parameters import load_registry, value
     reg = load_registry(cfg["parameters"])
     lines = [f"parameters: {len(reg)} in the registry, {int((reg.status == 'user').sum())} overridden"]
     if "gain_loss" in cfg["carbon"]["method"]:
         if legend is None:
             raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem "
                                  "of each code decides forest growth and soil factors)")
-        from sinks.parameters import value
         from sinks.stages import GROWTH_STRATA, ecosystem_soc
         for pid in (*GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]], "carbon_fraction", "soc_period_d"):
             value(reg, pid)
         ecosystem_soc(cfg, reg)
         lines.append(f"gain_loss: forest growth {cfg['gain_loss']['forest_growth']}, parameters confirmed")
+    pot = cfg["potential"]
+    if pot["enabled"]:
+        last = cfgmod.epochs(cfg)[-1].year
+        early = [y for y in pot["target_years"] if y <= last]
+        if early:
+            raise InputDataError(f"{cfg['_source']}: potential.target_years {early} are not after "
+                                 f"the last epoch {last}; give later years")
+        for pid in ("cr_bmax_plantation", "cr_k_plantation", "cr_p_plantation", "root_shoot_plantation"):
+            value(reg, pid)
+        lines.append(f"potential: target years {pot['target_years']}, scenarios {pot['scenarios']}")
     bio = cfg["biomass"]
     if bio["enabled"]:
         if bio["year"] not in [e.year for e in cfgmod.epochs(cfg)] or not bio["features"]:

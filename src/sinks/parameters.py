@@ -21,7 +21,7 @@ from sinks.errors import ConfigError
 UNITS = pint.UnitRegistry()
 KIND_UNITS = {  # a unit of the right dimension for each kind of parameter
     "fraction": "t/t", "ratio": "t/t", "factor": "t/t", "growth": "t/ha/yr",
-    "emission": "kg/ha/yr", "stock": "t/ha", "period": "yr",
+    "emission": "kg/ha/yr", "stock": "t/ha", "period": "yr", "rate": "1/yr",
 }
 # How an IPCC "± x" becomes a standard deviation (shared/reference/parameters.md §0).
 SD_RULES = {

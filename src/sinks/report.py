@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sinks import config as cfgmod
-from sinks.errors import EmptyDataError
+from sinks.errors import ConfigError, EmptyDataError
 from sinks.grid import DEFAULT_CHUNK, pixel_area_ha, require_same_grid
 from sinks.io.outputs import POOLS
 from sinks.io.rasters import open_raster
@@ -33,11 +33,13 @@ log = logging.getLogger(__name__)
 COLUMNS = ["zone_level", "zone_id", "zone_name", "ecosystem", "quantity", "year_start",
            "year_end", "value", "unit", "method", "basis"]  # then the uncertainty columns
 UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" for p in POOLS},
-         "net_sink": "Mg CO2 yr-1", "gross_removals": "Mg CO2 yr-1", "gross_emissions": "Mg CO2 yr-1"}
+         "net_sink": "Mg CO2 yr-1", "gross_removals": "Mg CO2 yr-1", "gross_emissions": "Mg CO2 yr-1",
+         "sink_potential": "Mg CO2 yr-1"}
 
 
-METHOD_PREFIX = {"gain_loss": "gl_", "biomass_map": "rs_"}  # GeoPackage column prefixes
-GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
+METHOD_PREFIX = {"gain_loss": "gl_", "biomass_map": "rs_", "potential_business_as_usual": "bau_",
+                 "potential_afforestation": "aff_", "potential_protection": "prot_"}  # GeoPackage column prefixes
+GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr", "sink_potential": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
               "gross_emissions": "MgCO2_per_yr"}
 
 
@@ -159,6 +161,11 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     df = _with_uncertainty(cfg, df, coefs, params, paths)
     df = _gain_loss_uncertainty(df, gain_loss_mc)
+    if cfg["potential"]["enabled"]:
+        last = epochs[-1]
+        margin = transitions[-1]
+        df = pd.concat([df, potential_rows(cfg, {lv: t.sum(axis=1) for lv, t in margin.items()},
+                                           onehot, names, tables, last.year)], ignore_index=True)
     if cfg["biomass"]["enabled"]:
         df = pd.concat([df, _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names,
                                               cc, compact, area)], ignore_index=True)
@@ -263,6 +270,44 @@ def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact,
                              "uncertainty_pct": 100 * 1.96 * sd / v if v else np.nan,
                              "uncertainty_approach": "pixel conformal errors (independent) + model "
                                                      "mean error RMSE/sqrt(n plots) (shared)"})
+    return pd.DataFrame(rows)
+
+
+def potential_rows(cfg: dict, areas: dict, onehot: np.ndarray, names: list[str], tables: dict,
+                   last_year: int) -> pd.DataFrame:
+    """Zone rows of the sink potential (Mg CO2 yr-1, + = sink) per scenario and target year
+    (sinks.models.potential), from the ecosystem areas of the last epoch."""
+    from sinks.models.potential import annual_removal
+    from sinks.parameters import load_registry, value
+
+    pot, reg = cfg["potential"], load_registry(cfg["parameters"])
+    curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
+    r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
+    removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2
+    forest = names.index("forest")
+    suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
+    rows = []
+    for year in pot["target_years"]:
+        if year <= last_year:
+            raise ConfigError(f"potential.target_years: {year} is not after the last epoch {last_year}")
+        grown = annual_removal(pot["current_age"] + year - last_year, *curve, r, cf)
+        planted = annual_removal(year - last_year - 1, *curve, r, cf)
+        for scenario in pot["scenarios"]:
+            per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
+            if scenario == "afforestation":
+                per_ha.update({c: float(planted) for c in suitable})
+            for lv, a in areas.items():
+                by_class = a @ onehot
+                for _, z in tables[lv].iterrows():
+                    i = int(z["index"])
+                    vals = {names[c]: by_class[i, c] * rate for c, rate in per_ha.items() if by_class[i, c] > 0}
+                    for eco, v in list(vals.items()) + [("all", sum(vals.values()))]:
+                        rows.append({"zone_level": lv, "zone_id": z["zone_id"], "zone_name": z["zone_name"],
+                                     "ecosystem": eco, "quantity": "sink_potential",
+                                     "year_start": last_year, "year_end": year, "value": float(v),
+                                     "unit": "Mg CO2 yr-1", "method": f"potential_{scenario}",
+                                     "basis": "scenario",
+                                     "uncertainty_approach": "none: growth-curve parameters have no stated uncertainty"})
     return pd.DataFrame(rows)
 
 
@@ -380,13 +425,15 @@ def time_series(df: pd.DataFrame) -> pd.DataFrame:
     the first epoch, and the mean annual net sink of the period ending at each epoch (irregular
     spacing allowed: each period's sink is its own Eq. 2.5 rate).
 
-    Columns ``zone_level, zone_id, zone_name, ecosystem, year, carbon_stock`` (Mg C),
+    Stock-difference rows only (one value per zone, ecosystem and year). Columns
+    ``zone_level, zone_id, zone_name, ecosystem, year, carbon_stock`` (Mg C),
     ``cumulative_change`` (Mg C since the first epoch; + = gain), ``net_sink`` (Mg CO2 yr-1 over
     the period ending at ``year``, + = sink; empty at the first epoch), ``basis``, plus the 95 %
     interval of the stock and sink where computed.
     """
     keys = ["zone_level", "zone_id", "zone_name", "ecosystem"]
     extra = [c for c in ("ci_low", "ci_high") if c in df.columns]
+    df = df[df.method == "stock_difference"]
     stock = df[df.quantity == "carbon_stock"][keys + ["year_start", "value", "basis"] + extra]
     stock = stock.rename(columns={"year_start": "year", "value": "carbon_stock",
                                   **{c: f"carbon_stock_{c}" for c in extra}})

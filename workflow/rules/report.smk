@@ -21,7 +21,7 @@ rule summarize:
         plot=report(P.summary_plot(), category="Figures"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
-        uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass"),
+        uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass", "potential"),
     log:
         f"{RUN}/logs/summarize.log",
     benchmark:

@@ -128,7 +128,8 @@ def test_plot_checks(jiangxi_plots):
 def test_composites_and_inundation_frequency_hand_computed():
     import xarray as xr
 
-    from sinks.rs.imagery import composite, inundation_frequency
+    from sinks.rs.imagery import inundation_frequency
+    from sinks.rs.scene_grid import composite
 
     def scene(n, r):
         return xr.Dataset({"N": ("x", np.array(n, dtype=float)), "R": ("x", np.array(r, dtype=float))})

@@ -587,7 +587,8 @@ def stage_train_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK)
     """Plots (given, or SYNTHETIC from the simulator) -> features at the plots -> model with
     spatial-block CV and conformal intervals; writes the model, the CV table and figure."""
     from sinks.rs.biomass_model import fit_biomass_model, save_model
-    from sinks.rs.plots import check_plots, read_plots, simulate_plots
+    from sinks.rs.plot_table import read_plot_table
+    from sinks.rs.plots import simulate_plots
 
     bio = cfg["biomass"]
     feats, valid, grid = _biomass_inputs(cfg, paths, chunks)
@@ -599,8 +600,9 @@ def stage_train_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK)
         log.warning("biomass: %s", source)
     else:
         source = bio["plots"]
-        plots = check_plots(read_plots(source), source, tuple(grid.boundingbox), grid.crs.to_wkt(),
-                            bio["year"], bio["max_year_gap"])
+        plots = read_plot_table(source, region_crs=grid.crs.to_wkt(), epoch_year=bio["year"],
+                                region_bounds=tuple(grid.boundingbox),
+                                max_year_gap=bio["max_year_gap"])
     x, y = plots.geometry.x.to_numpy(), plots.geometry.y.to_numpy()
     table = pd.DataFrame({n: feats[n].sel(x=xr.DataArray(x), y=xr.DataArray(y), method="nearest").values
                           for n in feats.data_vars})

@@ -89,7 +89,7 @@ def fit_biomass_model(features: pd.DataFrame, agb: np.ndarray, x: np.ndarray, y:
                  "bias": float(np.mean(pred - target)), "r2": _r2(target, pred),
                  "coverage": float(np.average([r["coverage"] for r in rows], weights=[r["n"] for r in rows]))})
     model = MODELS[kind](seed).fit(X, target)
-    digest = hashlib.sha256(np.ascontiguousarray(np.column_stack([X, target])).tobytes()).hexdigest()
+    digest = training_hash(features, agb)
     return BiomassModel(model, list(features.columns), alpha, conformal_q(resid, alpha),
                         pd.DataFrame(rows), pd.DataFrame({"observed": target, "predicted": pred,
                                                           "fold": fold}), digest)
@@ -112,19 +112,43 @@ def save_model(m: BiomassModel, path: str | Path) -> Path:
     return path
 
 
-def load_model(path: str | Path, features: list[str]) -> tuple[object, dict]:
-    """Load a saved model, refusing one made for other features or another scikit-learn."""
+SIDECAR_KEYS = ("features", "alpha", "q", "training_hash", "sklearn")
+
+
+def training_hash(features: pd.DataFrame, agb) -> str:
+    """SHA-256 of the training data (float64 features with the AGB column appended)."""
+    X = features.to_numpy(dtype="float64")
+    target = np.asarray(agb, dtype="float64")
+    return hashlib.sha256(np.ascontiguousarray(np.column_stack([X, target])).tobytes()).hexdigest()
+
+
+def load_model(path: str | Path, features: list[str], expected_hash: str | None = None
+               ) -> tuple[object, dict]:
+    """Load a saved model, refusing one made for other features, another scikit-learn minor
+    version, a malformed sidecar, or (``expected_hash`` given) other training plots."""
     path = Path(path)
     side_path = path.with_suffix(".json")
     if not path.exists() or not side_path.exists():
         raise InputDataError(f"{path}: model or its sidecar {side_path.name} not found")
-    side = json.loads(side_path.read_text())
+    try:
+        side = json.loads(side_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputDataError(f"{side_path}: sidecar is not valid JSON ({exc}); retrain the "
+                             "model to write it again") from None
+    missing = [k for k in SIDECAR_KEYS if k not in side]
+    if missing:
+        raise InputDataError(f"{side_path}: sidecar lacks {missing}; it was not written by "
+                             "sinks.rs.biomass_model.save_model: retrain the model")
     if side["features"] != list(features):
         raise InputDataError(f"{path}: trained on features {side['features']}, asked to predict "
                              f"from {list(features)}; retrain or give the same features")
     if side["sklearn"].split(".")[:2] != sklearn.__version__.split(".")[:2]:
         raise InputDataError(f"{path}: saved with scikit-learn {side['sklearn']}, this is "
                              f"{sklearn.__version__}; retrain the model")
+    if expected_hash is not None and side["training_hash"] != expected_hash:
+        raise InputDataError(f"{path}: trained on other plot data (training hash "
+                             f"{side['training_hash'][:12]}… vs {expected_hash[:12]}… of the "
+                             "current plots); retrain the model on the current plot table")
     return joblib.load(path), side
 
 

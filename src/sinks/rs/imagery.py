@@ -72,28 +72,6 @@ def _check_scale(path: Path, ds: xr.Dataset, scale: float) -> None:
                              "and Landsat DNs need 1e-4 or 2.75e-5)")
 
 
-def composite(scenes: list[xr.Dataset], method: str = "median") -> xr.Dataset:
-    """Per-pixel composite of several scenes of one epoch already on the same grid.
-
-    ``median``: band-wise median of the valid (non-NaN) observations; ``max_ndvi``: every band
-    from the observation with the highest NDVI (N − R)/(N + R) (Holben 1986, Int. J. Remote
-    Sens. 7:1417), which favours clear, green-season views.
-    """
-    if not scenes:
-        raise InputDataError("composite: no scenes given for the epoch")
-    names = list(scenes[0].data_vars)
-    stack = xr.concat([s[names] for s in scenes], dim="scene")
-    if method == "median":
-        return stack.median(dim="scene", skipna=True)
-    if method == "max_ndvi":
-        if not {"N", "R"} <= set(names):
-            raise InputDataError("composite max_ndvi needs bands N and R")
-        ndvi = ((stack["N"] - stack["R"]) / (stack["N"] + stack["R"])).fillna(-np.inf)
-        best = ndvi.argmax(dim="scene")
-        return stack.isel(scene=best)
-    raise InputDataError(f"composite method {method!r} unknown; use median or max_ndvi")
-
-
 def inundation_frequency(water_masks: list[xr.DataArray]) -> xr.DataArray:
     """Fraction of valid observations flagged as water per pixel (0-1; NaN where never observed),
     from a series of water masks (1 water, 0 land, NaN no observation), e.g. MNDWI > 0 masks of

@@ -8,7 +8,6 @@ biomass model of Jiangxi.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -81,18 +80,3 @@ def check_plots(plots: gpd.GeoDataFrame, source: str, bounds: tuple[float, float
         raise InputDataError(f"{source}: plot(s) {far[:5]} surveyed more than {max_year_gap} "
                              f"years from the imagery epoch {epoch_year}; use plots near the epoch")
     return pts
-
-
-def read_plots(path: str | Path) -> gpd.GeoDataFrame:
-    """A plot table: a vector file with points, or a CSV with x, y and crs columns."""
-    path = Path(path)
-    if not path.exists():
-        raise InputDataError(f"{path}: plot file not found")
-    if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path)
-        if not {"x", "y", "crs"} <= set(df.columns):
-            raise InputDataError(f"{path}: a CSV plot table needs x, y and crs columns")
-        crs = df["crs"].iloc[0]
-        return gpd.GeoDataFrame(df.drop(columns=["x", "y", "crs"]),
-                                geometry=gpd.points_from_xy(df["x"], df["y"]), crs=crs)
-    return gpd.read_file(path)

@@ -39,6 +39,8 @@ rule all:
         [P.output(k, y0=y0, y1=y1) for y0, y1 in PERIODS for k in GAIN_LOSS_MAPS] if GAIN_LOSS else [],
         [P.output(k, year=CFG["biomass"]["year"]) for k in ("agb", "agb_low", "agb_high")]
         if CFG["biomass"]["enabled"] else [],
+        [P.output("sink_potential", scenario=s, year=y) for s in CFG["potential"]["scenarios"]
+         for y in CFG["potential"]["target_years"]] if CFG["potential"]["enabled"] else [],
         P.zonal_summary(),
         P.transitions(),
         P.time_series(),

@@ -154,3 +154,13 @@ def test_potential_rows_on_tiny_case(tmp_path, chdir):
     assert pot["potential_protection"] == pytest.approx(bau, rel=1e-9)  # no removals set
     assert pot["potential_afforestation"] == pytest.approx(
         bau + PX_HA * annual_removal(9, 160, 0.08, 2.5, 0.224, 0.47), rel=1e-9)
+    # Maps: a forest pixel holds the per-hectare rate, a shrub pixel the planted rate.
+    from test_outputs import check_cog
+    maps = stages.stage_map_potential(cfg, paths)
+    assert len(maps) == 3  # three scenarios x one target year
+    out = tmp_path / "data/processed/my_county/outputs"
+    with rasterio.open(out / "sink_potential_afforestation_2030.tif") as src:
+        m = src.read(1)
+    assert m[0, 0] == pytest.approx(annual_removal(25, 160, 0.08, 2.5, 0.224, 0.47), rel=1e-6)
+    assert m[2, 1] == pytest.approx(annual_removal(9, 160, 0.08, 2.5, 0.224, 0.47), rel=1e-6)
+    check_cog(maps[0], "sink_potential")

@@ -232,6 +232,14 @@ def predict_biomass(cfg, paths, chunks):
     stage_predict_biomass(cfg, paths, chunks)
 
 
+@cli.command("map-potential")
+@stage_command
+def map_potential(cfg, paths, chunks):
+    """Write the sink potential maps of every scenario and target year."""
+    from sinks.stages import stage_map_potential
+    stage_map_potential(cfg, paths, chunks)
+
+
 @cli.command("map-uncertainty")
 @click.option("--year", type=int, default=None, help="Epoch of a carbon-stock map.")
 @click.option("--y0", type=int, default=None, help="Start of a net-sink period.")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sinks import config as cfgmod
-from sinks.errors import ConfigError, EmptyDataError
+from sinks.errors import EmptyDataError
 from sinks.grid import DEFAULT_CHUNK, pixel_area_ha, require_same_grid
 from sinks.io.outputs import POOLS
 from sinks.io.rasters import open_raster
@@ -24,7 +24,7 @@ from sinks.landcover import apply_lut
 from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
 from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_rate_draws,
-                          gain_loss_rates, uncertainty_parameters, zone_levels)
+                          gain_loss_rates, potential_rates, uncertainty_parameters, zone_levels)
 from sinks.uncertainty import linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
@@ -277,37 +277,20 @@ def potential_rows(cfg: dict, areas: dict, onehot: np.ndarray, names: list[str],
                    last_year: int) -> pd.DataFrame:
     """Zone rows of the sink potential (Mg CO2 yr-1, + = sink) per scenario and target year
     (sinks.models.potential), from the ecosystem areas of the last epoch."""
-    from sinks.models.potential import annual_removal
-    from sinks.parameters import load_registry, value
-
-    pot, reg = cfg["potential"], load_registry(cfg["parameters"])
-    curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
-    r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
-    removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2
-    forest = names.index("forest")
-    suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
     rows = []
-    for year in pot["target_years"]:
-        if year <= last_year:
-            raise ConfigError(f"potential.target_years: {year} is not after the last epoch {last_year}")
-        grown = annual_removal(pot["current_age"] + year - last_year, *curve, r, cf)
-        planted = annual_removal(year - last_year - 1, *curve, r, cf)
-        for scenario in pot["scenarios"]:
-            per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
-            if scenario == "afforestation":
-                per_ha.update({c: float(planted) for c in suitable})
-            for lv, a in areas.items():
-                by_class = a @ onehot
-                for _, z in tables[lv].iterrows():
-                    i = int(z["index"])
-                    vals = {names[c]: by_class[i, c] * rate for c, rate in per_ha.items() if by_class[i, c] > 0}
-                    for eco, v in list(vals.items()) + [("all", sum(vals.values()))]:
-                        rows.append({"zone_level": lv, "zone_id": z["zone_id"], "zone_name": z["zone_name"],
-                                     "ecosystem": eco, "quantity": "sink_potential",
-                                     "year_start": last_year, "year_end": year, "value": float(v),
-                                     "unit": "Mg CO2 yr-1", "method": f"potential_{scenario}",
-                                     "basis": "scenario",
-                                     "uncertainty_approach": "none: growth-curve parameters have no stated uncertainty"})
+    for (scenario, year), per_ha in potential_rates(cfg, names, last_year).items():
+        for lv, a in areas.items():
+            by_class = a @ onehot
+            for _, z in tables[lv].iterrows():
+                i = int(z["index"])
+                vals = {names[c]: by_class[i, c] * rate for c, rate in per_ha.items() if by_class[i, c] > 0}
+                for eco, v in list(vals.items()) + [("all", sum(vals.values()))]:
+                    rows.append({"zone_level": lv, "zone_id": z["zone_id"], "zone_name": z["zone_name"],
+                                 "ecosystem": eco, "quantity": "sink_potential",
+                                 "year_start": last_year, "year_end": year, "value": float(v),
+                                 "unit": "Mg CO2 yr-1", "method": f"potential_{scenario}",
+                                 "basis": "scenario",
+                                 "uncertainty_approach": "none: growth-curve parameters have no stated uncertainty"})
     return pd.DataFrame(rows)
 
 

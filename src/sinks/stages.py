@@ -663,3 +663,57 @@ def stage_predict_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUN
             m.tags["synthetic"] = "true: trained on simulated plots (sinks.rs.plots.simulate_plots)"
         maps.append(m)
     return write_cogs(maps)
+
+
+# --- sink potential -----------------------------------------------------------------------
+
+def potential_rates(cfg: dict, names: list[str], last_year: int) -> dict[tuple[str, int], dict[int, float]]:
+    """Annual sink per hectare (Mg CO2 ha-1 yr-1) of each reporting class index, per
+    (scenario, target year), from the growth curve (sinks.models.potential)."""
+    from sinks.models.potential import annual_removal
+    from sinks.parameters import load_registry, value
+
+    pot, reg = cfg["potential"], load_registry(cfg["parameters"])
+    curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
+    r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
+    removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2
+    forest = names.index("forest")
+    suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
+    out = {}
+    for year in pot["target_years"]:
+        if year <= last_year:
+            raise InputDataError(f"potential.target_years: {year} is not after the last epoch {last_year}")
+        grown = float(annual_removal(pot["current_age"] + year - last_year, *curve, r, cf))
+        planted = float(annual_removal(year - last_year - 1, *curve, r, cf))
+        for scenario in pot["scenarios"]:
+            per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
+            if scenario == "afforestation":
+                per_ha.update({c: planted for c in suitable})
+            out[(scenario, year)] = per_ha
+    return out
+
+
+def stage_map_potential(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Write sink_potential_<scenario>_<year>.tif (Mg CO2 ha-1 yr-1, SCENARIO) for every
+    scenario and target year: a look-up of the last epoch's ecosystem class (0 for classes the
+    scenario does not grow, nodata outside the land cover)."""
+    legend, _ = load_tables(cfg)
+    if legend is None:
+        raise InputDataError("potential needs landcover.legend (forest and suitable classes)")
+    last = cfgmod.epochs(cfg)[-1]
+    src = epoch_landcover(cfg, paths, last.year)
+    codes = open_raster(src, chunks=chunks)
+    eco = apply_lut(codes, ecosystem_lut(legend, lut_size(codes.dtype)), 0)
+    names = ["none"] + [ECOSYSTEMS[c] for c in sorted(ECOSYSTEMS)]
+    maps = []
+    for (scenario, year), per_ha in potential_rates(cfg, names, last.year).items():
+        lut = np.zeros(len(names), dtype="float32")
+        lut[0] = np.nan
+        for c, rate in per_ha.items():
+            lut[c] = rate
+        m = _map(cfg, "sink_potential", apply_lut(eco, lut, np.nan),
+                 paths.output("sink_potential", scenario=scenario, year=year), basis="scenario",
+                 model="Chapman-Richards growth curve (sinks.models.potential)",
+                 inputs=[src, "sinks parameter registry"], scenario=scenario, year=year)
+        maps.append(m)
+    return write_cogs(maps)

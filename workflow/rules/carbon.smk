@@ -116,3 +116,23 @@ rule compute_gain_loss:
     shell:
         "{SINKS} --log-file {log} compute-gain-loss {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
         "--threads {threads} --chunks {CHUNKS}"
+
+
+rule map_potential:
+    """Sink potential maps per scenario and target year (SCENARIO; growth curve)."""
+    input:
+        landcover=landcover_file(list(EPOCHS)[-1]),
+        legend=LEGEND_FILE,
+    output:
+        [report(P.output("sink_potential", scenario=s, year=y), category="Sink potential")
+         for s in CFG["potential"]["scenarios"] for y in CFG["potential"]["target_years"]],
+    params:
+        potential=digest("potential", "parameters", "gain_loss", CFG["landcover"]["legend"]),
+    log:
+        f"{RUN}/logs/map_potential.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} map-potential {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"

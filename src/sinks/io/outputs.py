@@ -77,6 +77,11 @@ for _kind, _what in (("agb", "Above-ground biomass {year} (plot-calibrated model
         "dry matter, >= 0", "average", "sum of value x pixel area in ha = Mg dry matter",
         (0.0, 2000.0), "sequential")
 
+OUTPUTS["sink_potential"] = OutputSpec(
+    "sink_potential_{scenario}_{year}.tif", "float32", FLOAT_NODATA, "Mg CO2 ha-1 yr-1",
+    "Sink potential in {year}, scenario {scenario} (growth curve)", SINK_SIGN, "average",
+    "sum of value x pixel area in ha = Mg CO2 yr-1", (-10000.0, 10000.0), "diverging")
+
 UNCERTAINTY_STATS = {"sd": "standard deviation", "p2_5": "2.5th percentile",
                      "p97_5": "97.5th percentile"}
 for _base in ("carbon_stock", "net_sink"):

@@ -56,16 +56,20 @@ def open_scene(path: str | Path, bands: dict[str, int], scale: float, offset: fl
             valid = valid & mask
         out[name] = refl.where(valid)
     ds = xr.Dataset(out)
-    _check_scale(path, ds, scale)
+    _check_scale(path, bands, scale, offset)
     return ds
 
 
-def _check_scale(path: Path, ds: xr.Dataset, scale: float) -> None:
-    name = next(iter(ds.data_vars))
-    arr = ds[name]
-    sample = arr.isel(y=slice(None, None, max(1, arr.sizes["y"] // 64)),
-                      x=slice(None, None, max(1, arr.sizes["x"] // 64))).values
-    hi = np.nanpercentile(sample, 99) if np.isfinite(sample).any() else np.nan
+def _check_scale(path: Path, bands: dict[str, int], scale: float, offset: float) -> None:
+    """Reflectance of a decimated read (at most 256 px a side, from overviews where the file has
+    them) of the first band, so a province-size scene is not read in full."""
+    import rasterio
+    name, band = next(iter(bands.items()))
+    with rasterio.open(path) as src:
+        f = max(1, max(src.width, src.height) // 256)
+        dn = src.read(band, out_shape=(max(1, src.height // f), max(1, src.width // f)), masked=True)
+    sample = dn.compressed().astype("float64") * scale + offset
+    hi = np.percentile(sample, 99) if sample.size else np.nan
     if np.isfinite(hi) and hi > MAX_REFLECTANCE:
         raise InputDataError(f"{path}: band {name} reaches reflectance {hi:.3g} after scaling by "
                              f"{scale:g}; reflectance should be 0-1: check the scale (Sentinel-2 "

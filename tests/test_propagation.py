@@ -116,3 +116,51 @@ def test_monte_carlo_matches_approach1_and_is_chunking_independent(tmp_path, chd
     assert stock.uncertainty_approach.startswith("IPCC Approach 2")
     again, _ = _run(root, ["approach1", "monte_carlo"], chunks=1024)
     pd.testing.assert_frame_equal(df, again)
+
+
+def test_area_adjusted_rows_from_an_accuracy_assessment(tmp_path, chdir):
+    # Every pixel of the tiny 2000 map is a reference point, all labelled as mapped except r0c2:
+    # mapped cropland (code 1), reference forest (code 2). Olofsson: cropland stratum n = 4,
+    # 3 agree: A_1 adj = 0.75 x mapped (rho_1 = 0.75), SE(p_.1) = sqrt((4/12)^2 x 0.75 x 0.25 / 3)
+    # = 1/12, so SE = 12 px / 12 = 1 px and sd(rho_1) = 1/4. Forest: mapped 3 px + 1 px from
+    # cropland = 4 px (rho_2 = 4/3). Zone E holds the 4 cropland px: adjusted 3 px, sd 1 px.
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from conftest import LC_2000, ORIGIN
+
+    root = chdir(build_tiny(tmp_path))
+    pts, ref = [], []
+    for r in range(3):
+        for c in range(4):
+            pts.append(Point(ORIGIN[0] + 30 * c + 15, ORIGIN[1] - 30 * r - 15))
+            ref.append(2 if (r, c) == (0, 2) else int(LC_2000[r, c]))
+    pts.append(Point(ORIGIN[0] + 20, ORIGIN[1] - 80))  # a 2nd sample in the only settlement pixel
+    ref.append(8)
+    gpd.GeoDataFrame({"ref": ref}, geometry=pts, crs="EPSG:32650").to_file(root / "samples.gpkg")
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    cfg["uncertainty"] = {"approaches": ["approach1"],
+                          "accuracy_assessment": {"samples": "samples.gpkg", "label_field": "ref", "year": 2000}}
+    write_config(root / "config.yaml", cfg)
+    from sinks import stages
+    from sinks.config import load_config
+    from sinks.report import summarize
+    cfg = load_config(root / "config.yaml")
+    paths = stages.run_paths(cfg)
+    stages.stage_rasterize_zones(cfg, paths)
+    for year in (2000, 2020):
+        stages.stage_align_landcover(cfg, paths, year)
+    stages.stage_compute_sink(cfg, paths, 2000, 2020)
+    df = summarize(cfg, paths)
+    adj = df[df.method == "stock_difference_area_adjusted"].set_index(["zone_name", "ecosystem", "quantity"])
+    assert adj.loc[("E", "cropland", "area"), "value"] == pytest.approx(3 * PX_HA)
+    assert adj.loc[("E", "cropland", "area"), "sd"] == pytest.approx(1 * PX_HA)
+    assert adj.loc[("W", "forest", "area"), "value"] == pytest.approx(4 * PX_HA)
+    # InVEST table (conftest): cropland total density 45 Mg C/ha -> stock 3 px x 45, sd 1 px x 45
+    # (the InVEST table has no sd column, so only the area term)
+    assert adj.loc[("E", "cropland", "carbon_stock"), "value"] == pytest.approx(135 * PX_HA)
+    assert adj.loc[("E", "cropland", "carbon_stock"), "sd"] == pytest.approx(45 * PX_HA)
+    # region totals are conserved: 12 px in all
+    total = adj.xs("area", level="quantity").xs("all", level="ecosystem")["value"].sum()
+    assert total == pytest.approx(12 * PX_HA)
+    assert (tmp_path / "data/processed/my_county/outputs/accuracy_assessment_2000.csv").is_file()

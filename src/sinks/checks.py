@@ -124,6 +124,15 @@ def _check_methods(cfg: dict, legend) -> list[str]:
             value(reg, pid)
         ecosystem_soc(cfg, reg)
         lines.append(f"gain_loss: forest growth {cfg['gain_loss']['forest_growth']}, parameters confirmed")
+    aa = cfg["uncertainty"]["accuracy_assessment"]
+    if aa:
+        observed = [e.year for e in cfgmod.epochs(cfg) if e.path is not None]
+        if aa["year"] not in observed:
+            raise InputDataError(f"{cfg['_source']}: uncertainty.accuracy_assessment.year "
+                                 f"{aa['year']} is not an observed epoch ({observed})")
+        from sinks.io.vectors import read_points
+        pts = read_points(aa["samples"], aa["label_field"])
+        lines.append(f"accuracy assessment {aa['year']}: {len(pts)} reference points")
     pot = cfg["potential"]
     if pot["enabled"]:
         last = cfgmod.epochs(cfg)[-1].year

@@ -207,6 +207,12 @@ def _resolve_paths(cfg: dict) -> None:
     for zone in cfg["zones"]:
         zone["path"] = _abs(zone["path"])
         zone["name_field"] = zone["name_field"] or zone["id_field"]
+    bio = cfg["biomass"]
+    bio["features"] = {k: _abs(v) for k, v in bio["features"].items()}
+    if bio["plots"]:
+        bio["plots"] = _abs(bio["plots"])
+    if cfg["uncertainty"]["accuracy_assessment"]:
+        cfg["uncertainty"]["accuracy_assessment"]["samples"] = _abs(cfg["uncertainty"]["accuracy_assessment"]["samples"])
 
 
 def epochs(cfg: dict) -> list[Epoch]:

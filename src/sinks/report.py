@@ -37,7 +37,7 @@ UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" fo
          "sink_potential": "Mg CO2 yr-1"}
 
 
-METHOD_PREFIX = {"gain_loss": "gl_", "biomass_map": "rs_", "potential_business_as_usual": "bau_",
+METHOD_PREFIX = {"gain_loss": "gl_", "biomass_map": "rs_", "stock_difference_area_adjusted": "adj_", "potential_business_as_usual": "bau_",
                  "potential_afforestation": "aff_", "potential_protection": "prot_"}  # GeoPackage column prefixes
 GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr", "sink_potential": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
               "gross_emissions": "MgCO2_per_yr"}
@@ -161,6 +161,9 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     df = _with_uncertainty(cfg, df, coefs, params, paths)
     df = _gain_loss_uncertainty(df, gain_loss_mc)
+    if cfg["uncertainty"]["accuracy_assessment"]:
+        df = pd.concat([df, area_adjusted_rows(cfg, paths, epochs, transitions, onehot, names,
+                                               tables, cc, params)], ignore_index=True)
     if cfg["potential"]["enabled"]:
         last = epochs[-1]
         margin = transitions[-1]
@@ -270,6 +273,66 @@ def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact,
                              "uncertainty_pct": 100 * 1.96 * sd / v if v else np.nan,
                              "uncertainty_approach": "pixel conformal errors (independent) + model "
                                                      "mean error RMSE/sqrt(n plots) (shared)"})
+    return pd.DataFrame(rows)
+
+
+def area_adjusted_rows(cfg: dict, paths: RunPaths, epochs: list, transitions: list,
+                       onehot: np.ndarray, names: list[str], tables: dict, cc, params) -> pd.DataFrame:
+    """Rows of the assessed epoch with error-adjusted class areas as activity data (method
+    ``stock_difference_area_adjusted``), and ``accuracy_assessment_<year>.csv``.
+
+    Olofsson et al. (2014) give the adjusted area Â_k and its SE for each map class over the
+    whole map; each zone's mapped area of class k is scaled by ρ_k = Â_k / A_k (a ratio
+    allocation: region totals are exact, a zone's share of the reallocated area is assumed
+    proportional to its mapped area). Uncertainty: ρ_k ~ N(ρ_k, SE_k / A_k), independent of
+    the densities; Approach 1 adds the two variance terms (Eq. 3.1 for each area × density
+    product, Eq. 3.2 for the sum); Monte Carlo draws both.
+    """
+    from sinks.accuracy import assess_class_map
+    from sinks.uncertainty import Z95, linear_approach1_sd, parameter_draws
+
+    aa = cfg["uncertainty"]["accuracy_assessment"]
+    year = aa["year"]
+    i = [e.year for e in epochs].index(year)
+    margin = ({lv: t.sum(axis=2) for lv, t in transitions[i].items()} if i < len(transitions)
+              else {lv: t.sum(axis=1) for lv, t in transitions[i - 1].items()})
+    table = assess_class_map(aa["samples"], paths.landcover(year), aa["label_field"])
+    table.to_csv(paths.outputs / f"accuracy_assessment_{year}.csv")
+    k = onehot.shape[0]
+    rho, sd_rho = np.ones(k), np.zeros(k)
+    for j, code in enumerate(cc.codes, start=1):
+        if int(code) in table.index and table.loc[int(code), "mapped_area"] > 0:
+            row = table.loc[int(code)]
+            rho[j], sd_rho[j] = row["area"] / row["mapped_area"], row["area_se"] / row["mapped_area"]
+    dens = sum(cc.density[p] for p in POOLS)
+    mc = params is not None and _monte_carlo(cfg)
+    if mc:
+        unc = cfg["uncertainty"]
+        theta = parameter_draws(params.specs, unc["n_draws"], unc["seed"])
+        d_draw = theta @ params.total_weights().T
+        rho_draw = rho + sd_rho * np.random.default_rng(np.random.SeedSequence(unc["seed"] + 2)).standard_normal(d_draw.shape)
+    rows = []
+    for lv, a in margin.items():
+        for _, z in tables[lv].iterrows():
+            zi = int(z["index"])
+            for c in [c for c in range(1, len(names)) if (a[zi] @ onehot)[c] > 0] + ["all"]:
+                m = a[zi] * (onehot[:, 1:].sum(axis=1) if c == "all" else onehot[:, c])
+                for quantity, d in (("area", np.ones(k)), ("carbon_stock", dens)):
+                    value = float(m @ (rho * d))
+                    var = float(((m * d * sd_rho) ** 2).sum())
+                    if quantity == "carbon_stock" and params is not None:
+                        var += float(linear_approach1_sd((m * rho) @ params.total_weights(), params.sds) ** 2)
+                    sd, lo, hi, how = np.sqrt(var), value - Z95 * np.sqrt(var), value + Z95 * np.sqrt(var), "IPCC Approach 1"
+                    if mc and quantity == "carbon_stock":
+                        draws = (rho_draw * d_draw) @ m
+                        sd, (lo, hi), how = draws.std(ddof=1), np.percentile(draws, [2.5, 97.5]), "IPCC Approach 2 (Monte Carlo)"
+                    rows.append({"zone_level": lv, "zone_id": z["zone_id"], "zone_name": z["zone_name"],
+                                 "ecosystem": "all" if c == "all" else names[c], "quantity": quantity,
+                                 "year_start": year, "year_end": year, "value": value,
+                                 "unit": UNITS[quantity], "method": "stock_difference_area_adjusted",
+                                 "basis": "observed", "sd": sd, "ci_low": lo, "ci_high": hi,
+                                 "uncertainty_pct": 100 * (hi - lo) / 2 / abs(value) if value else np.nan,
+                                 "uncertainty_approach": f"{how}; areas from the accuracy assessment (Olofsson et al. 2014)"})
     return pd.DataFrame(rows)
 
 

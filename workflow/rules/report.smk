@@ -8,6 +8,8 @@ rule summarize:
         legend=LEGEND_FILE,
         sinks=[P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
         biomass=[P.output("agb", year=CFG["biomass"]["year"])] if CFG["biomass"]["enabled"] else [],
+        samples=[CFG["uncertainty"]["accuracy_assessment"]["samples"]]
+        if CFG["uncertainty"]["accuracy_assessment"] else [],
     output:
         table=report(P.zonal_summary(), category="Tables"),
         attribution=report(P.attribution(), category="Uncertainty") if UNCERTAINTY else [],

@@ -85,6 +85,27 @@ def build_tiny(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def run_tiny_stages(root: Path, edit=None, chunks: int = 2048):
+    """Edit the tiny case's config (``edit(cfg)``), then run its stages in-process up to the
+    zone tables (zones, both epochs aligned, the sink map the summary figure shows, summarize).
+    Returns (cfg, paths, zonal summary)."""
+    from sinks import stages
+    from sinks.config import load_config
+    from sinks.report import summarize
+
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    if edit:
+        edit(cfg)
+    write_config(root / "config.yaml", cfg)
+    cfg = load_config(root / "config.yaml")
+    paths = stages.run_paths(cfg)
+    stages.stage_rasterize_zones(cfg, paths, chunks)
+    for year in (2000, 2020):
+        stages.stage_align_landcover(cfg, paths, year, chunks)
+    stages.stage_compute_sink(cfg, paths, 2000, 2020, chunks)
+    return cfg, paths, summarize(cfg, paths, chunks)
+
+
 def write_config(path: Path, cfg: dict) -> Path:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-import yaml
 
-from conftest import build_tiny, write_config
+from conftest import build_tiny, run_tiny_stages
 from sinks.errors import ConfigError
 from sinks.models.gain_loss import annual_soc_change, biomass_gain, soc_stock, transition_rates
 from sinks.parameters import load_registry, registry_table, spec, value
@@ -81,21 +80,10 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
     # loses its shrub biomass (InVEST table: 2 + 5 + 0 = 7 Mg C/ha) over 20 yr; soils: shrub and
     # forest both LAC reference x 1, no change. Net = (4 x 4.60224 - 7/20) px-ha x 44/12 per yr.
     from sinks import stages
-    from sinks.config import load_config
-    from sinks.report import summarize
 
     root = chdir(build_tiny(tmp_path))
-    cfg = yaml.safe_load((root / "config.yaml").read_text())
-    cfg["carbon"]["method"] = ["stock_difference", "gain_loss"]
-    write_config(root / "config.yaml", cfg)
-    cfg = load_config(root / "config.yaml")
-    paths = stages.run_paths(cfg)
-    stages.stage_rasterize_zones(cfg, paths)
-    for year in (2000, 2020):
-        stages.stage_align_landcover(cfg, paths, year)
-    stages.stage_compute_sink(cfg, paths, 2000, 2020)
+    cfg, paths, df = run_tiny_stages(root, lambda c: c["carbon"].update(method=["stock_difference", "gain_loss"]))
     stages.stage_compute_gain_loss(cfg, paths, 2000, 2020)
-    df = summarize(cfg, paths)
     gl = df[(df.method == "gain_loss") & (df.ecosystem == "all")].set_index(["zone_name", "quantity"])["value"]
     expected = (4 * GAIN - 7 / 20) * PX_HA * 44 / 12
     assert gl[("W", "net_sink")] == pytest.approx(expected, rel=1e-6)
@@ -131,22 +119,14 @@ def test_potential_rows_on_tiny_case(tmp_path, chdir):
     # business as usual = 4 px x annual_removal(25); afforestation adds 1 shrub px x
     # annual_removal(9) (planted in 2020, its 10th year of growth in 2030).
     from sinks import stages
-    from sinks.config import load_config
     from sinks.models.potential import annual_removal
-    from sinks.report import summarize
+
+    def edit(c):
+        c["potential"] = {"enabled": True, "target_years": [2030], "current_age": 15}
+        c["parameters"] = {"cr_bmax_plantation": 160, "cr_k_plantation": 0.08, "cr_p_plantation": 2.5}
 
     root = chdir(build_tiny(tmp_path))
-    cfg = yaml.safe_load((root / "config.yaml").read_text())
-    cfg["potential"] = {"enabled": True, "target_years": [2030], "current_age": 15}
-    cfg["parameters"] = {"cr_bmax_plantation": 160, "cr_k_plantation": 0.08, "cr_p_plantation": 2.5}
-    write_config(root / "config.yaml", cfg)
-    cfg = load_config(root / "config.yaml")
-    paths = stages.run_paths(cfg)
-    stages.stage_rasterize_zones(cfg, paths)
-    for year in (2000, 2020):
-        stages.stage_align_landcover(cfg, paths, year)
-    stages.stage_compute_sink(cfg, paths, 2000, 2020)
-    df = summarize(cfg, paths)
+    cfg, paths, df = run_tiny_stages(root, edit)
     pot = df[(df.quantity == "sink_potential") & (df.zone_name == "W") & (df.ecosystem == "all")]
     pot = pot.set_index("method")["value"]
     bau = 4 * PX_HA * annual_removal(25, 160, 0.08, 2.5, 0.224, 0.47)

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-import yaml
 
-from conftest import build_tiny, write_config
+from conftest import build_tiny, run_tiny_stages
 from test_outputs import check_cog
 from test_workflow import PX_HA
 
@@ -49,21 +48,14 @@ def _table() -> str:
 
 def _run(root, approaches, chunks=2048, n_draws=4000):
     from sinks import stages
-    from sinks.config import load_config
-    from sinks.report import summarize
 
     (root / "densities.csv").write_text(_table())
-    cfg = yaml.safe_load((root / "config.yaml").read_text())
-    cfg["carbon"] = {"densities": "densities.csv", "paddy_share": 0.5}
-    cfg["uncertainty"] = {"approaches": approaches, "n_draws": n_draws, "seed": 7}
-    write_config(root / "config.yaml", cfg)
-    cfg = load_config(root / "config.yaml")
-    paths = stages.run_paths(cfg)
-    stages.stage_rasterize_zones(cfg, paths, chunks)
-    for year in (2000, 2020):
-        stages.stage_align_landcover(cfg, paths, year, chunks)
-    stages.stage_compute_sink(cfg, paths, 2000, 2020, chunks)  # the summary figure shows it
-    df = summarize(cfg, paths, chunks)
+
+    def edit(cfg):
+        cfg["carbon"] = {"densities": "densities.csv", "paddy_share": 0.5}
+        cfg["uncertainty"] = {"approaches": approaches, "n_draws": n_draws, "seed": 7}
+
+    cfg, paths, df = run_tiny_stages(root, edit, chunks)
     maps = stages.stage_map_uncertainty(cfg, paths, year=2000, chunks=chunks)
     maps += stages.stage_map_uncertainty(cfg, paths, period=(2000, 2020), chunks=chunks)
     return df.set_index(["zone_name", "ecosystem", "quantity", "year_start", "year_end"]), maps
@@ -138,20 +130,9 @@ def test_area_adjusted_rows_from_an_accuracy_assessment(tmp_path, chdir):
     pts.append(Point(ORIGIN[0] + 20, ORIGIN[1] - 80))  # a 2nd sample in the only settlement pixel
     ref.append(8)
     gpd.GeoDataFrame({"ref": ref}, geometry=pts, crs="EPSG:32650").to_file(root / "samples.gpkg")
-    cfg = yaml.safe_load((root / "config.yaml").read_text())
-    cfg["uncertainty"] = {"approaches": ["approach1"],
-                          "accuracy_assessment": {"samples": "samples.gpkg", "label_field": "ref", "year": 2000}}
-    write_config(root / "config.yaml", cfg)
-    from sinks import stages
-    from sinks.config import load_config
-    from sinks.report import summarize
-    cfg = load_config(root / "config.yaml")
-    paths = stages.run_paths(cfg)
-    stages.stage_rasterize_zones(cfg, paths)
-    for year in (2000, 2020):
-        stages.stage_align_landcover(cfg, paths, year)
-    stages.stage_compute_sink(cfg, paths, 2000, 2020)
-    df = summarize(cfg, paths)
+    _, _, df = run_tiny_stages(root, lambda c: c.update(uncertainty={
+        "approaches": ["approach1"],
+        "accuracy_assessment": {"samples": "samples.gpkg", "label_field": "ref", "year": 2000}}))
     adj = df[df.method == "stock_difference_area_adjusted"].set_index(["zone_name", "ecosystem", "quantity"])
     assert adj.loc[("E", "cropland", "area"), "value"] == pytest.approx(3 * PX_HA)
     assert adj.loc[("E", "cropland", "area"), "sd"] == pytest.approx(1 * PX_HA)

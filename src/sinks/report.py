@@ -17,6 +17,7 @@ import pandas as pd
 from sinks import config as cfgmod
 from sinks.errors import EmptyDataError
 from sinks.grid import DEFAULT_CHUNK, pixel_area_ha, require_same_grid
+from sinks.io.figures import save_figure
 from sinks.io.outputs import POOLS
 from sinks.io.rasters import open_raster
 from sinks.io.vectors import read_zones
@@ -531,11 +532,7 @@ def write_time_series_plot(cfg: dict, series: pd.DataFrame, paths: RunPaths) -> 
     axes[0][0].legend(fontsize=7, loc="upper left")
     fig.suptitle(f"sinks run '{cfg['run']['name']}': carbon stock and net sink over time", fontsize=10)
     fig.tight_layout()
-    for out in (paths.time_series_plot(), paths.time_series_plot().with_suffix(".svg")):
-        tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
-        fig.savefig(tmp, dpi=110)
-        tmp.replace(out)
-    plt.close(fig)
+    save_figure(fig, paths.time_series_plot(), paths.time_series_plot().with_suffix(".svg"))
 
 
 def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
@@ -577,11 +574,7 @@ def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
     ax_bar.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"sinks run '{cfg['run']['name']}'", fontsize=11)
     fig.tight_layout()
-    out = paths.summary_plot()
-    tmp = out.with_name(f".{out.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(out)
+    save_figure(fig, paths.summary_plot())
 
 
 def write_attribution_plot(cfg: dict, attribution: pd.DataFrame, paths: RunPaths) -> None:
@@ -609,8 +602,4 @@ def write_attribution_plot(cfg: dict, attribution: pd.DataFrame, paths: RunPaths
     fig.suptitle(f"sinks run '{cfg['run']['name']}': what drives the uncertainty "
                  "(first-order Sobol indices of the density parameters)", fontsize=10)
     fig.tight_layout()
-    out = paths.attribution_plot()
-    tmp = out.with_name(f".{out.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(out)
+    save_figure(fig, paths.attribution_plot())

@@ -23,6 +23,7 @@ from sinks import config as cfgmod
 from sinks.checks import check_epoch_raster, load_tables, resolve_densities
 from sinks.errors import EmptyDataError, InputDataError
 from sinks.grid import DEFAULT_CHUNK, align, describe, on_grid, reference_grid, require_same_grid
+from sinks.io.figures import save_figure
 from sinks.io.outputs import OUTPUTS, POOLS, output_name
 from sinks.io.rasters import MapToWrite, code_histogram, open_raster, raster_geobox, write_cogs
 from sinks.io.vectors import read_zones
@@ -638,8 +639,7 @@ def _cv_figure(model, year: int, synthetic: bool, out: Path) -> None:
     ax.set_title(f"biomass model {year}: RMSE {a.rmse:.1f}, bias {a.bias:.1f}, R² {a.r2:.2f},\n"
                  f"{100 * (1 - model.alpha):.0f} % interval coverage {a.coverage:.2f}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def stage_predict_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> list[Path]:

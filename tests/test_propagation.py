@@ -97,17 +97,21 @@ def test_approach1_table_and_maps_hand_computed(tmp_path, chdir):
     assert (out / "uncertainty_attribution.png").stat().st_size > 0
 
 
-def test_monte_carlo_matches_approach1_and_is_chunking_independent(tmp_path, chdir):
+def test_monte_carlo_matches_approach1_and_is_chunking_and_thread_independent(tmp_path, chdir):
     # Normal densities: the Monte Carlo sd converges to Approach 1 (sd of an sd estimate from
     # 4000 draws is about 1/sqrt(2 x 4000) = 1.1 %); the draws do not depend on the chunking.
+    import dask
+
     root = chdir(build_tiny(tmp_path))
-    df, _ = _run(root, ["approach1", "monte_carlo"], chunks=2)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        df, _ = _run(root, ["approach1", "monte_carlo"], chunks=2)
     stock = df.loc[("W", "all", "carbon_stock", 2000, 2000)]
     assert stock.sd == pytest.approx(np.sqrt(328) * PX_HA, rel=0.05)
     assert stock.approach1_uncertainty_pct == pytest.approx(100 * 1.96 * np.sqrt(328) * PX_HA / stock.value)
     assert stock.uncertainty_approach.startswith("IPCC Approach 2")
-    again, _ = _run(root, ["approach1", "monte_carlo"], chunks=1024)
-    pd.testing.assert_frame_equal(df, again)
+    with dask.config.set(scheduler="threads", num_workers=1):
+        again, _ = _run(root, ["approach1", "monte_carlo"], chunks=1024)
+    pd.testing.assert_frame_equal(df, again)  # other chunking and thread count: same numbers
 
 
 def test_area_adjusted_rows_from_an_accuracy_assessment(tmp_path, chdir):

@@ -99,6 +99,18 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
     with rasterio.open(out / "gain_loss_net_2000_2020.tif") as src:
         net = src.read(1)
     assert net[0, 0] == pytest.approx(GAIN * 44 / 12, rel=1e-6)          # forest remaining forest
+    # Per-pixel uncertainty maps from the same registry draws: a forest-remaining-forest pixel's
+    # sd is 0.458 of its rate (as the row above); a settlement pixel that stays has rate 0, sd 0.
+    from test_outputs import check_cog
+    written = stages.stage_map_gain_loss_uncertainty(cfg, paths, 2000, 2020)
+    with rasterio.open(out / "gain_loss_net_2000_2020_sd.tif") as src:
+        sd = src.read(1)
+    assert sd[0, 0] == pytest.approx(0.458 * GAIN * 44 / 12, rel=0.1)
+    assert sd[2, 0] == 0
+    with rasterio.open(out / "gain_loss_net_2000_2020_p2_5.tif") as lo, \
+            rasterio.open(out / "gain_loss_net_2000_2020_p97_5.tif") as hi:
+        assert lo.read(1)[0, 0] < net[0, 0] < hi.read(1)[0, 0]
+    check_cog(written[0], "gain_loss_net_sd")
     comp = pd.read_csv(out / "method_comparison.csv").set_index("zone_name")
     assert comp.loc["W", "difference"] == pytest.approx(comp.loc["W", "gain_loss"] - comp.loc["W", "stock_difference"])
     assert comp.loc["W", "gain_loss"] == pytest.approx(expected, rel=1e-6)
@@ -123,7 +135,8 @@ def test_potential_rows_on_tiny_case(tmp_path, chdir):
 
     def edit(c):
         c["potential"] = {"enabled": True, "target_years": [2030], "current_age": 15}
-        c["parameters"] = {"cr_bmax_plantation": 160, "cr_k_plantation": 0.08, "cr_p_plantation": 2.5}
+        c["parameters"] = {"cr_bmax_plantation": {"value": 160, "sd": 16}, "cr_k_plantation": 0.08,
+                           "cr_p_plantation": 2.5}
 
     root = chdir(build_tiny(tmp_path))
     cfg, paths, df = run_tiny_stages(root, edit)
@@ -134,6 +147,15 @@ def test_potential_rows_on_tiny_case(tmp_path, chdir):
     assert pot["potential_protection"] == pytest.approx(bau, rel=1e-9)  # no removals set
     assert pot["potential_afforestation"] == pytest.approx(
         bau + PX_HA * annual_removal(9, 160, 0.08, 2.5, 0.224, 0.47), rel=1e-9)
+    # Monte Carlo interval: the rate is B_max x f(k, p, age) x (1 + R) x CF x 44/12, a product of
+    # independent factors with relative sds 16/160 (B_max, given), 0.1008/1.224 (1 + R: +/-90 %
+    # as 2 SD of 0.224) and 0.012755/0.47 (CF: 95 % range 0.44-0.49 / 3.92), so its relative sd is
+    # sqrt(1.01 x 1.006782 x 1.000737 - 1) = 0.1326 (Monte Carlo sampling error ~2 % at 2000 draws).
+    row = df[(df.method == "potential_business_as_usual") & (df.zone_name == "W")
+             & (df.ecosystem == "all")].iloc[0]
+    assert row.sd == pytest.approx(0.1326 * bau, rel=0.05)
+    assert row.ci_low < bau < row.ci_high
+    assert row.uncertainty_approach.startswith("IPCC Approach 2")
     # Maps: a forest pixel holds the per-hectare rate, a shrub pixel the planted rate.
     from test_outputs import check_cog
     maps = stages.stage_map_potential(cfg, paths)

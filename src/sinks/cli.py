@@ -244,13 +244,21 @@ def map_potential(cfg, paths, chunks):
 @click.option("--year", type=int, default=None, help="Epoch of a carbon-stock map.")
 @click.option("--y0", type=int, default=None, help="Start of a net-sink period.")
 @click.option("--y1", type=int, default=None, help="End of a net-sink period.")
+@click.option("--method", type=click.Choice(["stock_difference", "gain_loss"]),
+              default="stock_difference", show_default=True,
+              help="Which net-sink map of the period (gain_loss: gain_loss_net).")
 @stage_command
-def map_uncertainty(cfg, paths, chunks, year, y0, y1):
+def map_uncertainty(cfg, paths, chunks, year, y0, y1, method):
     """Write the sd and 2.5/97.5 percentile maps of a stock (--year) or a sink (--y0 --y1)."""
-    from sinks.stages import stage_map_uncertainty
+    from sinks.stages import stage_map_gain_loss_uncertainty, stage_map_uncertainty
     if (year is None) == (y0 is None or y1 is None):
         raise click.UsageError("give either --year, or both --y0 and --y1")
-    stage_map_uncertainty(cfg, paths, year=year, period=None if year else (y0, y1), chunks=chunks)
+    if method == "gain_loss":
+        if year is not None:
+            raise click.UsageError("--method gain_loss maps a period: give --y0 and --y1")
+        stage_map_gain_loss_uncertainty(cfg, paths, y0, y1, chunks=chunks)
+    else:
+        stage_map_uncertainty(cfg, paths, year=year, period=None if year else (y0, y1), chunks=chunks)
 
 
 @cli.command()

@@ -95,6 +95,28 @@ def spec(reg: pd.DataFrame, pid: str) -> dict:
     return {"dist": "normal", "mean": v, "sd": sd}
 
 
+def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int):
+    """Monte Carlo draws of the registry (IPCC 2006 Vol.1 Ch.3 §3.2.3.2): yields ``n_draws``
+    registries in which every uncertain entry that may be used (not UNCONFIRMED) is drawn from
+    its distribution (:func:`sinks.uncertainty.parameter_draws`, seeded).
+
+    The same registry and seed give the same draw of a parameter in every method, so methods
+    that share one (CF, R) are correlated as they should be. One registry object is updated in
+    place and yielded each time: use it before asking for the next.
+    """
+    from sinks.uncertainty import parameter_draws
+
+    ids = [i for i in reg.index
+           if reg.loc[i, "sd"] > 0 and str(reg.loc[i, "status"]).upper() != "UNCONFIRMED"]
+    draws = parameter_draws([spec(reg, i) for i in ids], n_draws, seed)
+    drawn = reg.copy()
+    column = drawn.columns.get_loc("value")
+    rows = [drawn.index.get_loc(i) for i in ids]
+    for row in draws:
+        drawn.iloc[rows, column] = row
+        yield drawn
+
+
 def registry_table(reg: pd.DataFrame) -> pd.DataFrame:
     """The effective registry for printing: id, value, unit, sd, convention, status, source."""
     out = reg.reset_index()[["id", "value", "unit", "sd", "uncertainty_type", "distribution",

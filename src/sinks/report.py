@@ -25,7 +25,8 @@ from sinks.landcover import apply_lut
 from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
 from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_rate_draws,
-                          gain_loss_rates, potential_rates, uncertainty_parameters, zone_levels)
+                          gain_loss_rates, potential_rates, registry_seed, uncertainty_parameters,
+                          zone_levels)
 from sinks.uncertainty import linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
@@ -340,22 +341,71 @@ def area_adjusted_rows(cfg: dict, paths: RunPaths, epochs: list, transitions: li
 def potential_rows(cfg: dict, areas: dict, onehot: np.ndarray, names: list[str], tables: dict,
                    last_year: int) -> pd.DataFrame:
     """Zone rows of the sink potential (Mg CO2 yr-1, + = sink) per scenario and target year
-    (sinks.models.potential), from the ecosystem areas of the last epoch."""
-    rows = []
-    for (scenario, year), per_ha in potential_rates(cfg, names, last_year).items():
+    (sinks.models.potential), from the ecosystem areas of the last epoch.
+
+    Uncertainty, when Monte Carlo is configured: the per-hectare rates are recomputed for every
+    draw of the registry parameters (the curve's B_max, k and p where the config gives an sd,
+    R and CF; the same draws as the gain-loss rows, IPCC 2006 Vol.1 §3.2.3.2) and each row is
+    Σ area(class) × rate(class), the areas held at the map's. The curve is nonlinear in its
+    parameters, so no Approach 1 interval is given."""
+    from sinks.parameters import load_registry, registry_draws
+
+    rates = {key: _class_vector(per_ha, len(names))
+             for key, per_ha in potential_rates(cfg, names, last_year).items()}
+    draws = None
+    if _monte_carlo(cfg):
+        draws = {key: [] for key in rates}
+        for drawn in registry_draws(load_registry(cfg["parameters"]), cfg["uncertainty"]["n_draws"],
+                                    registry_seed(cfg)):
+            for key, per_ha in potential_rates(cfg, names, last_year, drawn).items():
+                draws[key].append(_class_vector(per_ha, len(names)))
+    rows, coefs = [], []
+    for (scenario, year), rate in rates.items():
+        grown = np.isfinite(rate)
         for lv, a in areas.items():
-            by_class = a @ onehot
+            by_class = np.where(grown, a @ onehot, 0.0)
             for _, z in tables[lv].iterrows():
                 i = int(z["index"])
-                vals = {names[c]: by_class[i, c] * rate for c, rate in per_ha.items() if by_class[i, c] > 0}
-                for eco, v in list(vals.items()) + [("all", sum(vals.values()))]:
+                cells = [(names[c], np.eye(len(names))[c] * by_class[i]) for c in np.flatnonzero(by_class[i] > 0)]
+                for eco, coef in cells + [("all", by_class[i])]:
                     rows.append({"zone_level": lv, "zone_id": z["zone_id"], "zone_name": z["zone_name"],
                                  "ecosystem": eco, "quantity": "sink_potential",
-                                 "year_start": last_year, "year_end": year, "value": float(v),
-                                 "unit": "Mg CO2 yr-1", "method": f"potential_{scenario}",
-                                 "basis": "scenario",
-                                 "uncertainty_approach": "none: growth-curve parameters have no stated uncertainty"})
-    return pd.DataFrame(rows)
+                                 "year_start": last_year, "year_end": year,
+                                 "value": float(coef @ np.nan_to_num(rate)), "unit": "Mg CO2 yr-1",
+                                 "method": f"potential_{scenario}", "basis": "scenario"})
+                    coefs.append(coef)
+    df = pd.DataFrame(rows)
+    if draws is None:
+        return df.assign(uncertainty_approach="none: needs uncertainty.approaches monte_carlo "
+                                              "(the growth curve is nonlinear)")
+    coefs = np.array(coefs)
+    for (scenario, year), d in draws.items():
+        pick = np.flatnonzero((df.method == f"potential_{scenario}") & (df.year_end == year))
+        _fill_monte_carlo(df, pick, linear_monte_carlo(coefs[pick], np.nan_to_num(np.array(d))),
+                          f"IPCC Approach 2 (Monte Carlo, {len(d)} draws of the registry "
+                          "parameters; areas of the last epoch fixed)")
+    return df
+
+
+def _class_vector(per_ha: dict[int, float], n: int) -> np.ndarray:
+    """Rates per reporting class index as a vector, NaN for classes not grown."""
+    v = np.full(n, np.nan)
+    for c, rate in per_ha.items():
+        v[c] = rate
+    return v
+
+
+def _fill_monte_carlo(df: pd.DataFrame, idx, mc: dict, approach: str) -> None:
+    """Write Monte Carlo sd, 95 % interval and relative uncertainty into rows ``idx`` (positions)."""
+    idx = df.index[idx]
+    values = df.loc[idx, "value"].to_numpy()
+    half = (mc["p97_5"] - mc["p2_5"]) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(values != 0, 100 * half / np.abs(values), np.nan)
+    for col, v in (("sd", mc["sd"]), ("ci_low", mc["p2_5"]), ("ci_high", mc["p97_5"]),
+                   ("uncertainty_pct", pct)):
+        df.loc[idx, col] = v
+    df.loc[idx, "uncertainty_approach"] = approach
 
 
 def _monte_carlo(cfg: dict) -> bool:
@@ -372,16 +422,9 @@ def _gain_loss_uncertainty(df: pd.DataFrame, periods: list) -> pd.DataFrame:
         for quantity, key in keys.items():
             pick = np.flatnonzero(quantities == quantity)
             mc = linear_monte_carlo(np.array([coefs[i] for i in pick]), draws[key])
-            idx = df.index[start + pick]
-            values = df.loc[idx, "value"].to_numpy()
-            half = (mc["p97_5"] - mc["p2_5"]) / 2
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pct = np.where(values != 0, 100 * half / np.abs(values), np.nan)
-            df.loc[idx, ["sd", "ci_low", "ci_high", "uncertainty_pct"]] = np.column_stack(
-                [mc["sd"], mc["p2_5"], mc["p97_5"], pct])
-            df.loc[idx, "uncertainty_approach"] = (
-                f"IPCC Approach 2 (Monte Carlo, {draws[key].shape[0]} draws of the registry "
-                "parameters; densities fixed)")
+            _fill_monte_carlo(df, start + pick, mc,
+                              f"IPCC Approach 2 (Monte Carlo, {draws[key].shape[0]} draws of the "
+                              "registry parameters; densities fixed)")
     return df
 
 

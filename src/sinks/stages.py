@@ -432,6 +432,40 @@ def stage_map_uncertainty(cfg: dict, paths: RunPaths, year: int | None = None,
     return write_cogs(maps)
 
 
+def stage_map_gain_loss_uncertainty(cfg: dict, paths: RunPaths, y0: int, y1: int,
+                                    chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Per-pixel sd, 2.5 and 97.5 percentile maps of a period's gain-loss net sink
+    (``gain_loss_net_<y0>_<y1>_{sd,p2_5,p97_5}.tif``), IPCC 2006 Vol.1 §3.2.3.2: a pixel's
+    rate depends only on its class pair, so the statistics come from the Monte Carlo draws of
+    the registry parameters per pair (the same draws as the table rows) and are looked up."""
+    from sinks.io.outputs import UNCERTAINTY_STATS
+
+    if "monte_carlo" not in cfg["uncertainty"]["approaches"]:
+        raise InputDataError("gain-loss uncertainty maps need uncertainty.approaches to include "
+                             "monte_carlo (the rates are products of parameters)")
+    src = [epoch_landcover(cfg, paths, y) for y in (y0, y1)]
+    codes = [open_raster(p, chunks=chunks) for p in src]
+    require_same_grid(codes[1], codes[0].odc.geobox, str(src[1]))
+    cc = compact_classes(cfg, codes[0].dtype)
+    draws = gain_loss_rate_draws(cfg, cc, y1 - y0)["net"]
+    k = cc.density[POOLS[0]].size
+    lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
+    stats = {"sd": draws.std(axis=0, ddof=1), "p2_5": lo, "p97_5": hi}
+    compact = [apply_lut(c, cc.lut, 0) for c in codes]
+    basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
+    unc = cfg["uncertainty"]
+    maps = []
+    for stat in UNCERTAINTY_STATS:
+        kind = f"gain_loss_net_{stat}"
+        m = _map(cfg, kind, _pair_lookup(compact[0], compact[1], stats[stat].reshape(k, k)),
+                 paths.output(kind, y0=y0, y1=y1), basis=basis,
+                 model=f"uncertainty of gain_loss_net by IPCC Approach 2 (Monte Carlo of the "
+                       f"registry parameters, seed {registry_seed(cfg)}, {unc['n_draws']} draws)",
+                 inputs=src + ["sinks parameter registry"], y0=y0, y1=y1)
+        maps.append(m)
+    return write_cogs(maps)
+
+
 def _class_lookup(compact: xr.DataArray, per_class: np.ndarray) -> xr.DataArray:
     lut = per_class.astype("float32")
     lut[0] = np.nan
@@ -513,23 +547,21 @@ def _gain_loss_classes(cfg: dict, cc: CompactClasses) -> list:
     return [None] + [legend[int(c)] for c in cc.codes]
 
 
+def registry_seed(cfg: dict) -> int:
+    """Seed of the registry-parameter draws (gain-loss and potential share it, so a parameter
+    used by both, e.g. CF, takes the same value in both in each iteration)."""
+    return cfg["uncertainty"]["seed"] + 1
+
+
 def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, years: int) -> dict[str, np.ndarray]:
     """Monte Carlo draws of the gain-loss rates of every class pair, (n_draws, K*K) per key:
-    every uncertain, confirmed registry parameter drawn from its distribution (seeded by
-    ``uncertainty.seed``); densities held at their values."""
-    from sinks.parameters import load_registry, spec
-    from sinks.uncertainty import parameter_draws
+    every uncertain, confirmed registry parameter drawn from its distribution; densities held
+    at their values."""
+    from sinks.parameters import load_registry, registry_draws
 
     reg = load_registry(cfg["parameters"])
-    ids = [i for i in reg.index if reg.loc[i, "sd"] > 0 and str(reg.loc[i, "status"]).upper() != "UNCONFIRMED"]
-    unc = cfg["uncertainty"]
-    draws = parameter_draws([spec(reg, i) for i in ids], unc["n_draws"], unc["seed"] + 1)
     out: dict[str, list] = {"net": [], "removals": [], "emissions": []}
-    drawn = reg.copy()
-    column = drawn.columns.get_loc("value")
-    rows = [drawn.index.get_loc(i) for i in ids]
-    for row in draws:
-        drawn.iloc[rows, column] = row
+    for drawn in registry_draws(reg, cfg["uncertainty"]["n_draws"], registry_seed(cfg)):
         for key, rate in gain_loss_rates(cfg, cc, years, drawn).items():
             out[key].append(rate.ravel())
     return {k: np.array(v) for k, v in out.items()}
@@ -667,13 +699,16 @@ def stage_predict_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUN
 
 # --- sink potential -----------------------------------------------------------------------
 
-def potential_rates(cfg: dict, names: list[str], last_year: int) -> dict[tuple[str, int], dict[int, float]]:
+def potential_rates(cfg: dict, names: list[str], last_year: int, reg=None,
+                    ) -> dict[tuple[str, int], dict[int, float]]:
     """Annual sink per hectare (Mg CO2 ha-1 yr-1) of each reporting class index, per
-    (scenario, target year), from the growth curve (sinks.models.potential)."""
+    (scenario, target year), from the growth curve (sinks.models.potential) and the registry
+    (``reg``: a registry with other values, e.g. one Monte Carlo draw)."""
     from sinks.models.potential import annual_removal
     from sinks.parameters import load_registry, value
 
-    pot, reg = cfg["potential"], load_registry(cfg["parameters"])
+    pot = cfg["potential"]
+    reg = load_registry(cfg["parameters"]) if reg is None else reg
     curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
     r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
     removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2

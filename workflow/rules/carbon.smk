@@ -118,6 +118,30 @@ rule compute_gain_loss:
         "--threads {threads} --chunks {CHUNKS}"
 
 
+rule map_gain_loss_uncertainty:
+    """Per-pixel sd and 95 % interval of a period's gain-loss net sink (registry Monte Carlo)."""
+    input:
+        landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
+        densities=DENSITIES_FILE,
+        legend=LEGEND_FILE,
+    output:
+        [report(P.outputs / f"gain_loss_net_{{y0}}_{{y1}}_{s}.tif", category="Uncertainty")
+         for s in UNCERTAINTY_STATS],
+    params:
+        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "uncertainty"),
+    log:
+        f"{RUN}/logs/map_gain_loss_uncertainty_{{y0}}_{{y1}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/map_gain_loss_uncertainty_{{y0}}_{{y1}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} map-uncertainty {CFG_ARGS} --method gain_loss "
+        "--y0 {wildcards.y0} --y1 {wildcards.y1} --threads {threads} --chunks {CHUNKS}"
+
+
 rule map_potential:
     """Sink potential maps per scenario and target year (SCENARIO; growth curve)."""
     input:

@@ -46,3 +46,6 @@ UNCERTAINTY = CFG["uncertainty"]["enabled"] and density_distributions(load_table
 UNCERTAINTY_MAPS = UNCERTAINTY and CFG["uncertainty"]["maps"]
 GAIN_LOSS = "gain_loss" in CFG["carbon"]["method"]
 GAIN_LOSS_MAPS = ["gain_loss_net", "gross_removals", "gross_emissions"]
+# Gain-loss uncertainty maps come from Monte Carlo draws of the registry (no density sd needed).
+GAIN_LOSS_UNCERTAINTY_MAPS = (GAIN_LOSS and CFG["uncertainty"]["enabled"] and CFG["uncertainty"]["maps"]
+                              and "monte_carlo" in CFG["uncertainty"]["approaches"])

@@ -84,7 +84,7 @@ OUTPUTS["sink_potential"] = OutputSpec(
 
 UNCERTAINTY_STATS = {"sd": "standard deviation", "p2_5": "2.5th percentile",
                      "p97_5": "97.5th percentile"}
-for _base in ("carbon_stock", "net_sink"):
+for _base in ("carbon_stock", "net_sink", "gain_loss_net"):
     _spec = OUTPUTS[_base]
     for _stat, _what in UNCERTAINTY_STATS.items():
         OUTPUTS[f"{_base}_{_stat}"] = OutputSpec(

@@ -11,7 +11,8 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from conftest import ORIGIN, make_raster
-from sinks.accuracy import COLUMNS, error_matrix, sample_map, stratified_area_estimate
+from sinks.accuracy import (COLUMNS, error_matrix, sample_map, stratified_area_estimate,
+                            stratified_totals)
 from sinks.errors import CRSMismatchError, InputDataError
 
 
@@ -90,6 +91,31 @@ def test_olofsson_2014_published_example():
     # Mapped deforestation is 200,000 px = 18,000 ha, below the estimate of 21,158 ha but
     # inside its 95 % interval (15,000 to 27,316 ha).
     assert ha["area"].iloc[0] - ha["area_ci95"].iloc[0] < 18_000 < ha["area"].iloc[0]
+
+
+def test_stratified_totals_reduce_to_olofsson_areas():
+    # With y the indicator of each reference class, the stratified total (Cochran 1977 Eq. 5.1,
+    # 5.6) is Olofsson's error-adjusted area and its SE (Eqs. 9-12): one sample unit per count.
+    strata, ref = np.nonzero(np.array(OLOFSSON_COUNTS))
+    reps = np.array(OLOFSSON_COUNTS)[strata, ref]
+    h, k = np.repeat(strata, reps), np.repeat(ref, reps)
+    totals, se = stratified_totals(np.array([OLOFSSON_PIXELS], float), h, np.eye(4)[k])
+    px = stratified_area_estimate(np.array(OLOFSSON_COUNTS), np.array(OLOFSSON_PIXELS, float))
+    np.testing.assert_allclose(totals[0], px["area"], rtol=1e-12)
+    np.testing.assert_allclose(se[0], px["area_se"], rtol=1e-12)
+
+
+def test_stratified_totals_of_a_rate_hand_computed():
+    # Two strata of 100 and 300 ha; stratum 0 samples y = 1, 3 (mean 2, s^2 = 2), stratum 1
+    # samples y = 0, 0, 6 (mean 2, s^2 = 12). Total = 100 x 2 + 300 x 2 = 800;
+    # V = 100^2 x 2/2 + 300^2 x 12/3 = 10,000 + 360,000 -> se = 608.276. A second domain with
+    # only stratum 1 (50 ha): total 100, se = 50 x 2 = 100.
+    totals, se = stratified_totals(np.array([[100.0, 300.0], [0.0, 50.0]]),
+                                   np.array([0, 0, 1, 1, 1]), np.array([1.0, 3, 0, 0, 6])[:, None])
+    np.testing.assert_allclose(totals[:, 0], [800.0, 100.0])
+    np.testing.assert_allclose(se[:, 0], [np.sqrt(370_000.0), 100.0])
+    with pytest.raises(InputDataError, match="fewer than 2 reference samples"):
+        stratified_totals(np.array([[1.0, 1.0]]), np.array([0, 0, 1]), np.ones(3), labels=["a", "b"])
 
 
 def test_error_matrix_from_labels():

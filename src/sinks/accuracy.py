@@ -131,6 +131,67 @@ def stratified_area_estimate(counts: np.ndarray | pd.DataFrame,
     return out
 
 
+def stratified_totals(stratum_area: np.ndarray, sample_stratum: np.ndarray, y: np.ndarray,
+                      labels: Sequence | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified estimates of the totals of per-area quantities, and their standard errors.
+
+    Cochran (1977) *Sampling Techniques*, 3rd ed., Eqs. 5.1 and 5.6 (stratified mean and its
+    variance, no finite-population correction), written for totals:
+    ``T̂ = Σ_h A_h ȳ_h`` and ``V̂(T̂) = Σ_h A_h² s_h² / n_h``, with ``ȳ_h`` and ``s_h²`` the
+    sample mean and variance (ddof 1) of ``y`` in stratum ``h``. With ``y`` the indicator of a
+    reference class this is Olofsson et al. (2014) Eqs. 9–12 (``s_h² / n_h = p(1 − p) /
+    (n_h − 1)``). Several domains (zones) may share the strata means: each domain's total uses
+    its own stratum areas (a synthetic estimator: a zone is assumed to have the region's map
+    errors in each stratum).
+
+    Parameters
+    ----------
+    stratum_area : (m, H) array
+        Area of each of the H strata in each of m domains (any unit, e.g. ha).
+    sample_stratum : (n,) int array
+        Stratum index (0..H-1) of each sample unit.
+    y : (n, q) array
+        Value per unit area of each sample unit for q quantities (e.g. Mg CO2 ha-1 yr-1).
+    labels : sequence of H labels, optional
+        Stratum names for the error message.
+
+    Returns
+    -------
+    (totals, se) : two (m, q) arrays, in the unit of area × y.
+
+    Raises
+    ------
+    InputDataError
+        If a stratum with area has fewer than 2 sample units (its variance cannot be estimated).
+    """
+    a = np.asarray(stratum_area, dtype="float64")
+    h = np.asarray(sample_stratum, dtype="int64")
+    y = np.asarray(y, dtype="float64").reshape(h.size, -1)
+    n_h = np.bincount(h, minlength=a.shape[1]).astype("float64")
+    thin = (a.sum(axis=0) > 0) & (n_h < 2)
+    if thin.any():
+        names = [labels[i] if labels is not None else i for i in np.flatnonzero(thin)]
+        raise InputDataError(f"accuracy assessment: stratum(s) {names[:8]} have mapped area but "
+                             "fewer than 2 reference samples; sample every stratum at least twice "
+                             "(Olofsson et al. 2014) or merge the rare ones")
+    mean = stratum_means(h, y, a.shape[1])
+    sq = stratum_means(h, y ** 2, a.shape[1])
+    ok = n_h >= 2
+    var = np.zeros_like(mean)  # s_h^2 / n_h
+    var[ok] = np.clip(sq[ok] - mean[ok] ** 2, 0, None) / (n_h[ok] - 1)[:, None]
+    return a @ mean, np.sqrt((a ** 2) @ var)
+
+
+def stratum_means(sample_stratum: np.ndarray, y: np.ndarray, n_strata: int) -> np.ndarray:
+    """Mean of ``y`` (n, q) over the sample units of each stratum, (n_strata, q); 0 where a
+    stratum has no unit."""
+    h = np.asarray(sample_stratum, dtype="int64")
+    y = np.asarray(y, dtype="float64").reshape(h.size, -1)
+    n_h = np.bincount(h, minlength=n_strata).astype("float64")
+    total = np.stack([np.bincount(h, weights=y[:, j], minlength=n_strata) for j in range(y.shape[1])], axis=1)
+    return np.divide(total, n_h[:, None], out=np.zeros_like(total), where=n_h[:, None] > 0)
+
+
 def error_matrix(map_classes: Sequence | np.ndarray | pd.Series,
                  reference_classes: Sequence | np.ndarray | pd.Series,
                  classes: Sequence) -> pd.DataFrame:
@@ -306,6 +367,17 @@ def _names(labels: list, mask: np.ndarray) -> list:
     return [labels[i] for i in np.flatnonzero(mask)]
 
 
+def reference_codes(points, field: str, source) -> np.ndarray:
+    """The reference class codes of sample points (field ``field``) as integers; an
+    ``InputDataError`` naming the file and the first bad value otherwise."""
+    labels = pd.to_numeric(points[field], errors="coerce")
+    bad = labels.isna() | (labels % 1 != 0)
+    if bad.any():
+        raise InputDataError(f"{source}: {field} = {points[field][bad].iloc[0]!r} is not an "
+                             "integer class code; give the reference class as the map's code")
+    return labels.astype("int64").to_numpy()
+
+
 def assess_class_map(samples_path: str | Path, map_path: str | Path, label_field: str,
                      chunks: int = 2048) -> pd.DataFrame:
     """Error-adjusted class areas (ha) and accuracies of a class map from a reference sample.
@@ -322,11 +394,7 @@ def assess_class_map(samples_path: str | Path, map_path: str | Path, label_field
     from sinks.zones import zonal_totals
 
     points = read_points(samples_path, label_field)
-    labels = pd.to_numeric(points[label_field], errors="coerce")
-    if labels.isna().any() or (labels % 1 != 0).any():
-        bad = points[label_field][labels.isna() | (labels % 1 != 0)].iloc[0]
-        raise InputDataError(f"{samples_path}: {label_field} = {bad!r} is not an integer class "
-                             "code; give the reference class as the map's code")
+    labels = pd.Series(reference_codes(points, label_field, samples_path))
     mapped = sample_map(points, map_path).astype("int64")
     codes = open_raster(map_path, chunks=chunks)
     grid = codes.odc.geobox

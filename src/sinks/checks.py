@@ -132,7 +132,21 @@ def _check_methods(cfg: dict, legend) -> list[str]:
                                  f"{aa['year']} is not an observed epoch ({observed})")
         from sinks.io.vectors import read_points
         pts = read_points(aa["samples"], aa["label_field"])
-        lines.append(f"accuracy assessment {aa['year']}: {len(pts)} reference points")
+        what = f"{aa['year']}"
+        if aa["year_end"] is not None:
+            years = [e.year for e in cfgmod.epochs(cfg)]
+            after = years[years.index(aa["year"]) + 1] if aa["year"] != years[-1] else None
+            if aa["year_end"] != after or after not in observed:
+                raise InputDataError(f"{cfg['_source']}: uncertainty.accuracy_assessment.year_end "
+                                     f"{aa['year_end']} must be the observed epoch right after "
+                                     f"year {aa['year']} (epochs {years}, observed {observed})")
+            if not aa["label_field_end"]:
+                raise InputDataError(f"{cfg['_source']}: uncertainty.accuracy_assessment.year_end "
+                                     "is set: give label_field_end, the field with the reference "
+                                     "code at year_end")
+            read_points(aa["samples"], aa["label_field_end"])
+            what = f"change {aa['year']}-{aa['year_end']}"
+        lines.append(f"accuracy assessment {what}: {len(pts)} reference points")
     pot = cfg["potential"]
     if pot["enabled"]:
         last = cfgmod.epochs(cfg)[-1].year

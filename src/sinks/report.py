@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from sinks import config as cfgmod
-from sinks.errors import EmptyDataError
+from sinks.errors import EmptyDataError, InputDataError
 from sinks.grid import DEFAULT_CHUNK, pixel_area_ha, require_same_grid
 from sinks.io.figures import save_figure
 from sinks.io.outputs import POOLS
@@ -39,8 +40,10 @@ UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" fo
          "sink_potential": "Mg CO2 yr-1"}
 
 
-METHOD_PREFIX = {"gain_loss": "gl_", "biomass_map": "rs_", "stock_difference_area_adjusted": "adj_", "potential_business_as_usual": "bau_",
-                 "potential_afforestation": "aff_", "potential_protection": "prot_"}  # GeoPackage column prefixes
+METHOD_PREFIX = {"stock_difference": "", "gain_loss": "gl_", "biomass_map": "rs_",
+                 "stock_difference_area_adjusted": "adj_", "gain_loss_area_adjusted": "gl_adj_",
+                 "potential_business_as_usual": "bau_", "potential_afforestation": "aff_",
+                 "potential_protection": "prot_"}  # GeoPackage column prefixes (else "<method>_")
 GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr", "sink_potential": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
               "gross_emissions": "MgCO2_per_yr"}
 
@@ -163,9 +166,14 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     df = _with_uncertainty(cfg, df, coefs, params, paths)
     df = _gain_loss_uncertainty(df, gain_loss_mc)
-    if cfg["uncertainty"]["accuracy_assessment"]:
+    aa = cfg["uncertainty"]["accuracy_assessment"]
+    if aa and aa["year_end"] is None:
         df = pd.concat([df, area_adjusted_rows(cfg, paths, epochs, transitions, onehot, names,
                                                tables, cc, params)], ignore_index=True)
+    elif aa:
+        df = pd.concat([df, area_adjusted_period_rows(cfg, paths, periods, transitions, onehot,
+                                                      names, tables, cc, params, compact, area)],
+                       ignore_index=True)
     if cfg["potential"]["enabled"]:
         last = epochs[-1]
         margin = transitions[-1]
@@ -338,6 +346,131 @@ def area_adjusted_rows(cfg: dict, paths: RunPaths, epochs: list, transitions: li
     return pd.DataFrame(rows)
 
 
+def area_adjusted_period_rows(cfg: dict, paths: RunPaths, periods: list, transitions: list,
+                              onehot: np.ndarray, names: list[str], tables: dict, cc, params,
+                              compact: dict, area) -> pd.DataFrame:
+    """Net-sink rows of an assessed period re-estimated from a reference sample of its change
+    map (methods ``stock_difference_area_adjusted`` and, with gain-loss,
+    ``gain_loss_area_adjusted``; ecosystem = reference class at the period's end), and
+    ``accuracy_assessment_<y0>_<y1>.csv`` (error-adjusted areas of the transitions).
+
+    The strata are the mapped class transitions a → b; each point has a reference transition.
+    A pixel's sink depends only on its transition, so a zone's sink is the stratified total
+    Σ_h A_zh ȳ_h of y = the per-hectare rate of the point's reference transition
+    (:func:`sinks.accuracy.stratified_totals`: Olofsson et al. 2014 with a rate in place of a
+    class indicator; a zone is assumed to share the region's map errors per stratum).
+    Uncertainty: the sampling variance Σ_h A_zh² s_h² / n_h; Approach 1 adds the density term of
+    the stock-difference rows (IPCC 2006 Vol.1 Eq. 3.2, independent sources); Monte Carlo draws
+    the parameters (densities, or registry parameters for gain-loss: the same draws as the other
+    rows) together with a stratified bootstrap of the sample (units resampled within strata).
+    """
+    from sinks.accuracy import (error_matrix, reference_codes, sample_map,
+                                stratified_area_estimate, stratified_totals, stratum_means)
+    from sinks.io.vectors import read_points
+    from sinks.uncertainty import Z95, parameter_draws
+
+    aa, unc = cfg["uncertainty"]["accuracy_assessment"], cfg["uncertainty"]
+    y0, y1 = aa["year"], aa["year_end"]
+    i = [e.year for e, _ in periods].index(y0)
+    per_level, years = transitions[i], y1 - y0
+    k = onehot.shape[0]
+    points = read_points(aa["samples"], aa["label_field"])
+    mapped, ref = [], []
+    for year, field in ((y0, aa["label_field"]), (y1, aa["label_field_end"])):
+        mapped.append(cc.lut[sample_map(points, paths.landcover(year)).astype("int64")])
+        codes = reference_codes(points, field, aa["samples"])
+        known = (codes >= 0) & (codes < cc.lut.size)
+        c = np.where(known, cc.lut[np.clip(codes, 0, cc.lut.size - 1)], 0)
+        if (c == 0).any():
+            raise InputDataError(f"{aa['samples']}: {field} = {codes[c == 0][0]} is not a land-cover "
+                                 "code with densities; give reference classes in the map's codes")
+        ref.append(c)
+    stratum, truth = mapped[0] * k + mapped[1], ref[0] * k + ref[1]
+    label = [f"{_code(cc, a)}->{_code(cc, b)}" for a in range(k) for b in range(k)]
+    whole = zonal_totals({"map": xr.ones_like(area, dtype="uint8")}, {"map": 1}, [compact[y0], compact[y1]], [k, k],
+                         {"area": area})["map"]["area"][1].ravel()
+    cells = sorted(set(np.flatnonzero(whole)) | set(stratum) | set(truth))
+    table = stratified_area_estimate(
+        error_matrix([label[c] for c in stratum], [label[c] for c in truth], [label[c] for c in cells]),
+        pd.Series(whole[cells], index=[label[c] for c in cells]))
+    table.insert(0, "mapped_area", whole[cells])
+    table.insert(0, "to_code", [label[c].split("->")[1] for c in cells])
+    table.insert(0, "from_code", [label[c].split("->")[0] for c in cells])
+    _write_csv(table.reset_index(drop=True), paths.outputs / f"accuracy_assessment_{y0}_{y1}.csv")
+
+    valid = np.outer(onehot.any(axis=1), onehot.any(axis=1)).ravel()
+    member = np.concatenate([onehot, onehot.sum(axis=1, keepdims=True)], axis=1)
+    member = np.tile(member, (k, 1))  # pair (a, b) -> reporting class of b, and "all"
+    dens = sum(cc.density[p] for p in POOLS)
+    factor = C_TO_CO2 / years
+    rates = {"stock_difference": ((dens[None, :] - dens[:, None]) * factor).ravel() * valid}
+    draws = {}
+    mc = _monte_carlo(cfg)
+    if params is not None:
+        w = params.total_weights()
+        w_pair = ((w[None, :, :] - w[:, None, :]) * factor).reshape(k * k, -1) * valid[:, None]
+        if mc:
+            d = parameter_draws(params.specs, unc["n_draws"], unc["seed"]) @ w.T
+            draws["stock_difference"] = ((d[:, None, :] - d[:, :, None]) * factor).reshape(len(d), -1) * valid
+    if "gain_loss" in cfg["carbon"]["method"]:
+        rates["gain_loss"] = gain_loss_rates(cfg, cc, years)["net"].ravel() * valid
+        if mc:
+            draws["gain_loss"] = gain_loss_rate_draws(cfg, cc, years)["net"] * valid
+    if mc:  # Rao & Wu (1988) rescaled stratified bootstrap: units resampled within strata
+        uniq, h = np.unique(stratum, return_inverse=True)
+        order = np.argsort(h, kind="stable")
+        first = np.searchsorted(h[order], h[order], side="left")
+        size = np.searchsorted(h[order], h[order], side="right") - first
+        rng = np.random.default_rng(np.random.SeedSequence(unc["seed"] + 3))
+        picks = order[first + (rng.random((unc["n_draws"], h.size)) * size).astype("int64")]
+        n_h = np.bincount(h).astype("float64")
+        rescale = np.sqrt(n_h / (n_h - 1))[:, None]  # n_h >= 2 (checked above)
+        means = {}
+        for method, d in draws.items():
+            means[method] = np.empty((len(picks), uniq.size, member.shape[1]))
+            for j, pick in enumerate(picks):
+                full = stratum_means(h, d[j][truth, None] * member[truth], uniq.size)
+                boot = stratum_means(h[order], d[j][truth[pick], None] * member[truth[pick]], uniq.size)
+                means[method][j] = full + rescale * (boot - full)
+    rows = []
+    for lv, t in per_level.items():
+        a = t.reshape(t.shape[0], k * k)
+        adj_area, _ = stratified_totals(a, stratum, member[truth], label)
+        for method, rate in rates.items():
+            value, se = stratified_totals(a, stratum, rate[truth, None] * member[truth], label)
+            var, how = se ** 2, "sampling error of the reference sample only"
+            if method == "stock_difference" and params is not None:
+                coef, _ = stratified_totals(a, stratum, (w_pair[truth, None, :] * member[truth][:, :, None])
+                                            .reshape(truth.size, -1), label)
+                var = var + (coef.reshape(a.shape[0], member.shape[1], -1) ** 2) @ (params.sds ** 2)
+                how = "IPCC Approach 1 (sampling error + densities, Eq. 3.2)"
+            sd, lo, hi = np.sqrt(var), value - Z95 * np.sqrt(var), value + Z95 * np.sqrt(var)
+            if method in draws:
+                per_draw = np.einsum("zh,dhc->dzc", a[:, uniq], means[method])
+                sd, (lo, hi) = per_draw.std(axis=0, ddof=1), np.percentile(per_draw, [2.5, 97.5], axis=0)
+                how = (f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
+                       f"{'densities' if method == 'stock_difference' else 'registry parameters'} "
+                       "with a stratified bootstrap of the reference sample)")
+            for _, z in tables[lv].iterrows():
+                zi = int(z["index"])
+                for c in [c for c in range(1, len(names)) if adj_area[zi, c] > 0] + [len(names)]:
+                    v = float(value[zi, c])
+                    rows.append({"zone_level": lv, "zone_id": z["zone_id"], "zone_name": z["zone_name"],
+                                 "ecosystem": "all" if c == len(names) else names[c],
+                                 "quantity": "net_sink", "year_start": y0, "year_end": y1, "value": v,
+                                 "unit": UNITS["net_sink"], "method": f"{method}_area_adjusted",
+                                 "basis": "observed", "sd": sd[zi, c], "ci_low": lo[zi, c],
+                                 "ci_high": hi[zi, c],
+                                 "uncertainty_pct": 100 * (hi[zi, c] - lo[zi, c]) / 2 / abs(v) if v else np.nan,
+                                 "uncertainty_approach": f"{how}; activity data from the change-map "
+                                                         "accuracy assessment (Olofsson et al. 2014)"})
+    return pd.DataFrame(rows)
+
+
+def _code(cc, compact_index: int) -> str:
+    return "none" if compact_index == 0 else str(int(cc.codes[compact_index - 1]))
+
+
 def potential_rows(cfg: dict, areas: dict, onehot: np.ndarray, names: list[str], tables: dict,
                    last_year: int) -> pd.DataFrame:
     """Zone rows of the sink potential (Mg CO2 yr-1, + = sink) per scenario and target year
@@ -498,7 +631,7 @@ def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path) -> None:
     for zone in cfg["zones"]:
         gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
         sub = df[(df.zone_level == zone["level"]) & (df.ecosystem == "all")]
-        col = [f"{METHOD_PREFIX.get(m, '')}{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}"
+        col = [f"{METHOD_PREFIX.get(m, m + '_')}{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}"
                + ("" if y0 == y1 else f"_{y1}")
                for q, y0, y1, m in zip(sub.quantity, sub.year_start, sub.year_end, sub.method)]
         wide = sub.assign(column=col).pivot(index="zone_id", columns="column", values="value")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -44,18 +45,8 @@ def demo_tables(draws: int) -> dict:
         c = copy.deepcopy(cfg)
         c["uncertainty"].update(approaches=approaches, n_draws=draws)
         scratch = stages.RunPaths(Path("/tmp/sinks_bench_uncertainty"))
-        scratch.outputs.mkdir(parents=True, exist_ok=True)
-        for lv in stages.zone_levels(c):  # read the demo's zones, write tables to scratch
-            for src, dst in ((paths.zones(lv), scratch.zones(lv)), (paths.zones_table(lv), scratch.zones_table(lv))):
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                dst.write_bytes(src.read_bytes())
-        for ep in stages.cfgmod.epochs(c):
-            src = stages.epoch_landcover(c, paths, ep.year)
-            dst = stages.epoch_landcover(c, scratch, ep.year)
-            dst.write_bytes(src.read_bytes())
-        for y0, y1 in stages.cfgmod.periods(c):
-            sink = paths.output("net_sink", y0=y0, y1=y1)
-            scratch.output("net_sink", y0=y0, y1=y1).write_bytes(sink.read_bytes())
+        shutil.rmtree(scratch.root, ignore_errors=True)  # a copy of the demo run: tables go there
+        shutil.copytree(paths.root, scratch.root)
         t0 = time.perf_counter()
         df = summarize(c, scratch)
         seconds[label] = time.perf_counter() - t0

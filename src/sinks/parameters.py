@@ -10,6 +10,7 @@ someone can check them; using one raises ``ConfigError`` unless the config overr
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -75,14 +76,31 @@ def load_registry(overrides: dict | None = None) -> pd.DataFrame:
     return reg
 
 
-def value(reg: pd.DataFrame, pid: str) -> float:
-    """A parameter's value; ``ConfigError`` if it is UNCONFIRMED and not overridden."""
+def value(reg, pid: str) -> float:
+    """A parameter's value; ``ConfigError`` if it is UNCONFIRMED and not overridden.
+
+    ``reg``: the registry (:func:`load_registry`) or one of its Monte Carlo draws
+    (:class:`RegistryDraw`)."""
+    if isinstance(reg, RegistryDraw):
+        if pid in reg.values:
+            return reg.values[pid]
+        reg = reg.base  # not usable in a draw: UNCONFIRMED (raises below) or unknown
     if str(reg.at[pid, "status"]).upper() == "UNCONFIRMED":
         row = reg.loc[pid]
         raise ConfigError(f"parameters.{pid} = {row['value']} {row['unit']} is UNCONFIRMED "
                           f"({row['source']}); give a checked value in the config's parameters "
                           "section before using it")
     return float(reg.at[pid, "value"])
+
+
+@dataclass(frozen=True)
+class RegistryDraw:
+    """One Monte Carlo draw of the registry: the value of every usable (not UNCONFIRMED) entry,
+    drawn or fixed, as a plain dict (a pandas scalar look-up costs ~40 µs, and the models look
+    up dozens of values per draw)."""
+
+    base: pd.DataFrame
+    values: dict[str, float]
 
 
 def spec(reg: pd.DataFrame, pid: str) -> dict:
@@ -97,24 +115,20 @@ def spec(reg: pd.DataFrame, pid: str) -> dict:
 
 def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int):
     """Monte Carlo draws of the registry (IPCC 2006 Vol.1 Ch.3 §3.2.3.2): yields ``n_draws``
-    registries in which every uncertain entry that may be used (not UNCONFIRMED) is drawn from
-    its distribution (:func:`sinks.uncertainty.parameter_draws`, seeded).
+    :class:`RegistryDraw` in which every uncertain entry that may be used (not UNCONFIRMED) is
+    drawn from its distribution (:func:`sinks.uncertainty.parameter_draws`, seeded).
 
     The same registry and seed give the same draw of a parameter in every method, so methods
-    that share one (CF, R) are correlated as they should be. One registry object is updated in
-    place and yielded each time: use it before asking for the next.
+    that share one (CF, R) are correlated as they should be.
     """
     from sinks.uncertainty import parameter_draws
 
-    ids = [i for i in reg.index
-           if reg.loc[i, "sd"] > 0 and str(reg.loc[i, "status"]).upper() != "UNCONFIRMED"]
+    usable = [i for i in reg.index if str(reg.loc[i, "status"]).upper() != "UNCONFIRMED"]
+    fixed = {i: float(reg.loc[i, "value"]) for i in usable}
+    ids = [i for i in usable if reg.loc[i, "sd"] > 0]
     draws = parameter_draws([spec(reg, i) for i in ids], n_draws, seed)
-    drawn = reg.copy()
-    column = drawn.columns.get_loc("value")
-    rows = [drawn.index.get_loc(i) for i in ids]
     for row in draws:
-        drawn.iloc[rows, column] = row
-        yield drawn
+        yield RegistryDraw(reg, {**fixed, **dict(zip(ids, row.tolist()))})
 
 
 def registry_table(reg: pd.DataFrame) -> pd.DataFrame:

@@ -116,6 +116,22 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
     assert comp.loc["W", "gain_loss"] == pytest.approx(expected, rel=1e-6)
 
 
+def test_gain_loss_rows_approach1_first_order(tmp_path, chdir):
+    # Approach 1 alone: first-order propagation (IPCC 2006 Vol.1 Eq. 3.1 for the product
+    # G_W (1 + R) CF): relative sds 3.6/8 = 0.45, 0.1008/1.224 = 0.082353, 0.012755/0.47 =
+    # 0.027139 -> sqrt(0.2025 + 0.0067820 + 0.00073652) = 0.458279 of zone W's 4 x G growth term
+    # (its other term, the shrub biomass lost, uses the fixed densities).
+    root = chdir(build_tiny(tmp_path))
+    _, _, df = run_tiny_stages(root, lambda c: (
+        c["carbon"].update(method=["stock_difference", "gain_loss"]),
+        c.update(uncertainty={"approaches": ["approach1"]})))
+    row = df[(df.method == "gain_loss") & (df.ecosystem == "all") & (df.zone_name == "W")
+             & (df.quantity == "net_sink")].iloc[0]
+    assert row.sd == pytest.approx(0.458279 * 4 * GAIN * PX_HA * 44 / 12, rel=1e-4)
+    assert row.ci_high - row.value == pytest.approx(1.96 * row.sd)
+    assert row.uncertainty_approach.startswith("IPCC Approach 1")
+
+
 def test_chapman_richards_potential_hand_computed():
     from sinks.models.potential import annual_removal, chapman_richards
     # B(10) = 160 (1 - e^-0.8)^2.5 = 160 x 0.550671^2.5 = 160 x 0.225025 = 36.0040 t d.m./ha

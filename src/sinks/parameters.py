@@ -131,6 +131,24 @@ def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int):
         yield RegistryDraw(reg, {**fixed, **dict(zip(ids, row.tolist()))})
 
 
+def registry_sensitivities(reg: pd.DataFrame, fn) -> np.ndarray:
+    """First-order sensitivities of ``fn(registry) -> array`` to every uncertain, usable (not
+    UNCONFIRMED) parameter: rows (∂fn/∂θ_j) × sd_j, by central differences with a step of
+    10⁻³ sd_j. The terms of IPCC Approach 1 (2006 Vol.1 Ch.3 §3.2.3.1): the sd of a linear
+    combination c · fn is sqrt(Σ_j (c · row_j)²). Returns (n_params, fn size); (0, size) if no
+    parameter is uncertain."""
+    usable = [i for i in reg.index if str(reg.loc[i, "status"]).upper() != "UNCONFIRMED"]
+    fixed = {i: float(reg.loc[i, "value"]) for i in usable}
+    rows = []
+    for i in (i for i in usable if reg.loc[i, "sd"] > 0):
+        sd = float(reg.loc[i, "sd"])
+        up = np.asarray(fn(RegistryDraw(reg, {**fixed, i: fixed[i] + 1e-3 * sd})), dtype="float64")
+        down = np.asarray(fn(RegistryDraw(reg, {**fixed, i: fixed[i] - 1e-3 * sd})), dtype="float64")
+        rows.append((up - down).ravel() / 2e-3)
+    base = np.asarray(fn(RegistryDraw(reg, fixed))).ravel()
+    return np.array(rows) if rows else np.zeros((0, base.size))
+
+
 def registry_table(reg: pd.DataFrame) -> pd.DataFrame:
     """The effective registry for printing: id, value, unit, sd, convention, status, source."""
     out = reg.reset_index()[["id", "value", "unit", "sd", "uncertainty_type", "distribution",

@@ -116,7 +116,7 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         res = zonal_totals(zone_idx, n_zones, [compact[e0.year], compact[e1.year]], [k, k],
                            {"area": area})
         transitions.append({lv: res[lv]["area"] for lv in levels})
-    rows, coefs, gain_loss_mc = [], [], []
+    rows, coefs, gain_loss_rows = [], [], []
     for i, ep in enumerate(epochs):
         if i < len(periods):
             margin = {lv: t.sum(axis=2) for lv, t in transitions[i].items()}
@@ -158,14 +158,14 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
                      for lv, t in per_level.items()}
             r, c = _rows(res, {lv: {q: pairs[lv] for q in res[lv]} for lv in res}, tables, names,
                          e0.year, e1.year, "gain_loss", basis, keep)
-            if _monte_carlo(cfg):
-                gain_loss_mc.append((len(rows), r, c, gain_loss_rate_draws(cfg, cc, e1.year - e0.year)))
+            gain_loss_rows.append((len(rows), r, c, e1.year - e0.year))
             rows, coefs = rows + r, coefs + [None] * len(c)
     df = pd.DataFrame(rows, columns=COLUMNS)
     if not np.isfinite(df["value"]).all():
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     df = _with_uncertainty(cfg, df, coefs, params, paths)
-    df = _gain_loss_uncertainty(df, gain_loss_mc)
+    for start, r, c, years in gain_loss_rows:
+        _gain_loss_uncertainty(cfg, df, start, r, c, cc, years)
     aa = cfg["uncertainty"]["accuracy_assessment"]
     if aa and aa["year_end"] is None:
         df = pd.concat([df, area_adjusted_rows(cfg, paths, epochs, transitions, onehot, names,
@@ -476,24 +476,12 @@ def potential_rows(cfg: dict, areas: dict, onehot: np.ndarray, names: list[str],
     """Zone rows of the sink potential (Mg CO2 yr-1, + = sink) per scenario and target year
     (sinks.models.potential), from the ecosystem areas of the last epoch.
 
-    Uncertainty, when Monte Carlo is configured: the per-hectare rates are recomputed for every
-    draw of the registry parameters (the curve's B_max, k and p where the config gives an sd,
-    R and CF; the same draws as the gain-loss rows, IPCC 2006 Vol.1 §3.2.3.2) and each row is
-    Σ area(class) × rate(class), the areas held at the map's. The curve is nonlinear in its
-    parameters, so no Approach 1 interval is given."""
-    from sinks.parameters import load_registry, registry_draws
-
+    Uncertainty from the registry parameters (the curve's B_max, k and p where the config gives
+    an sd, R and CF), see :func:`_registry_uncertainty`; the areas are held at the map's."""
     rates = {key: _class_vector(per_ha, len(names))
              for key, per_ha in potential_rates(cfg, names, last_year).items()}
-    draws = None
-    if _monte_carlo(cfg):
-        draws = {key: [] for key in rates}
-        for drawn in registry_draws(load_registry(cfg["parameters"]), cfg["uncertainty"]["n_draws"],
-                                    registry_seed(cfg)):
-            for key, per_ha in potential_rates(cfg, names, last_year, drawn).items():
-                draws[key].append(_class_vector(per_ha, len(names)))
     rows, coefs = [], []
-    for (scenario, year), rate in rates.items():
+    for b, ((scenario, year), rate) in enumerate(rates.items()):
         grown = np.isfinite(rate)
         for lv, a in areas.items():
             by_class = np.where(grown, a @ onehot, 0.0)
@@ -506,17 +494,13 @@ def potential_rows(cfg: dict, areas: dict, onehot: np.ndarray, names: list[str],
                                  "year_start": last_year, "year_end": year,
                                  "value": float(coef @ np.nan_to_num(rate)), "unit": "Mg CO2 yr-1",
                                  "method": f"potential_{scenario}", "basis": "scenario"})
-                    coefs.append(coef)
-    df = pd.DataFrame(rows)
-    if draws is None:
-        return df.assign(uncertainty_approach="none: needs uncertainty.approaches monte_carlo "
-                                              "(the growth curve is nonlinear)")
-    coefs = np.array(coefs)
-    for (scenario, year), d in draws.items():
-        pick = np.flatnonzero((df.method == f"potential_{scenario}") & (df.year_end == year))
-        _fill_monte_carlo(df, pick, linear_monte_carlo(coefs[pick], np.nan_to_num(np.array(d))),
-                          f"IPCC Approach 2 (Monte Carlo, {len(d)} draws of the registry "
-                          "parameters; areas of the last epoch fixed)")
+                    block = np.zeros((len(rates), len(names)))
+                    block[b] = coef
+                    coefs.append(block.ravel())
+    df = pd.DataFrame(rows).assign(uncertainty_approach="none: uncertainty disabled")
+    _registry_uncertainty(cfg, df, np.arange(len(df)), np.array(coefs), lambda reg: np.nan_to_num(
+        np.concatenate([_class_vector(v, len(names)) for v in potential_rates(cfg, names, last_year, reg).values()])),
+        "areas of the last epoch fixed")
     return df
 
 
@@ -546,19 +530,59 @@ def _monte_carlo(cfg: dict) -> bool:
     return unc["enabled"] and "monte_carlo" in unc["approaches"]
 
 
-def _gain_loss_uncertainty(df: pd.DataFrame, periods: list) -> pd.DataFrame:
-    """Monte Carlo intervals of the gain-loss rows: each row is Σ area(pair) × rate(pair), and
-    the rates are re-evaluated for every draw of the registry parameters."""
+def _gain_loss_uncertainty(cfg: dict, df: pd.DataFrame, start: int, rows: list, coefs: list,
+                           cc, years: int) -> None:
+    """Uncertainty of a period's gain-loss rows (from ``start`` in ``df``): each row is
+    Σ area(pair) × rate(pair) of its quantity; the rates depend on the registry parameters."""
     keys = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions"}
-    for start, rows, coefs, draws in periods:
-        quantities = np.array([r[4] for r in rows])
-        for quantity, key in keys.items():
-            pick = np.flatnonzero(quantities == quantity)
-            mc = linear_monte_carlo(np.array([coefs[i] for i in pick]), draws[key])
-            _fill_monte_carlo(df, start + pick, mc,
-                              f"IPCC Approach 2 (Monte Carlo, {draws[key].shape[0]} draws of the "
-                              "registry parameters; densities fixed)")
-    return df
+    m = len(coefs[0])
+    full = np.zeros((len(rows), len(keys) * m))
+    for i, (row, coef) in enumerate(zip(rows, coefs)):
+        b = list(keys).index(row[4])
+        full[i, b * m:(b + 1) * m] = coef
+    _registry_uncertainty(cfg, df, start + np.arange(len(rows)), full, lambda reg: np.concatenate(
+        [gain_loss_rates(cfg, cc, years, reg)[k].ravel() for k in keys.values()]), "densities fixed")
+
+
+def _registry_uncertainty(cfg: dict, df: pd.DataFrame, pick: np.ndarray, coefs: np.ndarray,
+                          rate_of, fixed: str) -> None:
+    """Uncertainty columns of rows ``pick`` whose values are ``coefs @ rate_of(registry)``, the
+    rates being nonlinear in the registry parameters θ (products such as G_W (1 + R) CF, the
+    growth curve).
+
+    * Approach 1 (IPCC 2006 Vol.1 Ch.3 §3.2.3.1): first-order propagation,
+      sd² = Σ_j (coefs · ∂rate/∂θ_j × sd_j)² — Eq. 3.1 and 3.2 are this rule for products and
+      sums — with the derivatives by central differences
+      (:func:`sinks.parameters.registry_sensitivities`).
+    * Approach 2 (§3.2.3.2): the rates re-evaluated for every draw of θ
+      (:func:`sinks.parameters.registry_draws`, seed :func:`sinks.stages.registry_seed`).
+    """
+    from sinks.parameters import load_registry, registry_draws, registry_sensitivities
+    from sinks.uncertainty import Z95
+
+    unc = cfg["uncertainty"]
+    if not unc["enabled"] or not len(pick):
+        return
+    reg = load_registry(cfg["parameters"])
+    idx = df.index[pick]
+    values = df.loc[idx, "value"].to_numpy()
+    if "approach1" in unc["approaches"]:
+        sd1 = np.sqrt(((coefs @ registry_sensitivities(reg, rate_of).T) ** 2).sum(axis=1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u1 = np.where(values != 0, 100 * Z95 * sd1 / np.abs(values), np.nan)
+        if _monte_carlo(cfg):
+            df.loc[idx, "approach1_uncertainty_pct"] = u1
+        else:
+            for col, v in (("sd", sd1), ("ci_low", values - Z95 * sd1),
+                           ("ci_high", values + Z95 * sd1), ("uncertainty_pct", u1)):
+                df.loc[idx, col] = v
+            df.loc[idx, "uncertainty_approach"] = (
+                f"IPCC Approach 1 (first-order propagation of the registry parameters; {fixed})")
+    if _monte_carlo(cfg):
+        draws = np.array([rate_of(d) for d in registry_draws(reg, unc["n_draws"], registry_seed(cfg))])
+        _fill_monte_carlo(df, pick, linear_monte_carlo(coefs, draws),
+                          f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the registry "
+                          f"parameters; {fixed})")
 
 
 def _attribution(rows: pd.DataFrame, shares: np.ndarray, names: list[str]) -> pd.DataFrame:

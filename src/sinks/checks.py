@@ -143,6 +143,20 @@ def _check_methods(cfg: dict, legend) -> list[str]:
         for pid in ("cr_bmax_plantation", "cr_k_plantation", "cr_p_plantation", "root_shoot_plantation"):
             value(reg, pid)
         lines.append(f"potential: target years {pot['target_years']}, scenarios {pot['scenarios']}")
+    wet = cfg["wetland"]
+    if wet["enabled"]:
+        for path in [wet["inundation"]] if wet["inundation"] else wet["water_masks"]:
+            open_raster(path)
+        if wet["ch4"]:
+            from sinks.models.wetland import GWP_IDS
+            ef = wet["ch4_emission_factor"]
+            if ef not in reg.index or reg.loc[ef, "kind"] != "emission":
+                raise InputDataError(f"{cfg['_source']}: wetland.ch4_emission_factor = {ef!r}: not "
+                                     "an emission factor of the registry (`sinks parameters CONFIG`)")
+            lines.append(f"wetland CH4: {ef} = {value(reg, ef)} kg CH4/ha/yr, GWP100 {wet['gwp']} "
+                         f"= {value(reg, GWP_IDS[wet['gwp']])}")
+        lines.append(f"wetland: open water of natural lakes where flooded >= "
+                     f"{wet['open_water_threshold']} of the time")
     bio = cfg["biomass"]
     if bio["enabled"]:
         if bio["year"] not in [e.year for e in cfgmod.epochs(cfg)] or not bio["features"]:

@@ -24,8 +24,10 @@ from sinks.io.vectors import read_zones
 from sinks.landcover import apply_lut
 from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
-from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_rate_draws,
-                          gain_loss_rates, potential_rates, uncertainty_parameters, zone_levels)
+from sinks.stages import (LAKE, RunPaths, ch4_rate, compact_classes, epoch_landcover,
+                          gain_loss_compact, gain_loss_names, gain_loss_rate_draws,
+                          gain_loss_rates, inundation, potential_rates, uncertainty_parameters,
+                          zone_levels)
 from sinks.uncertainty import linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
@@ -35,12 +37,13 @@ COLUMNS = ["zone_level", "zone_id", "zone_name", "ecosystem", "quantity", "year_
            "year_end", "value", "unit", "method", "basis"]  # then the uncertainty columns
 UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" for p in POOLS},
          "net_sink": "Mg CO2 yr-1", "gross_removals": "Mg CO2 yr-1", "gross_emissions": "Mg CO2 yr-1",
-         "sink_potential": "Mg CO2 yr-1"}
+         "sink_potential": "Mg CO2 yr-1", "ch4_emissions_co2e": "Mg CO2e yr-1",
+         "net_sink_with_ch4": "Mg CO2e yr-1"}
 
 
 METHOD_PREFIX = {"gain_loss": "gl_", "biomass_map": "rs_", "stock_difference_area_adjusted": "adj_", "potential_business_as_usual": "bau_",
                  "potential_afforestation": "aff_", "potential_protection": "prot_"}  # GeoPackage column prefixes
-GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr", "sink_potential": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
+GPKG_UNITS = {"area": "ha", "ch4_emissions_co2e": "MgCO2e_per_yr", "net_sink_with_ch4": "MgCO2e_per_yr", "net_sink": "MgCO2_per_yr", "sink_potential": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
               "gross_emissions": "MgCO2_per_yr"}
 
 
@@ -54,9 +57,12 @@ def _zones(paths: RunPaths, levels: list[str], grid, chunks: int):
     return idx, tables
 
 
-def _rows(result, coefs, tables, names, year_start, year_end, method, basis, keep_class):
+def _rows(result, coefs, tables, names, year_start, year_end, method, basis, keep_class,
+          in_total=None):
     """Table rows of one epoch or period, and each row's coefficient vector over the density
-    parameters (None for rows that do not depend on them, e.g. areas, or without parameters)."""
+    parameters (None for rows that do not depend on them, e.g. areas, or without parameters).
+    ``in_total``: bool per class, which classes the 'all' row sums (default all but 0)."""
+    in_total = np.arange(len(names)) > 0 if in_total is None else in_total
     rows, row_coefs = [], []
     for lv, per_value in result.items():
         for _, z in tables[lv].iterrows():
@@ -69,8 +75,8 @@ def _rows(result, coefs, tables, names, year_start, year_end, method, basis, kee
                                      year_start, year_end, arr[i, c], UNITS[quantity], method, basis))
                         row_coefs.append(None if coef is None else coef[i, c])
                 rows.append((lv, z["zone_id"], z["zone_name"], "all", quantity, year_start,
-                             year_end, arr[i, 1:].sum(), UNITS[quantity], method, basis))
-                row_coefs.append(None if coef is None else coef[i, 1:].sum(axis=0))
+                             year_end, arr[i, in_total].sum(), UNITS[quantity], method, basis))
+                row_coefs.append(None if coef is None else coef[i, in_total].sum(axis=0))
     return rows, row_coefs
 
 
@@ -130,6 +136,7 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         if not any(res[lv]["area"][:, 1:].sum() > 0 for lv in levels):
             raise EmptyDataError(f"{paths.landcover(ep.year)}: no valid pixel falls in any zone; "
                                  "check that the zones and the land cover cover the same area")
+    gl = _gain_loss_setup(cfg, paths, cc, names, epochs, chunks) if "gain_loss" in cfg["carbon"]["method"] else None
     total_density = sum(density[p] for p in POOLS)
     valid = np.outer(onehot.any(axis=1), onehot.any(axis=1))
     for (e0, e1), per_level in zip(periods, transitions):
@@ -144,18 +151,11 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         keep = {lv: ((t * valid).sum(axis=1) @ onehot) > 0 for lv, t in per_level.items()}
         r, c = _rows(res, coef, tables, names, e0.year, e1.year, "stock_difference", basis, keep)
         rows, coefs = rows + r, coefs + c
-        if "gain_loss" in cfg["carbon"]["method"]:
-            rates = gain_loss_rates(cfg, cc, e1.year - e0.year)
-            res = {lv: {q: (t * valid * rates[key]).sum(axis=1) @ onehot
-                        for q, key in (("net_sink", "net"), ("gross_removals", "removals"),
-                                       ("gross_emissions", "emissions"))}
-                   for lv, t in per_level.items()}
-            pairs = {lv: np.einsum("zab,bc->zcab", t * valid, onehot).reshape(t.shape[0], len(names), k * k)
-                     for lv, t in per_level.items()}
-            r, c = _rows(res, {lv: {q: pairs[lv] for q in res[lv]} for lv in res}, tables, names,
-                         e0.year, e1.year, "gain_loss", basis, keep)
+        if gl is not None:
+            r, c, mc = _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, per_level, zone_idx,
+                                              n_zones, tables, area, basis, chunks)
             if _monte_carlo(cfg):
-                gain_loss_mc.append((len(rows), r, c, gain_loss_rate_draws(cfg, cc, e1.year - e0.year)))
+                gain_loss_mc.append((len(rows), r, c, mc))
             rows, coefs = rows + r, coefs + [None] * len(c)
     df = pd.DataFrame(rows, columns=COLUMNS)
     if not np.isfinite(df["value"]).all():
@@ -183,6 +183,73 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
     _write_csv(series, paths.time_series())
     write_time_series_plot(cfg, series, paths)
     return df
+
+
+def _gain_loss_setup(cfg: dict, paths: RunPaths, cc, names: list[str], epochs, chunks: int) -> dict:
+    """What the gain-loss rows of every period share: the gain-loss class maps of the epochs
+    (with the lake / wetland rule), their reporting classes (``lake_open_water`` appended) and,
+    with the wetland rule, the inundation frequency."""
+    gl_names = gain_loss_names(cfg, cc)
+    wetland = cfg["wetland"]["enabled"]
+    report = np.concatenate([cc.report_class, [len(names)]]) if wetland else cc.report_class
+    rnames = names + [LAKE] if wetland else names
+    onehot = np.zeros((len(gl_names), len(rnames)))
+    onehot[np.arange(len(gl_names)), report] = 1.0
+    onehot[0] = 0.0
+    compact = {ep.year: gain_loss_compact(cfg, paths, cc, ep.year, chunks) for ep in epochs}
+    grid = compact[epochs[0].year].odc.geobox
+    return {"k": len(gl_names), "names": rnames, "onehot": onehot, "compact": compact,
+            "flooded": inundation(cfg, paths, grid, chunks).fillna(0.0) if wetland else None,
+            "managed": np.array([n != LAKE for n in rnames]) & (np.arange(len(rnames)) > 0)}
+
+
+def _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, transitions, zone_idx, n_zones, tables,
+                           area, basis, chunks):
+    """Gain-loss rows of a period: net sink, gross removals and emissions per zone and class at
+    the period's end, Σ area(pair) × rate(pair) + Σ area(history) × rate(history) (the SOC of
+    conversions at earlier epochs still moving, Eq. 2.25); with the wetland rule also the
+    area by class, lake open water as its own class left out of the 'all' rows, and with CH4
+    ``ch4_emissions_co2e`` and ``net_sink_with_ch4``. Returns rows, their coefficient vectors
+    over the rates (pairs, then history codes) and the rates' Monte Carlo draws (or None)."""
+    k, onehot, compact = gl["k"], gl["onehot"], gl["compact"]
+    wet = cfg["wetland"]
+    if wet["enabled"]:
+        values = {"area": area, **({"flooded": area * gl["flooded"]} if wet["ch4"] else {})}
+        pairs = zonal_totals(zone_idx, n_zones, [compact[e0.year], compact[e1.year]], [k, k], values)
+    else:  # the gain-loss classes are the compact classes: reuse the transition areas
+        pairs = {lv: {"area": t} for lv, t in transitions.items()}
+    hist = open_raster(paths.conversion_history(e0.year), chunks=chunks)
+    require_same_grid(hist, compact[e0.year].odc.geobox, str(paths.conversion_history(e0.year)))
+    n_hist = len(cfgmod.epochs(cfg)) * k * k
+    history = zonal_totals(zone_idx, n_zones, [hist, compact[e1.year]], [n_hist, k], {"area": area})
+    rates = gain_loss_rates(cfg, cc, e0.year, e1.year)
+    ok = onehot.any(axis=1)
+    res, coef, keep = {}, {}, {}
+    for lv in pairs:
+        t = pairs[lv]["area"] * np.outer(ok, ok)
+        h = history[lv]["area"] * ok[None, None, :]  # [zone, history code, class at t1]
+        res[lv] = {q: (t * rates[key]).sum(axis=1) @ onehot
+                   + np.einsum("zhb,h->zb", h, rates[f"history_{key}"]) @ onehot
+                   for q, key in (("net_sink", "net"), ("gross_removals", "removals"),
+                                  ("gross_emissions", "emissions"))}
+        full = np.concatenate([np.einsum("zab,bc->zcab", t, onehot).reshape(t.shape[0], -1, k * k),
+                               np.einsum("zhb,bc->zch", h, onehot)], axis=2)
+        coef[lv] = {q: full for q in res[lv]}
+        keep[lv] = (t.sum(axis=1) @ onehot) > 0
+        if wet["enabled"]:
+            res[lv]["area"] = t.sum(axis=1) @ onehot
+        if wet["ch4"]:
+            per_class = np.array([ch4_rate(cfg) if n == "wetland" else 0.0 for n in gl["names"]])
+            res[lv]["ch4_emissions_co2e"] = (pairs[lv]["flooded"].sum(axis=1) @ onehot) * per_class
+            res[lv]["net_sink_with_ch4"] = res[lv]["net_sink"] + res[lv]["ch4_emissions_co2e"]
+    rows, row_coefs = _rows(res, coef, tables, gl["names"], e0.year, e1.year, "gain_loss", basis,
+                            keep, gl["managed"])
+    if wet["synthetic"]:  # rows that rest on the inundation layer say so
+        rows = [r[:10] + (f"{r[10]}; synthetic inundation",)
+                if r[3] == LAKE or r[4] in ("area", "ch4_emissions_co2e", "net_sink_with_ch4") else r
+                for r in rows]
+    draws = gain_loss_rate_draws(cfg, cc, e0.year, e1.year) if _monte_carlo(cfg) else None
+    return rows, row_coefs, draws
 
 
 def _stock_coefficients(a: np.ndarray, onehot: np.ndarray, params) -> dict[str, np.ndarray]:

@@ -65,6 +65,9 @@ class RunPaths:
     def landcover(self, year: int, scenario: bool = False) -> Path:
         return self.interim / (f"landcover_{year}_scenario.tif" if scenario else f"landcover_{year}.tif")
 
+    def conversion_history(self, year: int) -> Path:
+        return self.interim / f"conversion_history_{year}.tif"
+
     def scenario_report(self, year: int) -> Path:
         return self.outputs / f"scenario_changes_{year}.csv"
 
@@ -453,7 +456,9 @@ GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
     "natural_secondary_le20": ("gw_natural_secondary_le20", "root_shoot_natural"),
     "natural_secondary_gt20": ("gw_natural_secondary_gt20", "root_shoot_natural"),
 }
-NO_SOIL = {"water", "other"}  # open water (not managed land) and bare land: no soil reported
+LAKE = "lake_open_water"  # open water of a natural lake (wetland.enabled): not managed land
+NO_SOIL = {"water", "other", LAKE}  # open water (not managed land) and bare land: no soil reported
+WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake open water
 
 
 def ecosystem_soc(cfg: dict, reg) -> dict[str, float]:
@@ -477,25 +482,47 @@ def ecosystem_soc(cfg: dict, reg) -> dict[str, float]:
             "grassland": soc_stock(ref, value(reg, "f_grassland")), "default": ref}
 
 
-def gain_loss_rates(cfg: dict, cc: CompactClasses, years: int, reg=None) -> dict[str, np.ndarray]:
-    """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) for every pair of compact
-    classes of a period (sinks.models.gain_loss), with the config's strata and the registry
-    (``reg``: a registry with other values, e.g. one Monte Carlo draw)."""
-    from sinks.models.gain_loss import biomass_gain, transition_rates
+def gain_loss_names(cfg: dict, cc: CompactClasses) -> list:
+    """Ecosystem class of each gain-loss class index (None at 0): the compact classes, plus
+    ``lake_open_water`` at index K when ``wetland.enabled``."""
+    names = _gain_loss_classes(cfg, cc)
+    return names + [LAKE] if cfg["wetland"]["enabled"] else names
+
+
+def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
+    """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) of a period [y0, y1]
+    (sinks.models.gain_loss), with the config's strata and the registry (``reg``: a registry
+    with other values, e.g. one Monte Carlo draw).
+
+    Keys ``net``, ``removals``, ``emissions``: (K, K) tables over the pair of gain-loss classes
+    (:func:`gain_loss_names`) at y0 and y1; ``history_<key>``: tables over the conversion-history
+    codes (sinks.models.gain_loss.history_code) of the SOC still moving after a conversion at an
+    earlier epoch (Eq. 2.25, D years)."""
+    from sinks.models.gain_loss import biomass_gain, history_code, soc_ramp_rate, transition_rates
     from sinks.parameters import load_registry, value
 
-    names = _gain_loss_classes(cfg, cc)
+    names = gain_loss_names(cfg, cc)
     reg = load_registry(cfg["parameters"]) if reg is None else reg
     gw_id, r_id = GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]]
     gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
     biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
+    biomass = np.concatenate([biomass, np.zeros(len(names) - biomass.size)])  # lake: none
     by_class = ecosystem_soc(cfg, reg)
     soc = np.array([0.0] + [by_class.get(n, by_class["default"]) for n in names[1:]])
-    rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc,
-                             np.array([n is not None and n not in NO_SOIL for n in names]),
-                             gain, cfg["gain_loss"]["wood_removals"], years,
-                             value(reg, "soc_period_d"))
-    return {k: v * C_TO_CO2 for k, v in rates.items()}
+    applies = np.array([n is not None and n not in NO_SOIL for n in names])
+    d = value(reg, "soc_period_d")
+    rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc, applies,
+                             gain, cfg["gain_loss"]["wood_removals"], y1 - y0, d)
+    k = len(names)
+    years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
+    j, a, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
+    ramp = np.where(applies[a] & applies[b] & (a != b) & (a > 0) & (b > 0),
+                    soc_ramp_rate(soc[a], soc[b], years[j], y0, y1, d), 0.0)
+    hist = np.zeros(years.size * k * k)
+    hist[history_code(j, a, b, k).ravel()] = ramp.ravel()
+    rates.update({"history_removals": np.clip(hist, 0, None), "history_emissions": np.clip(-hist, 0, None),
+                  "history_net": hist})
+    return {key: v * C_TO_CO2 for key, v in rates.items()}
 
 
 @functools.lru_cache(maxsize=8)
@@ -513,10 +540,10 @@ def _gain_loss_classes(cfg: dict, cc: CompactClasses) -> list:
     return [None] + [legend[int(c)] for c in cc.codes]
 
 
-def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, years: int) -> dict[str, np.ndarray]:
-    """Monte Carlo draws of the gain-loss rates of every class pair, (n_draws, K*K) per key:
-    every uncertain, confirmed registry parameter drawn from its distribution (seeded by
-    ``uncertainty.seed``); densities held at their values."""
+def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
+    """Monte Carlo draws of the gain-loss rates, (n_draws, K*K + history codes) per key (the
+    pair table flattened, then the history table): every uncertain, confirmed registry
+    parameter drawn from its distribution (seeded by ``uncertainty.seed``); densities held."""
     from sinks.parameters import load_registry, spec
     from sinks.uncertainty import parameter_draws
 
@@ -530,33 +557,188 @@ def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, years: int) -> dict[str,
     rows = [drawn.index.get_loc(i) for i in ids]
     for row in draws:
         drawn.iloc[rows, column] = row
-        for key, rate in gain_loss_rates(cfg, cc, years, drawn).items():
-            out[key].append(rate.ravel())
+        rates = gain_loss_rates(cfg, cc, y0, y1, drawn)
+        for key in out:
+            out[key].append(np.concatenate([rates[key].ravel(), rates[f"history_{key}"]]))
     return {k: np.array(v) for k, v in out.items()}
+
+
+def stage_map_inundation(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> Path:
+    """Write ``inundation_frequency.tif`` on the run grid (fraction of time flooded, 0-1):
+    the given frequency raster (``wetland.inundation``) or the fraction of the water masks
+    (``wetland.water_masks``; 1 water, 0 land, nodata = not observed) flagged as water
+    (sinks.rs.imagery.inundation_frequency). Inputs are aligned as continuous data (average)."""
+    from sinks.rs.imagery import inundation_frequency
+
+    wet = cfg["wetland"]
+    grid = run_grid(cfg)
+    sources = [wet["inundation"]] if wet["inundation"] else list(wet["water_masks"])
+    layers = []
+    for path in sources:
+        src = open_raster(path, chunks=chunks)
+        src = src.astype("float32").where(src != src.odc.nodata) if src.odc.nodata is not None else src.astype("float32")
+        layers.append(align(src.rio.write_nodata(np.nan), grid, categorical=False,
+                            name=f"wetland inundation input {path}", chunks=chunks))
+    freq = layers[0] if wet["inundation"] else inundation_frequency(layers)
+    lo, hi = (float(v) for v in dask_min_max(freq))
+    if not (0.0 <= lo and hi <= 1.0):
+        raise InputDataError(f"{sources[0]}: inundation frequency spans {lo:.3g}-{hi:.3g}; it must "
+                             "be a fraction 0-1 (water masks: 1 water, 0 land)")
+    mask = _clip_mask(cfg, paths, grid, chunks)
+    if mask is not None:
+        freq = freq.where(mask)
+    basis = "synthetic" if wet["synthetic"] else "observed"
+    m = _map(cfg, "inundation_frequency", freq, paths.output("inundation_frequency"), basis=basis,
+             model="fraction of observations flooded" if not wet["inundation"] else "given raster",
+             inputs=sources)
+    if wet["synthetic"]:
+        m.description += " (SYNTHETIC)"
+    write_cogs([m])
+    return paths.output("inundation_frequency")
+
+
+def dask_min_max(arr: xr.DataArray) -> tuple[float, float]:
+    """Minimum and maximum of an array ignoring NaN (a reduction: small result); (0, 0) if empty."""
+    import dask
+
+    lo, hi = dask.compute(arr.min(skipna=True), arr.max(skipna=True))
+    lo, hi = float(lo), float(hi)
+    return (0.0, 0.0) if np.isnan(lo) else (lo, hi)
+
+
+def inundation(cfg: dict, paths: RunPaths, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
+    """The run's inundation frequency (0-1, NaN = not observed), checked to be on the grid."""
+    path = paths.output("inundation_frequency")
+    f = open_raster(path, chunks=chunks)
+    require_same_grid(f, grid, str(path))
+    return f.where(f != f.odc.nodata)
+
+
+def gain_loss_compact(cfg: dict, paths: RunPaths, cc: CompactClasses, year: int,
+                      chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
+    """Gain-loss class index map of an epoch: the compact classes, with wetland- or
+    water-class pixels flooded at least ``wetland.open_water_threshold`` of the time set to
+    ``lake_open_water`` (index K) when ``wetland.enabled`` (sinks.models.wetland.is_lake)."""
+    from sinks.models.wetland import is_lake
+
+    path = epoch_landcover(cfg, paths, year)
+    compact = apply_lut(open_raster(path, chunks=chunks), cc.lut, 0)
+    if not cfg["wetland"]["enabled"]:
+        return compact
+    names = _gain_loss_classes(cfg, cc)
+    wet = apply_lut(compact, np.array([n in WET_CLASSES for n in names]), False)
+    lake = is_lake(wet, inundation(cfg, paths, compact.odc.geobox, chunks),
+                   cfg["wetland"]["open_water_threshold"])
+    return compact.where(~lake, len(names)).astype(compact.dtype)
+
+
+def history_dtype(cfg: dict, k: int) -> str:
+    n = len(cfgmod.epochs(cfg)) * k * k
+    if n > 65535:
+        raise InputDataError(f"{len(cfgmod.epochs(cfg))} epochs x {k} classes squared = {n} "
+                             "conversion-history codes: more than uint16 holds; use fewer codes")
+    return "uint16"
+
+
+def stage_track_conversions(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> Path:
+    """Write ``interim/conversion_history_<year>.tif``: per pixel, the last land-use conversion
+    whose soil is still moving at ``year`` (Eq. 2.25: D = 20 yr after it), as a code of
+    (epoch of the conversion, class before, class after); 0 = none. Computed epoch after epoch
+    from the previous epoch's history, so land converted to X stays "land converted" for D
+    years and then is "X remaining X"."""
+    from sinks.models.gain_loss import next_history
+    from sinks.parameters import load_registry, value
+
+    eps = cfgmod.epochs(cfg)
+    years = [e.year for e in eps]
+    i = years.index(year)
+    first = open_raster(epoch_landcover(cfg, paths, years[0]), chunks=chunks)
+    cc = compact_classes(cfg, first.dtype)
+    k = len(gain_loss_names(cfg, cc))
+    dtype = history_dtype(cfg, k)
+    if i == 0:
+        hist = xr.zeros_like(first, dtype=dtype)
+    else:
+        prev = open_raster(paths.conversion_history(years[i - 1]), chunks=chunks)
+        require_same_grid(prev, first.odc.geobox, str(paths.conversion_history(years[i - 1])))
+        c0, c1 = (gain_loss_compact(cfg, paths, cc, y, chunks) for y in years[i - 1:i + 1])
+        d = value(load_registry(cfg["parameters"]), "soc_period_d")
+        conv_year = np.repeat(np.array(years, dtype="float64"), k * k)
+        keep = conv_year + d > year
+        keep[0] = False
+        kernel = functools.partial(next_history, epoch_index=i - 1, keep=keep, k=k)
+        hist = xr.apply_ufunc(kernel, prev, c0, c1, dask="parallelized", output_dtypes=[np.dtype(dtype)])
+    out = paths.conversion_history(year)
+    m = MapToWrite(hist, out, dtype, None,
+                   f"Land-use conversion history at {year} (epoch, class before, class after)",
+                   "code", _tags(cfg, model="conversion tracking, IPCC Eq. 2.25 (D years)",
+                                 inputs=[epoch_landcover(cfg, paths, y) for y in years[:i + 1]],
+                                 basis=eps[i].basis, kind="conversion_history",
+                                 epochs=",".join(map(str, years)), classes=str(k)), "nearest")
+    write_cogs([m])
+    return out
 
 
 def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
                             chunks: int = DEFAULT_CHUNK) -> list[Path]:
     """Write the gain-loss net sink, gross removals and gross emissions maps of a period
-    (Mg CO2 ha-1 yr-1, net: positive = sink). A pixel's rates depend only on its class pair."""
+    (Mg CO2 ha-1 yr-1, net: positive = sink), and with ``wetland.ch4`` the CH4 map
+    (Mg CO2e ha-1 yr-1, negative = source). A pixel's rates depend on its class pair and its
+    conversion history; pixels of natural lake open water at y1 are nodata (not managed land)."""
     from sinks.io.outputs import GAIN_LOSS_CITATION
 
     src = [epoch_landcover(cfg, paths, y) for y in (y0, y1)]
-    codes = [open_raster(p, chunks=chunks) for p in src]
-    require_same_grid(codes[1], codes[0].odc.geobox, str(src[1]))
-    cc = compact_classes(cfg, codes[0].dtype)
-    rates = gain_loss_rates(cfg, cc, y1 - y0)
-    compact = [apply_lut(c, cc.lut, 0) for c in codes]
+    first = open_raster(src[0], chunks=chunks)
+    cc = compact_classes(cfg, first.dtype)
+    compact = [gain_loss_compact(cfg, paths, cc, y, chunks) for y in (y0, y1)]
+    require_same_grid(compact[1], compact[0].odc.geobox, str(src[1]))
+    hist = open_raster(paths.conversion_history(y0), chunks=chunks)
+    require_same_grid(hist, compact[0].odc.geobox, str(paths.conversion_history(y0)))
+    rates = gain_loss_rates(cfg, cc, y0, y1)
+    names = gain_loss_names(cfg, cc)
+    managed = apply_lut(compact[1], np.array([n != LAKE for n in names]), False)
     basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
+    layers = {kind: (_pair_lookup(compact[0], compact[1], rates[key])
+                     + apply_lut(hist, rates[f"history_{key}"].astype("float32"), np.nan)).where(managed)
+              for kind, key in (("gain_loss_net", "net"), ("gross_removals", "removals"),
+                                ("gross_emissions", "emissions"))}
+    if cfg["wetland"]["enabled"] and cfg["wetland"]["ch4"]:
+        layers["ch4_emissions_co2e"] = ch4_map(cfg, paths, cc, compact[1], chunks)
     maps = []
-    for kind, key in (("gain_loss_net", "net"), ("gross_removals", "removals"), ("gross_emissions", "emissions")):
-        m = _map(cfg, kind, _pair_lookup(compact[0], compact[1], rates[key]),
-                 paths.output(kind, y0=y0, y1=y1), basis=basis,
+    for kind, layer in layers.items():
+        m = _map(cfg, kind, layer, paths.output(kind, y0=y0, y1=y1), basis=basis,
                  model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']})",
-                 inputs=src + [resolve_densities(cfg), "sinks parameter registry"], y0=y0, y1=y1)
-        m.tags["citation"] = GAIN_LOSS_CITATION
+                 inputs=src + [resolve_densities(cfg), "sinks parameter registry",
+                               paths.conversion_history(y0)], y0=y0, y1=y1)
+        m.tags["citation"] = CH4_CITATION if kind == "ch4_emissions_co2e" else GAIN_LOSS_CITATION
         maps.append(m)
     return write_cogs(maps)
+
+
+CH4_CITATION = ("IPCC 2013 Wetlands Supplement Ch.5 (Tier 1 CH4 = area x EF); GWP100 IPCC AR5 WG1 "
+                "Ch.8 Table 8.7 (28) or AR6 WG1 Ch.7 Table 7.15 (27.0, non-fossil)")
+
+
+def ch4_rate(cfg: dict, reg=None) -> float:
+    """CH4 of a wetland flooded all year, Mg CO2e ha-1 yr-1 (negative = source), from the
+    registry's ``wetland.ch4_emission_factor`` and the GWP100 of ``wetland.gwp``."""
+    from sinks.models.wetland import GWP_IDS, ch4_co2e
+    from sinks.parameters import load_registry, value
+
+    reg = load_registry(cfg["parameters"]) if reg is None else reg
+    wet = cfg["wetland"]
+    return float(ch4_co2e(value(reg, wet["ch4_emission_factor"]), 1.0, value(reg, GWP_IDS[wet["gwp"]])))
+
+
+def ch4_map(cfg: dict, paths: RunPaths, cc: CompactClasses, compact1: xr.DataArray,
+            chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
+    """CH4 per pixel as CO2e (Mg CO2e ha-1 yr-1, negative = source): wetland on mineral soil
+    at the period's end emits EF × its flooded fraction; other managed land 0; lake open water
+    and no data NaN."""
+    names = gain_loss_names(cfg, cc)
+    per_class = np.array([np.nan if n in (None, LAKE) else (1.0 if n == "wetland" else 0.0) for n in names])
+    f = inundation(cfg, paths, compact1.odc.geobox, chunks).fillna(0.0)
+    return (apply_lut(compact1, per_class.astype("float32"), np.nan) * f * np.float32(ch4_rate(cfg))).astype("float32")
 
 
 # --- plot-calibrated biomass (sinks.rs) ---------------------------------------------------

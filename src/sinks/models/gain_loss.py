@@ -87,3 +87,35 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
     removals = sum(np.clip(t, 0, None) for t in terms)
     emissions = sum(np.clip(-t, 0, None) for t in terms)
     return {"removals": removals, "emissions": emissions, "net": removals - emissions}
+
+
+def soc_ramp_rate(soc_before, soc_after, converted: float, y0: float, y1: float,
+                  d: float = 20.0):
+    """Mean annual SOC change over the period [y0, y1] of a conversion made in year
+    ``converted`` (t C ha-1 yr-1): Eq. 2.25 moves SOC linearly from the old to the new
+    equilibrium over D years, (SOC_after − SOC_before) / D for each year in
+    [converted, converted + D], so the period's rate is that times the overlap / (y1 − y0).
+    A conversion at y0 gives :func:`annual_soc_change`; one D or more years back gives 0."""
+    overlap = np.clip(np.minimum(y1, np.asarray(converted, dtype="float64") + d) - y0, 0.0, y1 - y0)
+    return (np.asarray(soc_after) - np.asarray(soc_before)) / d * overlap / (y1 - y0)
+
+
+def history_code(epoch_index, before, after, k: int):
+    """Conversion-history code of a pixel: (epoch index × K + class before) × K + class after;
+    0 = no conversion within D years (class indexes 1..K-1, 0 = no data)."""
+    return (epoch_index * k + before) * k + after
+
+
+def next_history(history: np.ndarray, c0: np.ndarray, c1: np.ndarray, epoch_index: int,
+                 keep: np.ndarray, k: int) -> np.ndarray:
+    """Conversion history at the end of a period from the one at its start (block kernel).
+
+    A pixel whose class changes (c0 → c1, both valid) records the conversion at the period's
+    start epoch (``epoch_index``), replacing an older record; otherwise its record is kept
+    while ``keep[record]`` (its D years have not run out by the period's end), else cleared.
+    """
+    kept = np.where(keep[history], history, 0)
+    changed = (c0 != c1) & (c0 > 0) & (c1 > 0)
+    new = history_code(epoch_index, c0.astype("int64"), c1.astype("int64"), k)
+    out = np.where(changed, new, np.where((c0 > 0) & (c1 > 0), kept, 0))
+    return out.astype(history.dtype)

@@ -119,10 +119,12 @@ def _check_methods(cfg: dict, legend) -> list[str]:
         if legend is None:
             raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem "
                                  "of each code decides forest growth and soil factors)")
-        from sinks.stages import GROWTH_STRATA, ecosystem_soc
+        from sinks.stages import GROWTH_STRATA, PERENNIAL, ecosystem_soc
         for pid in (*GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]], "carbon_fraction", "soc_period_d"):
             value(reg, pid)
         ecosystem_soc(cfg, reg)
+        if PERENNIAL in set(legend.values()):
+            value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle")
         lines.append(f"gain_loss: forest growth {cfg['gain_loss']['forest_growth']}, parameters confirmed")
     aa = cfg["uncertainty"]["accuracy_assessment"]
     if aa:

@@ -456,6 +456,7 @@ GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
     "natural_secondary_le20": ("gw_natural_secondary_le20", "root_shoot_natural"),
     "natural_secondary_gt20": ("gw_natural_secondary_gt20", "root_shoot_natural"),
 }
+PERENNIAL = "cropland_perennial"  # perennial woody crops (orchards, tea): biomass accumulates
 LAKE = "lake_open_water"  # open water of a natural lake (wetland.enabled): not managed land
 NO_SOIL = {"water", "other", LAKE}  # open water (not managed land) and bare land: no soil reported
 WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake open water
@@ -464,8 +465,8 @@ WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake
 def ecosystem_soc(cfg: dict, reg) -> dict[str, float]:
     """Equilibrium mineral-soil stock of each ecosystem class, t C ha-1 (Eq. 2.25), from the
     registry: LAC SOC_ref for upland classes (F = 1 for forest, shrub, grassland and, an
-    assumption at Tier 1, settlements: key "default"), cropland F_LU x F_MG x F_I, wetland
-    soils for wetlands."""
+    assumption at Tier 1, settlements: key "default"), cropland F_LU x F_MG x F_I (paddy,
+    annual upland, perennial/tree crop), wetland soils for wetlands."""
     from sinks.models.gain_loss import soc_stock
     from sinks.parameters import value
 
@@ -477,6 +478,7 @@ def ecosystem_soc(cfg: dict, reg) -> dict[str, float]:
     share = cfg["carbon"]["paddy_share"]
     share = 0.5 if share is None else share
     return {"wetland": value(reg, "soc_ref_wetland"), "cropland_paddy": paddy,
+            PERENNIAL: soc_stock(ref, value(reg, "f_lu_perennial"), mg, inp),
             "cropland_upland": upland, "cropland": share * paddy + (1 - share) * upland,
             "forest": soc_stock(ref, value(reg, "f_forest")),
             "grassland": soc_stock(ref, value(reg, "f_grassland")), "default": ref}
@@ -498,7 +500,8 @@ def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -
     (:func:`gain_loss_names`) at y0 and y1; ``history_<key>``: tables over the conversion-history
     codes (sinks.models.gain_loss.history_code) of the SOC still moving after a conversion at an
     earlier epoch (Eq. 2.25, D years)."""
-    from sinks.models.gain_loss import biomass_gain, history_code, soc_ramp_rate, transition_rates
+    from sinks.models.gain_loss import (biomass_gain, history_code, perennial_gain, soc_ramp_rate,
+                                        transition_rates)
     from sinks.parameters import load_registry, value
 
     names = gain_loss_names(cfg, cc)
@@ -511,18 +514,43 @@ def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -
     soc = np.array([0.0] + [by_class.get(n, by_class["default"]) for n in names[1:]])
     applies = np.array([n is not None and n not in NO_SOIL for n in names])
     d = value(reg, "soc_period_d")
+    perennial = np.array([n == PERENNIAL for n in names])
+    rate, cycle = ((value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle"))
+                   if perennial.any() else (0.0, 0.0))
     rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc, applies,
-                             gain, cfg["gain_loss"]["wood_removals"], y1 - y0, d)
+                             gain, cfg["gain_loss"]["wood_removals"], y1 - y0, d,
+                             np.where(perennial, perennial_gain(rate, cycle, y0, y0, y1), 0.0))
     k = len(names)
     years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
     j, a, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
-    ramp = np.where(applies[a] & applies[b] & (a != b) & (a > 0) & (b > 0),
+    converted = (a != b) & (a > 0) & (b > 0)
+    ramp = np.where(applies[a] & applies[b] & converted,
                     soc_ramp_rate(soc[a], soc[b], years[j], y0, y1, d), 0.0)
-    hist = np.zeros(years.size * k * k)
-    hist[history_code(j, a, b, k).ravel()] = ramp.ravel()
-    rates.update({"history_removals": np.clip(hist, 0, None), "history_emissions": np.clip(-hist, 0, None),
-                  "history_net": hist})
+    growth = np.where(perennial[b] & converted, perennial_gain(rate, cycle, years[j], y0, y1), 0.0)
+    codes = history_code(j, a, b, k).ravel()
+    for key, term in (("removals", np.clip(ramp, 0, None) + growth), ("emissions", np.clip(-ramp, 0, None))):
+        rates[f"history_{key}"] = np.zeros(years.size * k * k)
+        rates[f"history_{key}"][codes] = term.ravel()
+    rates["history_net"] = rates["history_removals"] - rates["history_emissions"]
     return {key: v * C_TO_CO2 for key, v in rates.items()}
+
+
+def history_keep(cfg: dict, names: list, year: int) -> np.ndarray:
+    """Which conversion-history codes still matter at ``year``: conversions less than D years
+    back (soil, Eq. 2.25), or less than the perennial crop cycle back for land converted to
+    perennial crops (biomass still accumulating)."""
+    from sinks.parameters import load_registry, value
+
+    reg = load_registry(cfg["parameters"])
+    k = len(names)
+    years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
+    span = np.full(k, value(reg, "soc_period_d"))
+    if PERENNIAL in names:
+        span[names.index(PERENNIAL)] = max(span[0], value(reg, "perennial_cycle"))
+    j, _, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
+    keep = (years[j] + span[b] > year).ravel()
+    keep[0] = False
+    return keep
 
 
 @functools.lru_cache(maxsize=8)
@@ -647,7 +675,6 @@ def stage_track_conversions(cfg: dict, paths: RunPaths, year: int, chunks: int =
     from the previous epoch's history, so land converted to X stays "land converted" for D
     years and then is "X remaining X"."""
     from sinks.models.gain_loss import next_history
-    from sinks.parameters import load_registry, value
 
     eps = cfgmod.epochs(cfg)
     years = [e.year for e in eps]
@@ -662,10 +689,7 @@ def stage_track_conversions(cfg: dict, paths: RunPaths, year: int, chunks: int =
         prev = open_raster(paths.conversion_history(years[i - 1]), chunks=chunks)
         require_same_grid(prev, first.odc.geobox, str(paths.conversion_history(years[i - 1])))
         c0, c1 = (gain_loss_compact(cfg, paths, cc, y, chunks) for y in years[i - 1:i + 1])
-        d = value(load_registry(cfg["parameters"]), "soc_period_d")
-        conv_year = np.repeat(np.array(years, dtype="float64"), k * k)
-        keep = conv_year + d > year
-        keep[0] = False
+        keep = history_keep(cfg, gain_loss_names(cfg, cc), year)
         kernel = functools.partial(next_history, epoch_index=i - 1, keep=keep, k=k)
         hist = xr.apply_ufunc(kernel, prev, c0, c1, dask="parallelized", output_dtypes=[np.dtype(dtype)])
     out = paths.conversion_history(year)

@@ -215,3 +215,24 @@ def test_inundation_frequency_from_water_masks(tmp_path, chdir):
     cfg, paths, _ = run_tiny_stages(root, edit)
     with rasterio.open(paths.output("inundation_frequency")) as src:
         assert src.read(1)[0].tolist() == [1.0, 0.5, 0.0, 0.0]
+
+
+def test_inundation_outside_0_1_is_refused(tmp_path, chdir):
+    from sinks.errors import InputDataError
+
+    root = chdir(build_tiny(tmp_path))
+    edit = _wetland(root)
+    make_raster(root / "flood.tif", np.full((3, 4), 5, dtype="float32"), nodata=-1.0)
+    with pytest.raises(InputDataError, match="flood.tif: inundation frequency spans 5-5; it must be a fraction"):
+        run_tiny_stages(root, edit)
+
+
+def test_lake_rule_is_lazy_and_equal_on_dask_and_numpy():
+    import dask.array as da
+    import xarray as xr
+
+    wet = np.array([[True, True], [True, False]])
+    f = np.array([[0.9, np.nan], [0.5, 0.95]])
+    lazy = is_lake(xr.DataArray(da.from_array(wet, chunks=1)), xr.DataArray(da.from_array(f, chunks=1)), 0.75)
+    assert isinstance(lazy.data, da.Array)
+    np.testing.assert_array_equal(lazy.values, is_lake(wet, f, 0.75))

@@ -17,19 +17,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 GWP_IDS = {"AR5": "gwp100_ch4_ar5", "AR6": "gwp100_ch4_ar6"}  # registry ids
 
 
 def is_lake(wet_class, inundation, threshold: float):
     """True where a wetland- or water-class pixel is flooded at least ``threshold`` (0-1) of
     the time: open water of a natural lake (NaN inundation = never observed flooded)."""
-    return wet_class & (np.nan_to_num(inundation, nan=0.0) >= threshold)
+    return wet_class & (inundation >= threshold)  # NaN compares False
 
 
 def ch4_co2e(ef_kg_ch4: float, flooded_fraction, gwp: float):
     """CH4 of a flooded wetland as CO2 equivalents, Mg CO2e ha-1 yr-1, negative = source:
     −EF × f × GWP / 1000 (EF kg CH4 ha-1 yr-1 for land flooded all year, f fraction of the
     time flooded, 0-1; kg → Mg)."""
-    return -ef_kg_ch4 * np.asarray(flooded_fraction) * gwp / 1000.0
+    return -ef_kg_ch4 * flooded_fraction * gwp / 1000.0

@@ -124,7 +124,7 @@ rule track_conversions:
     output:
         P.interim / "conversion_history_{year}.tif",
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"], "wetland", "parameters", list(EPOCHS)),
+        carbon=digest("carbon", CFG["landcover"]["legend"], "wetland", "parameters"),
     log:
         f"{RUN}/logs/track_conversions_{{year}}.log",
     threads: 2

@@ -125,6 +125,10 @@ def _check_methods(cfg: dict, legend) -> list[str]:
         ecosystem_soc(cfg, reg)
         if PERENNIAL in set(legend.values()):
             value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle")
+        from sinks.stages import run_grid, strata_levels, strata_map
+        if strata_map(cfg, run_grid(cfg)) is not None:
+            forest, soil = strata_levels(cfg)
+            lines.append(f"gain_loss strata: forest growth {forest[1:]}, soil {soil[1:]}")
         lines.append(f"gain_loss: forest growth {cfg['gain_loss']['forest_growth']}, parameters confirmed")
     aa = cfg["uncertainty"]["accuracy_assessment"]
     if aa:

@@ -142,6 +142,9 @@ def _normalise_epoch_keys(raw: dict, path: Path) -> dict:
             raise ConfigError(f"{path}: landcover.epochs: years {years} are not strictly "
                               "increasing; list the epochs oldest first, each year once")
     cfg["landcover"]["epochs"] = {str(y): v for y, v in zip(years, epochs.values())}
+    for spec in ((cfg.get("gain_loss") or {}).get("strata") or {}).values():
+        if isinstance(spec, dict) and isinstance(spec.get("codes"), dict):
+            spec["codes"] = {str(c): v for c, v in spec["codes"].items()}  # YAML int keys
     return cfg
 
 
@@ -226,6 +229,9 @@ def _resolve_paths(cfg: dict) -> None:
     for zone in cfg["zones"]:
         zone["path"] = _abs(zone["path"])
         zone["name_field"] = zone["name_field"] or zone["id_field"]
+    for spec in cfg["gain_loss"]["strata"].values():
+        if spec:
+            spec["raster"] = _abs(spec["raster"])
     wet = cfg["wetland"]
     wet["water_masks"] = [_abs(p) for p in wet["water_masks"]]
     if wet["inundation"]:

@@ -26,8 +26,8 @@ from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
 from sinks.stages import (LAKE, RunPaths, ch4_rate, compact_classes, epoch_landcover,
                           gain_loss_compact, gain_loss_names, gain_loss_rate_draws,
-                          gain_loss_rates, inundation, potential_rates, uncertainty_parameters,
-                          zone_levels)
+                          inundation, potential_rates, strata_levels, strata_map,
+                          stratified_rates, uncertainty_parameters, zone_levels)
 from sinks.uncertainty import linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
@@ -187,8 +187,8 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
 
 def _gain_loss_setup(cfg: dict, paths: RunPaths, cc, names: list[str], epochs, chunks: int) -> dict:
     """What the gain-loss rows of every period share: the gain-loss class maps of the epochs
-    (with the lake / wetland rule), their reporting classes (``lake_open_water`` appended) and,
-    with the wetland rule, the inundation frequency."""
+    (with the lake / wetland rule), their reporting classes (``lake_open_water`` appended),
+    the strata map (or None) and, with the wetland rule, the inundation frequency."""
     gl_names = gain_loss_names(cfg, cc)
     wetland = cfg["wetland"]["enabled"]
     report = np.concatenate([cc.report_class, [len(names)]]) if wetland else cc.report_class
@@ -198,7 +198,10 @@ def _gain_loss_setup(cfg: dict, paths: RunPaths, cc, names: list[str], epochs, c
     onehot[0] = 0.0
     compact = {ep.year: gain_loss_compact(cfg, paths, cc, ep.year, chunks) for ep in epochs}
     grid = compact[epochs[0].year].odc.geobox
+    forest, soil = strata_levels(cfg)
     return {"k": len(gl_names), "names": rnames, "onehot": onehot, "compact": compact,
+            "strata": strata_map(cfg, grid, chunks), "n_strata": len(forest) * len(soil),
+            "n_soil": len(soil),
             "flooded": inundation(cfg, paths, grid, chunks).fillna(0.0) if wetland else None,
             "managed": np.array([n != LAKE for n in rnames]) & (np.arange(len(rnames)) > 0)}
 
@@ -211,36 +214,48 @@ def _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, transitions, zone_idx, n_
     area by class, lake open water as its own class left out of the 'all' rows, and with CH4
     ``ch4_emissions_co2e`` and ``net_sink_with_ch4``. Returns rows, their coefficient vectors
     over the rates (pairs, then history codes) and the rates' Monte Carlo draws (or None)."""
-    k, onehot, compact = gl["k"], gl["onehot"], gl["compact"]
+    k, onehot, compact, strata = gl["k"], gl["onehot"], gl["compact"], gl["strata"]
     wet = cfg["wetland"]
-    if wet["enabled"]:
+    n_strata, n_soil = gl["n_strata"], gl["n_soil"]
+    if wet["enabled"] or strata is not None:
         values = {"area": area, **({"flooded": area * gl["flooded"]} if wet["ch4"] else {})}
-        pairs = zonal_totals(zone_idx, n_zones, [compact[e0.year], compact[e1.year]], [k, k], values)
+        maps = [compact[e0.year], compact[e1.year]] if strata is None else [strata, compact[e0.year], compact[e1.year]]
+        sizes = [k, k] if strata is None else [n_strata, k, k]
+        pairs = zonal_totals(zone_idx, n_zones, maps, sizes, values)
     else:  # the gain-loss classes are the compact classes: reuse the transition areas
         pairs = {lv: {"area": t} for lv, t in transitions.items()}
     hist = open_raster(paths.conversion_history(e0.year), chunks=chunks)
     require_same_grid(hist, compact[e0.year].odc.geobox, str(paths.conversion_history(e0.year)))
     n_hist = len(cfgmod.epochs(cfg)) * k * k
-    history = zonal_totals(zone_idx, n_zones, [hist, compact[e1.year]], [n_hist, k], {"area": area})
-    rates = gain_loss_rates(cfg, cc, e0.year, e1.year)
+    if strata is None:
+        history = zonal_totals(zone_idx, n_zones, [hist, compact[e1.year]], [n_hist, k], {"area": area})
+    else:  # history rates depend on the soil stratum only
+        soil = apply_lut(strata, (np.arange(n_strata) % n_soil).astype("uint8"), 0)
+        history = zonal_totals(zone_idx, n_zones, [soil, hist, compact[e1.year]], [n_soil, n_hist, k],
+                               {"area": area})
+    rates = stratified_rates(cfg, cc, e0.year, e1.year)
     ok = onehot.any(axis=1)
     res, coef, keep = {}, {}, {}
     for lv in pairs:
-        t = pairs[lv]["area"] * np.outer(ok, ok)
-        h = history[lv]["area"] * ok[None, None, :]  # [zone, history code, class at t1]
-        res[lv] = {q: (t * rates[key]).sum(axis=1) @ onehot
-                   + np.einsum("zhb,h->zb", h, rates[f"history_{key}"]) @ onehot
+        # [zone, stratum, class t0, class t1] and [zone, soil stratum, history code, class t1]
+        t = pairs[lv]["area"].reshape(-1, n_strata, k, k) * np.outer(ok, ok)
+        h = history[lv]["area"].reshape(-1, n_soil, n_hist, k) * ok
+        res[lv] = {q: np.einsum("zsab,sab->zb", t, rates[key]) @ onehot
+                   + np.einsum("zshb,sh->zb", h, rates[f"history_{key}"][:n_soil]) @ onehot
                    for q, key in (("net_sink", "net"), ("gross_removals", "removals"),
                                   ("gross_emissions", "emissions"))}
-        full = np.concatenate([np.einsum("zab,bc->zcab", t, onehot).reshape(t.shape[0], -1, k * k),
-                               np.einsum("zhb,bc->zch", h, onehot)], axis=2)
+        z = t.shape[0]
+        full = np.concatenate([np.einsum("zsab,bc->zcsab", t, onehot).reshape(z, -1, n_strata * k * k),
+                               np.einsum("zshb,bc->zcsh", h, onehot).reshape(z, -1, n_soil * n_hist)], axis=2)
         coef[lv] = {q: full for q in res[lv]}
-        keep[lv] = (t.sum(axis=1) @ onehot) > 0
+        by_class = t.sum(axis=(1, 2)) @ onehot
+        keep[lv] = by_class > 0
         if wet["enabled"]:
-            res[lv]["area"] = t.sum(axis=1) @ onehot
+            res[lv]["area"] = by_class
         if wet["ch4"]:
             per_class = np.array([ch4_rate(cfg) if n == "wetland" else 0.0 for n in gl["names"]])
-            res[lv]["ch4_emissions_co2e"] = (pairs[lv]["flooded"].sum(axis=1) @ onehot) * per_class
+            flooded = pairs[lv]["flooded"].reshape(-1, n_strata, k, k).sum(axis=(1, 2))
+            res[lv]["ch4_emissions_co2e"] = (flooded @ onehot) * per_class
             res[lv]["net_sink_with_ch4"] = res[lv]["net_sink"] + res[lv]["ch4_emissions_co2e"]
     rows, row_coefs = _rows(res, coef, tables, gl["names"], e0.year, e1.year, "gain_loss", basis,
                             keep, gl["managed"])

@@ -441,13 +441,17 @@ def _class_lookup(compact: xr.DataArray, per_class: np.ndarray) -> xr.DataArray:
     return apply_lut(compact, lut, np.nan)
 
 
-def _pair_lookup(c0: xr.DataArray, c1: xr.DataArray, table: np.ndarray) -> xr.DataArray:
-    """``table[c0, c1]`` per pixel (NaN where either class is 0 = no data)."""
-    lut = table.astype("float32")
-    lut[0, :] = np.nan
-    lut[:, 0] = np.nan
-    k = lut.shape[0]
+def _pair_lookup(c0: xr.DataArray, c1: xr.DataArray, table: np.ndarray,
+                 strata: xr.DataArray | None = None) -> xr.DataArray:
+    """``table[c0, c1]`` per pixel, or ``table[stratum, c0, c1]`` for a (S, K, K) table (NaN
+    where either class is 0 = no data; a (S, K, K) table without strata uses stratum 0)."""
+    lut = table.astype("float32").reshape((-1,) + table.shape[-2:])
+    lut[:, 0, :] = np.nan
+    lut[:, :, 0] = np.nan
+    k = lut.shape[-1]
     key = c0.astype("int32") * k + c1.astype("int32")
+    if strata is not None:
+        key = key + strata.astype("int32") * (k * k)
     return apply_lut(key, lut.ravel(), np.nan)
 
 
@@ -456,28 +460,32 @@ GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
     "natural_secondary_le20": ("gw_natural_secondary_le20", "root_shoot_natural"),
     "natural_secondary_gt20": ("gw_natural_secondary_gt20", "root_shoot_natural"),
 }
+SOIL_REF = {"LAC": "soc_ref_lac", "HAC": "soc_ref_hac", "sandy": "soc_ref_sandy",
+            "wetland": "soc_ref_wetland"}  # soil class -> SOC_ref registry id (2019 Table 2.3)
+STRATUM_CLASSES = {"forest_growth": list(GROWTH_STRATA), "soil": list(SOIL_REF)}
 PERENNIAL = "cropland_perennial"  # perennial woody crops (orchards, tea): biomass accumulates
 LAKE = "lake_open_water"  # open water of a natural lake (wetland.enabled): not managed land
 NO_SOIL = {"water", "other", LAKE}  # open water (not managed land) and bare land: no soil reported
 WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake open water
 
 
-def ecosystem_soc(cfg: dict, reg) -> dict[str, float]:
+def ecosystem_soc(cfg: dict, reg, soil: str | None = None) -> dict[str, float]:
     """Equilibrium mineral-soil stock of each ecosystem class, t C ha-1 (Eq. 2.25), from the
     registry: LAC SOC_ref for upland classes (F = 1 for forest, shrub, grassland and, an
     assumption at Tier 1, settlements: key "default"), cropland F_LU x F_MG x F_I (paddy,
-    annual upland, perennial/tree crop), wetland soils for wetlands."""
+    annual upland, perennial/tree crop), wetland soils for wetlands. A ``soil`` class (soil
+    stratum raster: LAC, HAC, sandy, wetland) sets SOC_ref for every class instead."""
     from sinks.models.gain_loss import soc_stock
     from sinks.parameters import value
 
     gl = cfg["gain_loss"]
-    ref = value(reg, "soc_ref_lac")
+    ref = value(reg, SOIL_REF[soil or "LAC"])
     mg, inp = value(reg, f"f_mg_{gl['tillage']}"), value(reg, f"f_i_{gl['input']}")
     paddy = soc_stock(ref, value(reg, "f_lu_paddy"), mg, inp)
     upland = soc_stock(ref, value(reg, "f_lu_cropland_annual"), mg, inp)
     share = cfg["carbon"]["paddy_share"]
     share = 0.5 if share is None else share
-    return {"wetland": value(reg, "soc_ref_wetland"), "cropland_paddy": paddy,
+    return {"wetland": value(reg, SOIL_REF[soil or "wetland"]), "cropland_paddy": paddy,
             PERENNIAL: soc_stock(ref, value(reg, "f_lu_perennial"), mg, inp),
             "cropland_upland": upland, "cropland": share * paddy + (1 - share) * upland,
             "forest": soc_stock(ref, value(reg, "f_forest")),
@@ -491,10 +499,12 @@ def gain_loss_names(cfg: dict, cc: CompactClasses) -> list:
     return names + [LAKE] if cfg["wetland"]["enabled"] else names
 
 
-def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
+def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
+                    stratum: tuple = (None, None)) -> dict[str, np.ndarray]:
     """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) of a period [y0, y1]
-    (sinks.models.gain_loss), with the config's strata and the registry (``reg``: a registry
-    with other values, e.g. one Monte Carlo draw).
+    (sinks.models.gain_loss) in one stratum ``(forest growth, soil class)`` (None = the
+    config's region-wide default), with the registry (``reg``: a registry with other values,
+    e.g. one Monte Carlo draw).
 
     Keys ``net``, ``removals``, ``emissions``: (K, K) tables over the pair of gain-loss classes
     (:func:`gain_loss_names`) at y0 and y1; ``history_<key>``: tables over the conversion-history
@@ -506,11 +516,11 @@ def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -
 
     names = gain_loss_names(cfg, cc)
     reg = load_registry(cfg["parameters"]) if reg is None else reg
-    gw_id, r_id = GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]]
+    gw_id, r_id = GROWTH_STRATA[stratum[0] or cfg["gain_loss"]["forest_growth"]]
     gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
     biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
     biomass = np.concatenate([biomass, np.zeros(len(names) - biomass.size)])  # lake: none
-    by_class = ecosystem_soc(cfg, reg)
+    by_class = ecosystem_soc(cfg, reg, stratum[1])
     soc = np.array([0.0] + [by_class.get(n, by_class["default"]) for n in names[1:]])
     applies = np.array([n is not None and n not in NO_SOIL for n in names])
     d = value(reg, "soc_period_d")
@@ -533,6 +543,55 @@ def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -
         rates[f"history_{key}"][codes] = term.ravel()
     rates["history_net"] = rates["history_removals"] - rates["history_emissions"]
     return {key: v * C_TO_CO2 for key, v in rates.items()}
+
+
+def strata_levels(cfg: dict) -> tuple[list, list]:
+    """Forest-growth and soil strata of the run (index 0 = None: the region-wide default, for
+    pixels outside the strata rasters); stratum index = forest index × len(soil) + soil index."""
+    st = cfg["gain_loss"]["strata"]
+    return tuple([None] + (sorted(set(st[kind]["codes"].values())) if st[kind] else [])
+                 for kind in ("forest_growth", "soil"))
+
+
+def stratified_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
+    """:func:`gain_loss_rates` of every stratum, stacked: (S, K, K) pair tables and (S, codes)
+    history tables, stratum index as in :func:`strata_levels`."""
+    forest, soil = strata_levels(cfg)
+    per = [gain_loss_rates(cfg, cc, y0, y1, reg, (f, s)) for f in forest for s in soil]
+    return {key: np.stack([p[key] for p in per]) for key in per[0]}
+
+
+def strata_map(cfg: dict, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray | None:
+    """Stratum index per pixel (uint8, :func:`strata_levels`) from the strata rasters
+    (``gain_loss.strata``; classes aligned by nearest/mode, codes mapped by the config; nodata
+    = the region default), or None without strata rasters. An unmapped code is an error."""
+    from sinks.errors import MissingClassError
+    from sinks.io.rasters import code_histogram
+
+    st = cfg["gain_loss"]["strata"]
+    if not (st["forest_growth"] or st["soil"]):
+        return None
+    forest, soil = strata_levels(cfg)
+    index = None
+    for kind, names, step in (("forest_growth", forest, len(soil)), ("soil", soil, 1)):
+        spec = st[kind]
+        if not spec:
+            continue
+        src = open_raster(spec["raster"], chunks=chunks)
+        missing = sorted(set(code_histogram(src)) - {int(c) for c in spec["codes"]})
+        if missing:
+            raise MissingClassError(f"{spec['raster']}: codes {missing} are not in "
+                                    f"gain_loss.strata.{kind}.codes; map them to one of "
+                                    f"{STRATUM_CLASSES[kind]} or set them to nodata")
+        if src.odc.nodata is None:
+            src = src.rio.write_nodata(int(np.iinfo(src.dtype).max))
+        aligned = align(src, grid, categorical=True, name=f"gain_loss.strata.{kind} ({spec['raster']})",
+                        chunks=chunks)
+        lut = build_lut({int(c): names.index(v) * step for c, v in spec["codes"].items()},
+                        lut_size(src.dtype), 0, dtype="uint8")
+        part = apply_lut(aligned, lut, 0)
+        index = part if index is None else index + part
+    return index.astype("uint8")
 
 
 def history_keep(cfg: dict, names: list, year: int) -> np.ndarray:
@@ -569,8 +628,9 @@ def _gain_loss_classes(cfg: dict, cc: CompactClasses) -> list:
 
 
 def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
-    """Monte Carlo draws of the gain-loss rates, (n_draws, K*K + history codes) per key (the
-    pair table flattened, then the history table): every uncertain, confirmed registry
+    """Monte Carlo draws of the gain-loss rates, (n_draws, S*K*K + S_soil*codes) per key (the
+    pair tables of every stratum flattened, then the history tables of the soil strata, which
+    alone change the history rates): every uncertain, confirmed registry
     parameter drawn from its distribution (seeded by ``uncertainty.seed``); densities held."""
     from sinks.parameters import load_registry, spec
     from sinks.uncertainty import parameter_draws
@@ -583,11 +643,12 @@ def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dic
     drawn = reg.copy()
     column = drawn.columns.get_loc("value")
     rows = [drawn.index.get_loc(i) for i in ids]
+    n_soil = len(strata_levels(cfg)[1])
     for row in draws:
         drawn.iloc[rows, column] = row
-        rates = gain_loss_rates(cfg, cc, y0, y1, drawn)
+        rates = stratified_rates(cfg, cc, y0, y1, drawn)
         for key in out:
-            out[key].append(np.concatenate([rates[key].ravel(), rates[f"history_{key}"]]))
+            out[key].append(np.concatenate([rates[key].ravel(), rates[f"history_{key}"][:n_soil].ravel()]))
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -718,12 +779,15 @@ def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
     require_same_grid(compact[1], compact[0].odc.geobox, str(src[1]))
     hist = open_raster(paths.conversion_history(y0), chunks=chunks)
     require_same_grid(hist, compact[0].odc.geobox, str(paths.conversion_history(y0)))
-    rates = gain_loss_rates(cfg, cc, y0, y1)
+    rates = stratified_rates(cfg, cc, y0, y1)
     names = gain_loss_names(cfg, cc)
+    strata = strata_map(cfg, compact[0].odc.geobox, chunks)
     managed = apply_lut(compact[1], np.array([n != LAKE for n in names]), False)
     basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
-    layers = {kind: (_pair_lookup(compact[0], compact[1], rates[key])
-                     + apply_lut(hist, rates[f"history_{key}"].astype("float32"), np.nan)).where(managed)
+    n_hist = rates["history_net"].shape[1]
+    hist_key = hist.astype("int32") if strata is None else strata.astype("int32") * n_hist + hist
+    layers = {kind: (_pair_lookup(compact[0], compact[1], rates[key], strata)
+                     + apply_lut(hist_key, rates[f"history_{key}"].ravel().astype("float32"), np.nan)).where(managed)
               for kind, key in (("gain_loss_net", "net"), ("gross_removals", "removals"),
                                 ("gross_emissions", "emissions"))}
     if cfg["wetland"]["enabled"] and cfg["wetland"]["ch4"]:

@@ -143,6 +143,7 @@ rule compute_gain_loss:
         landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
         history=P.interim / "conversion_history_{y0}.tif",
         inundation=INUNDATION,
+        strata=STRATA_FILES,
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:

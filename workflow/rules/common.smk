@@ -45,6 +45,7 @@ def clip_zone_file():
 UNCERTAINTY = CFG["uncertainty"]["enabled"] and density_distributions(load_tables(CFG)[1]) is not None
 UNCERTAINTY_MAPS = UNCERTAINTY and CFG["uncertainty"]["maps"]
 GAIN_LOSS = "gain_loss" in CFG["carbon"]["method"]
+STRATA_FILES = [spec["raster"] for spec in CFG["gain_loss"]["strata"].values() if spec]
 WETLAND = CFG["wetland"]["enabled"]
 GAIN_LOSS_MAPS = ["gain_loss_net", "gross_removals", "gross_emissions"] + (
     ["ch4_emissions_co2e"] if WETLAND and CFG["wetland"]["ch4"] else [])

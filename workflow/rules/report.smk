@@ -9,6 +9,7 @@ rule summarize:
         sinks=[P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
         history=[P.conversion_history(y) for y in EPOCHS] if GAIN_LOSS else [],
         inundation=INUNDATION,
+        strata=STRATA_FILES if GAIN_LOSS else [],
         biomass=[P.output("agb", year=CFG["biomass"]["year"])] if CFG["biomass"]["enabled"] else [],
         samples=[CFG["uncertainty"]["accuracy_assessment"]["samples"]]
         if CFG["uncertainty"]["accuracy_assessment"] else [],

@@ -140,7 +140,7 @@ def _wetland(root, **extra):
         c["wetland"] = {"enabled": True, "inundation": "flood.tif", "open_water_threshold": 0.75,
                         "ch4": True, "ch4_emission_factor": "ch4_ef_rewetted_wetland", "gwp": "AR6",
                         **extra}
-        c["parameters"] = {"ch4_ef_rewetted_wetland": {"value": 235, "source": "test value"}}
+        c["parameters"] = {"ch4_ef_rewetted_wetland": {"value": 235, "sd": 47, "source": "test value"}}
     return edit
 
 
@@ -160,6 +160,11 @@ def test_wetland_lake_and_ch4_rows_and_maps(tmp_path, chdir):
     assert e[("wetland", "ch4_emissions_co2e")] == pytest.approx(CH4_HALF * PX_HA, rel=1e-6)
     assert e[("all", "ch4_emissions_co2e")] == pytest.approx(CH4_HALF * PX_HA, rel=1e-6)
     assert e[("all", "net_sink_with_ch4")] == pytest.approx(net + CH4_HALF * PX_HA, rel=1e-6)
+    # Monte Carlo: EF sd 47 = 20 % of 235, so the CH4 row's sd is 20 % of its value; the net with
+    # CH4 adds it to the net's (independent parameters) variance.
+    sd = df[(df.method == "gain_loss") & (df.zone_name == "E") & (df.ecosystem == "all")].set_index("quantity")["sd"]
+    assert sd["ch4_emissions_co2e"] == pytest.approx(0.2 * abs(CH4_HALF) * PX_HA, rel=0.1)
+    assert sd["net_sink_with_ch4"] == pytest.approx(np.hypot(sd["net_sink"], sd["ch4_emissions_co2e"]), rel=0.1)
     sd_area = df[(df.method == "stock_difference") & (df.zone_name == "E") & (df.quantity == "area")
                  & (df.ecosystem == "all") & (df.year_start == 2020)]["value"].iloc[0]
     assert sd_area == pytest.approx(6 * PX_HA)

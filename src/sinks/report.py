@@ -257,6 +257,9 @@ def _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, transitions, zone_idx, n_
             flooded = pairs[lv]["flooded"].reshape(-1, n_strata, k, k).sum(axis=(1, 2))
             res[lv]["ch4_emissions_co2e"] = (flooded @ onehot) * per_class
             res[lv]["net_sink_with_ch4"] = res[lv]["net_sink"] + res[lv]["ch4_emissions_co2e"]
+            ch4_coef = ((flooded @ onehot) * (per_class != 0))[:, :, None]  # × the CH4 rate
+            coef[lv].update(ch4_emissions_co2e=ch4_coef,
+                            net_sink_with_ch4=np.concatenate([full, ch4_coef], axis=2))
     rows, row_coefs = _rows(res, coef, tables, gl["names"], e0.year, e1.year, "gain_loss", basis,
                             keep, gl["managed"])
     if wet["synthetic"]:  # rows that rest on the inundation layer say so
@@ -448,10 +451,11 @@ def _monte_carlo(cfg: dict) -> bool:
 def _gain_loss_uncertainty(df: pd.DataFrame, periods: list) -> pd.DataFrame:
     """Monte Carlo intervals of the gain-loss rows: each row is Σ area(pair) × rate(pair), and
     the rates are re-evaluated for every draw of the registry parameters."""
-    keys = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions"}
+    keys = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions",
+            "ch4_emissions_co2e": "ch4", "net_sink_with_ch4": "net_with_ch4"}
     for start, rows, coefs, draws in periods:
         quantities = np.array([r[4] for r in rows])
-        for quantity, key in keys.items():
+        for quantity, key in ((q, k) for q, k in keys.items() if k in draws):
             pick = np.flatnonzero(quantities == quantity)
             mc = linear_monte_carlo(np.array([coefs[i] for i in pick]), draws[key])
             idx = df.index[start + pick]

@@ -630,7 +630,8 @@ def _gain_loss_classes(cfg: dict, cc: CompactClasses) -> list:
 def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
     """Monte Carlo draws of the gain-loss rates, (n_draws, S*K*K + S_soil*codes) per key (the
     pair tables of every stratum flattened, then the history tables of the soil strata, which
-    alone change the history rates): every uncertain, confirmed registry
+    alone change the history rates; with wetland CH4 also ``ch4``, the CH4 rate of land flooded
+    all year, and ``net_with_ch4``, both appended): every uncertain, confirmed registry
     parameter drawn from its distribution (seeded by ``uncertainty.seed``); densities held."""
     from sinks.parameters import load_registry, spec
     from sinks.uncertainty import parameter_draws
@@ -647,9 +648,14 @@ def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dic
     for row in draws:
         drawn.iloc[rows, column] = row
         rates = stratified_rates(cfg, cc, y0, y1, drawn)
-        for key in out:
+        for key in ("net", "removals", "emissions"):
             out[key].append(np.concatenate([rates[key].ravel(), rates[f"history_{key}"][:n_soil].ravel()]))
-    return {k: np.array(v) for k, v in out.items()}
+        if cfg["wetland"]["ch4"]:
+            out.setdefault("ch4", []).append([ch4_rate(cfg, drawn)])
+    out = {k: np.array(v) for k, v in out.items()}
+    if "ch4" in out:
+        out["net_with_ch4"] = np.concatenate([out["net"], out["ch4"]], axis=1)
+    return out
 
 
 def stage_map_inundation(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> Path:

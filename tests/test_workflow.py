@@ -209,3 +209,29 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
               & (df.year_end == 2019) & (df.method == "stock_difference")].set_index("quantity")["value"]
     veg = (prov["carbon_stock_agb"] + prov["carbon_stock_bgb"] + prov["carbon_stock_dead"]) / prov["area"]
     assert 26.0 <= veg <= 44.3
+
+
+@pytest.mark.workflow
+def test_gain_loss_wetland_run_then_adding_an_epoch_plans_only_new_work(tmp_path):
+    """The tiny case with gain-loss and the wetland section through Snakemake; a new epoch
+    then needs only its conversion history and the new period's gain-loss maps."""
+    from conftest import build_tiny
+    root = build_tiny(tmp_path)
+    make_raster(root / "flood.tif", np.array([[0, 0, 0, 0], [0, 0, 0, 0.9], [0, 0, 0, 0.4]],
+                                             dtype="float32"), nodata=-1.0)
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    cfg["carbon"]["method"] = ["stock_difference", "gain_loss"]
+    cfg["wetland"] = {"enabled": True, "inundation": "flood.tif", "open_water_threshold": 0.75}
+    write_config(root / "config.yaml", cfg)
+    res = sinks("run", "config.yaml", "--cores", "2", cwd=root)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = root / "data/processed/my_county"
+    assert (out / "outputs/inundation_frequency.tif").is_file()
+    assert (out / "interim/conversion_history_2020.tif").is_file()
+    make_raster(root / "lc_2030.tif", np.array([[2, 2, 2, 2], [2, 2, 8, 5], [8, 2, 1, 5]],
+                                               dtype="uint8"), nodata=0)
+    cfg["landcover"]["epochs"][2030] = "lc_2030.tif"
+    write_config(root / "config.yaml", cfg)
+    jobs = jobs_planned(sinks("run", "config.yaml", "--dry-run", cwd=root).stdout)
+    assert jobs.get("track_conversions") == 1 and jobs.get("compute_gain_loss") == 1
+    assert "map_inundation" not in jobs

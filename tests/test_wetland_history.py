@@ -179,6 +179,11 @@ def test_wetland_lake_and_ch4_rows_and_maps(tmp_path, chdir):
     with rasterio.open(paths.output("gain_loss_net", y0=2000, y1=2020)) as src:
         gl_map = src.read(1, masked=True)
     assert gl_map.mask[0, 3] and not gl_map.mask[2, 2]
+    # 1-px chunks (block seams everywhere) give the same maps.
+    stages.stage_compute_gain_loss(cfg, paths, 2000, 2020, chunks=1)
+    for kind, before in (("ch4_emissions_co2e", ch4), ("gain_loss_net", gl_map)):
+        with rasterio.open(paths.output(kind, y0=2000, y1=2020)) as src:
+            np.testing.assert_array_equal(src.read(1, masked=True), before)
 
 
 def test_wetland_needs_confirmed_ef_threshold_and_masks(tmp_path, chdir):

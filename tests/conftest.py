@@ -87,7 +87,8 @@ def build_tiny(tmp_path: Path) -> Path:
 
 def run_tiny_stages(root: Path, edit=None, chunks: int = 2048):
     """Edit the tiny case's config (``edit(cfg)``), then run its stages in-process up to the
-    zone tables (zones, both epochs aligned, the sink map the summary figure shows, summarize).
+    zone tables (zones, epochs aligned, inundation and conversion history when enabled, the
+    last period's sink map the summary figure shows, summarize).
     Returns (cfg, paths, zonal summary)."""
     from sinks import stages
     from sinks.config import load_config
@@ -100,9 +101,15 @@ def run_tiny_stages(root: Path, edit=None, chunks: int = 2048):
     cfg = load_config(root / "config.yaml")
     paths = stages.run_paths(cfg)
     stages.stage_rasterize_zones(cfg, paths, chunks)
-    for year in (2000, 2020):
-        stages.stage_align_landcover(cfg, paths, year, chunks)
-    stages.stage_compute_sink(cfg, paths, 2000, 2020, chunks)
+    years = list(cfg["landcover"]["epochs"])
+    for year in years:
+        stages.stage_align_landcover(cfg, paths, int(year), chunks)
+    if cfg["wetland"]["enabled"]:
+        stages.stage_map_inundation(cfg, paths, chunks)
+    if "gain_loss" in cfg["carbon"]["method"]:
+        for year in years:
+            stages.stage_track_conversions(cfg, paths, int(year), chunks)
+    stages.stage_compute_sink(cfg, paths, int(years[-2]), int(years[-1]), chunks)
     return cfg, paths, summarize(cfg, paths, chunks)
 
 

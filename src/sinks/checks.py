@@ -119,10 +119,16 @@ def _check_methods(cfg: dict, legend) -> list[str]:
         if legend is None:
             raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem "
                                  "of each code decides forest growth and soil factors)")
-        from sinks.stages import GROWTH_STRATA, ecosystem_soc
+        from sinks.stages import GROWTH_STRATA, PERENNIAL, ecosystem_soc
         for pid in (*GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]], "carbon_fraction", "soc_period_d"):
             value(reg, pid)
         ecosystem_soc(cfg, reg)
+        if PERENNIAL in set(legend.values()):
+            value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle")
+        from sinks.stages import run_grid, strata_levels, strata_map
+        if strata_map(cfg, run_grid(cfg)) is not None:
+            forest, soil = strata_levels(cfg)
+            lines.append(f"gain_loss strata: forest growth {forest[1:]}, soil {soil[1:]}")
         lines.append(f"gain_loss: forest growth {cfg['gain_loss']['forest_growth']}, parameters confirmed")
     aa = cfg["uncertainty"]["accuracy_assessment"]
     if aa:
@@ -157,6 +163,20 @@ def _check_methods(cfg: dict, legend) -> list[str]:
         for pid in ("cr_bmax_plantation", "cr_k_plantation", "cr_p_plantation", "root_shoot_plantation"):
             value(reg, pid)
         lines.append(f"potential: target years {pot['target_years']}, scenarios {pot['scenarios']}")
+    wet = cfg["wetland"]
+    if wet["enabled"]:
+        for path in [wet["inundation"]] if wet["inundation"] else wet["water_masks"]:
+            open_raster(path)
+        if wet["ch4"]:
+            from sinks.models.wetland import GWP_IDS
+            ef = wet["ch4_emission_factor"]
+            if ef not in reg.index or reg.loc[ef, "kind"] != "emission":
+                raise InputDataError(f"{cfg['_source']}: wetland.ch4_emission_factor = {ef!r}: not "
+                                     "an emission factor of the registry (`sinks parameters CONFIG`)")
+            lines.append(f"wetland CH4: {ef} = {value(reg, ef)} kg CH4/ha/yr, GWP100 {wet['gwp']} "
+                         f"= {value(reg, GWP_IDS[wet['gwp']])}")
+        lines.append(f"wetland: open water of natural lakes where flooded >= "
+                     f"{wet['open_water_threshold']} of the time")
     bio = cfg["biomass"]
     if bio["enabled"]:
         if bio["year"] not in [e.year for e in cfgmod.epochs(cfg)] or not bio["features"]:

@@ -200,9 +200,26 @@ def compute_sink(cfg, paths, chunks, y0, y1):
 @click.option("--y1", type=int, required=True)
 @stage_command
 def compute_gain_loss(cfg, paths, chunks, y0, y1):
-    """Write gain_loss_net, gross_removals and gross_emissions maps of a period."""
+    """Write gain_loss_net, gross_removals, gross_emissions (and CH4) maps of a period."""
     from sinks.stages import stage_compute_gain_loss
     stage_compute_gain_loss(cfg, paths, y0, y1, chunks)
+
+
+@cli.command("map-inundation")
+@stage_command
+def map_inundation(cfg, paths, chunks):
+    """Write inundation_frequency.tif on the run grid (wetland section)."""
+    from sinks.stages import stage_map_inundation
+    stage_map_inundation(cfg, paths, chunks)
+
+
+@cli.command("track-conversions")
+@click.option("--year", type=int, required=True)
+@stage_command
+def track_conversions(cfg, paths, chunks, year):
+    """Write interim/conversion_history_<year>.tif (conversions of the last D years)."""
+    from sinks.stages import stage_track_conversions
+    stage_track_conversions(cfg, paths, year, chunks)
 
 
 @cli.command()

@@ -142,6 +142,9 @@ def _normalise_epoch_keys(raw: dict, path: Path) -> dict:
             raise ConfigError(f"{path}: landcover.epochs: years {years} are not strictly "
                               "increasing; list the epochs oldest first, each year once")
     cfg["landcover"]["epochs"] = {str(y): v for y, v in zip(years, epochs.values())}
+    for spec in ((cfg.get("gain_loss") or {}).get("strata") or {}).values():
+        if isinstance(spec, dict) and isinstance(spec.get("codes"), dict):
+            spec["codes"] = {str(c): v for c, v in spec["codes"].items()}  # YAML int keys
     return cfg
 
 
@@ -180,6 +183,25 @@ def _semantic_checks(cfg: dict, path: Path) -> None:
                           f"one of {levels}" if levels else
                           f"{path}: grid.clip_to = {grid['clip_to']!r}: no zones are configured; "
                           "add the zone layer under 'zones' or remove clip_to")
+    wet = cfg["wetland"]
+    if wet["enabled"]:
+        if "gain_loss" not in cfg["carbon"]["method"]:
+            raise ConfigError(f"{path}: wetland.enabled needs gain_loss in carbon.method (the lake "
+                              "and wetland rule applies to the gain-loss maps and rows)")
+        if bool(wet["inundation"]) == bool(wet["water_masks"]):
+            raise ConfigError(f"{path}: wetland: give either wetland.inundation (a frequency "
+                              "raster) or wetland.water_masks (water-mask rasters), not both or neither")
+        if wet["open_water_threshold"] is None:
+            raise ConfigError(f"{path}: wetland.open_water_threshold is not set; give the fraction "
+                              "of time flooded above which a wetland or water pixel is open lake "
+                              "water (e.g. 0.75); there is no cited default")
+        if wet["ch4"] and not wet["ch4_emission_factor"]:
+            raise ConfigError(f"{path}: wetland.ch4 is true but wetland.ch4_emission_factor is not "
+                              "set; name a registry id (e.g. ch4_ef_rewetted_wetland) and confirm "
+                              "its value in parameters")
+    elif wet["ch4"]:
+        raise ConfigError(f"{path}: wetland.ch4 needs wetland.enabled: true (CH4 is scaled by "
+                          "the inundation frequency)")
     if cfg["landcover"]["legend"] is None and cfg["carbon"]["densities"] == BUILTIN_DENSITIES:
         raise ConfigError(f"{path}: landcover.legend is missing; give igbp, clcd, worldcover or "
                           "a legend CSV (it may be left out only with an InVEST density table)")
@@ -207,6 +229,13 @@ def _resolve_paths(cfg: dict) -> None:
     for zone in cfg["zones"]:
         zone["path"] = _abs(zone["path"])
         zone["name_field"] = zone["name_field"] or zone["id_field"]
+    for spec in cfg["gain_loss"]["strata"].values():
+        if spec:
+            spec["raster"] = _abs(spec["raster"])
+    wet = cfg["wetland"]
+    wet["water_masks"] = [_abs(p) for p in wet["water_masks"]]
+    if wet["inundation"]:
+        wet["inundation"] = _abs(wet["inundation"])
     bio = cfg["biomass"]
     bio["features"] = {k: _abs(v) for k, v in bio["features"].items()}
     if bio["plots"]:

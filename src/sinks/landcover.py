@@ -12,16 +12,18 @@ import xarray as xr
 
 # Ecosystem classes (uint8 codes of ecosystem_<year>.tif; 0 = nodata). "cropland" is cropland
 # not split into paddy and upland: its densities are the paddy_share-weighted mean of the two.
+# "cropland_perennial" (orchards, tea, oil-tea) has no built-in legend code: map it in a CSV legend.
 ECOSYSTEMS: dict[int, str] = {
     1: "forest", 2: "shrub", 3: "grassland", 4: "wetland", 5: "water",
     6: "cropland_paddy", 7: "cropland_upland", 8: "cropland", 9: "settlement", 10: "other",
+    11: "cropland_perennial",
 }
 ECOSYSTEM_CODES = {name: code for code, name in ECOSYSTEMS.items()}
 ECOSYSTEM_COLOURS: dict[int, tuple[int, int, int, int]] = {
     1: (34, 120, 51, 255), 2: (140, 170, 60, 255), 3: (200, 220, 110, 255),
     4: (80, 170, 170, 255), 5: (50, 100, 200, 255), 6: (245, 215, 110, 255),
     7: (230, 170, 80, 255), 8: (240, 195, 95, 255), 9: (200, 50, 50, 255),
-    10: (170, 170, 170, 255),
+    10: (170, 170, 170, 255), 11: (190, 140, 60, 255),
 }
 
 # MODIS MCD12C1 Majority_Land_Cover_Type_1 (IGBP). Jiangxi caveat (shared/data README): much of

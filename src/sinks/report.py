@@ -25,9 +25,10 @@ from sinks.io.vectors import read_zones
 from sinks.landcover import apply_lut
 from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
-from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_rate_draws,
-                          gain_loss_rates, potential_rates, registry_seed, uncertainty_parameters,
-                          zone_levels)
+from sinks.stages import (LAKE, RunPaths, ch4_rate, compact_classes, epoch_landcover,
+                          gain_loss_compact, gain_loss_names, gain_loss_rate_draws,
+                          inundation, potential_rates, registry_seed, strata_levels, strata_map,
+                          stratified_rates, uncertainty_parameters, zone_levels)
 from sinks.uncertainty import linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
@@ -37,14 +38,15 @@ COLUMNS = ["zone_level", "zone_id", "zone_name", "ecosystem", "quantity", "year_
            "year_end", "value", "unit", "method", "basis"]  # then the uncertainty columns
 UNITS = {"area": "ha", "carbon_stock": "Mg C", **{f"carbon_stock_{p}": "Mg C" for p in POOLS},
          "net_sink": "Mg CO2 yr-1", "gross_removals": "Mg CO2 yr-1", "gross_emissions": "Mg CO2 yr-1",
-         "sink_potential": "Mg CO2 yr-1"}
+         "sink_potential": "Mg CO2 yr-1", "ch4_emissions_co2e": "Mg CO2e yr-1",
+         "net_sink_with_ch4": "Mg CO2e yr-1"}
 
 
 METHOD_PREFIX = {"stock_difference": "", "gain_loss": "gl_", "biomass_map": "rs_",
                  "stock_difference_area_adjusted": "adj_", "gain_loss_area_adjusted": "gl_adj_",
                  "potential_business_as_usual": "bau_", "potential_afforestation": "aff_",
                  "potential_protection": "prot_"}  # GeoPackage column prefixes (else "<method>_")
-GPKG_UNITS = {"area": "ha", "net_sink": "MgCO2_per_yr", "sink_potential": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
+GPKG_UNITS = {"area": "ha", "ch4_emissions_co2e": "MgCO2e_per_yr", "net_sink_with_ch4": "MgCO2e_per_yr", "net_sink": "MgCO2_per_yr", "sink_potential": "MgCO2_per_yr", "gross_removals": "MgCO2_per_yr",
               "gross_emissions": "MgCO2_per_yr"}
 
 
@@ -58,9 +60,12 @@ def _zones(paths: RunPaths, levels: list[str], grid, chunks: int):
     return idx, tables
 
 
-def _rows(result, coefs, tables, names, year_start, year_end, method, basis, keep_class):
+def _rows(result, coefs, tables, names, year_start, year_end, method, basis, keep_class,
+          in_total=None):
     """Table rows of one epoch or period, and each row's coefficient vector over the density
-    parameters (None for rows that do not depend on them, e.g. areas, or without parameters)."""
+    parameters (None for rows that do not depend on them, e.g. areas, or without parameters).
+    ``in_total``: bool per class, which classes the 'all' row sums (default all but 0)."""
+    in_total = np.arange(len(names)) > 0 if in_total is None else in_total
     rows, row_coefs = [], []
     for lv, per_value in result.items():
         for _, z in tables[lv].iterrows():
@@ -73,8 +78,8 @@ def _rows(result, coefs, tables, names, year_start, year_end, method, basis, kee
                                      year_start, year_end, arr[i, c], UNITS[quantity], method, basis))
                         row_coefs.append(None if coef is None else coef[i, c])
                 rows.append((lv, z["zone_id"], z["zone_name"], "all", quantity, year_start,
-                             year_end, arr[i, 1:].sum(), UNITS[quantity], method, basis))
-                row_coefs.append(None if coef is None else coef[i, 1:].sum(axis=0))
+                             year_end, arr[i, in_total].sum(), UNITS[quantity], method, basis))
+                row_coefs.append(None if coef is None else coef[i, in_total].sum(axis=0))
     return rows, row_coefs
 
 
@@ -134,6 +139,7 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         if not any(res[lv]["area"][:, 1:].sum() > 0 for lv in levels):
             raise EmptyDataError(f"{paths.landcover(ep.year)}: no valid pixel falls in any zone; "
                                  "check that the zones and the land cover cover the same area")
+    gl = _gain_loss_setup(cfg, paths, cc, names, epochs, chunks) if "gain_loss" in cfg["carbon"]["method"] else None
     total_density = sum(density[p] for p in POOLS)
     valid = np.outer(onehot.any(axis=1), onehot.any(axis=1))
     for (e0, e1), per_level in zip(periods, transitions):
@@ -148,24 +154,17 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
         keep = {lv: ((t * valid).sum(axis=1) @ onehot) > 0 for lv, t in per_level.items()}
         r, c = _rows(res, coef, tables, names, e0.year, e1.year, "stock_difference", basis, keep)
         rows, coefs = rows + r, coefs + c
-        if "gain_loss" in cfg["carbon"]["method"]:
-            rates = gain_loss_rates(cfg, cc, e1.year - e0.year)
-            res = {lv: {q: (t * valid * rates[key]).sum(axis=1) @ onehot
-                        for q, key in (("net_sink", "net"), ("gross_removals", "removals"),
-                                       ("gross_emissions", "emissions"))}
-                   for lv, t in per_level.items()}
-            pairs = {lv: np.einsum("zab,bc->zcab", t * valid, onehot).reshape(t.shape[0], len(names), k * k)
-                     for lv, t in per_level.items()}
-            r, c = _rows(res, {lv: {q: pairs[lv] for q in res[lv]} for lv in res}, tables, names,
-                         e0.year, e1.year, "gain_loss", basis, keep)
-            gain_loss_rows.append((len(rows), r, c, e1.year - e0.year))
+        if gl is not None:
+            r, c = _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, per_level, zone_idx,
+                                          n_zones, tables, area, basis, chunks)
+            gain_loss_rows.append((len(rows), r, c, e0.year, e1.year))
             rows, coefs = rows + r, coefs + [None] * len(c)
     df = pd.DataFrame(rows, columns=COLUMNS)
     if not np.isfinite(df["value"]).all():
         raise EmptyDataError("zonal totals are not finite; check the density table and inputs")
     df = _with_uncertainty(cfg, df, coefs, params, paths)
-    for start, r, c, years in gain_loss_rows:
-        _gain_loss_uncertainty(cfg, df, start, r, c, cc, years)
+    for start, r, c, y0, y1 in gain_loss_rows:
+        _gain_loss_uncertainty(cfg, df, start, r, c, cc, y0, y1)
     aa = cfg["uncertainty"]["accuracy_assessment"]
     if aa and aa["year_end"] is None:
         df = pd.concat([df, area_adjusted_rows(cfg, paths, epochs, transitions, onehot, names,
@@ -192,6 +191,90 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
     _write_csv(series, paths.time_series())
     write_time_series_plot(cfg, series, paths)
     return df
+
+
+def _gain_loss_setup(cfg: dict, paths: RunPaths, cc, names: list[str], epochs, chunks: int) -> dict:
+    """What the gain-loss rows of every period share: the gain-loss class maps of the epochs
+    (with the lake / wetland rule), their reporting classes (``lake_open_water`` appended),
+    the strata map (or None) and, with the wetland rule, the inundation frequency."""
+    gl_names = gain_loss_names(cfg, cc)
+    wetland = cfg["wetland"]["enabled"]
+    report = np.concatenate([cc.report_class, [len(names)]]) if wetland else cc.report_class
+    rnames = names + [LAKE] if wetland else names
+    onehot = np.zeros((len(gl_names), len(rnames)))
+    onehot[np.arange(len(gl_names)), report] = 1.0
+    onehot[0] = 0.0
+    compact = {ep.year: gain_loss_compact(cfg, paths, cc, ep.year, chunks) for ep in epochs}
+    grid = compact[epochs[0].year].odc.geobox
+    forest, soil = strata_levels(cfg)
+    return {"k": len(gl_names), "names": rnames, "onehot": onehot, "compact": compact,
+            "strata": strata_map(cfg, grid, chunks), "n_strata": len(forest) * len(soil),
+            "n_soil": len(soil),
+            "flooded": inundation(cfg, paths, grid, chunks).fillna(0.0) if wetland else None,
+            "managed": np.array([n != LAKE for n in rnames]) & (np.arange(len(rnames)) > 0)}
+
+
+def _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, transitions, zone_idx, n_zones, tables,
+                           area, basis, chunks):
+    """Gain-loss rows of a period: net sink, gross removals and emissions per zone and class at
+    the period's end, Σ area(pair) × rate(pair) + Σ area(history) × rate(history) (the SOC of
+    conversions at earlier epochs still moving, Eq. 2.25); with the wetland rule also the
+    area by class, lake open water as its own class left out of the 'all' rows, and with CH4
+    ``ch4_emissions_co2e`` and ``net_sink_with_ch4``. Returns rows, their coefficient vectors
+    over the rates (pairs, then history codes; :func:`sinks.stages.gain_loss_rate_vectors`)."""
+    k, onehot, compact, strata = gl["k"], gl["onehot"], gl["compact"], gl["strata"]
+    wet = cfg["wetland"]
+    n_strata, n_soil = gl["n_strata"], gl["n_soil"]
+    if wet["enabled"] or strata is not None:
+        values = {"area": area, **({"flooded": area * gl["flooded"]} if wet["ch4"] else {})}
+        maps = [compact[e0.year], compact[e1.year]] if strata is None else [strata, compact[e0.year], compact[e1.year]]
+        sizes = [k, k] if strata is None else [n_strata, k, k]
+        pairs = zonal_totals(zone_idx, n_zones, maps, sizes, values)
+    else:  # the gain-loss classes are the compact classes: reuse the transition areas
+        pairs = {lv: {"area": t} for lv, t in transitions.items()}
+    hist = open_raster(paths.conversion_history(e0.year), chunks=chunks)
+    require_same_grid(hist, compact[e0.year].odc.geobox, str(paths.conversion_history(e0.year)))
+    n_hist = len(cfgmod.epochs(cfg)) * k * k
+    if strata is None:
+        history = zonal_totals(zone_idx, n_zones, [hist, compact[e1.year]], [n_hist, k], {"area": area})
+    else:  # history rates depend on the soil stratum only
+        soil = apply_lut(strata, (np.arange(n_strata) % n_soil).astype("uint8"), 0)
+        history = zonal_totals(zone_idx, n_zones, [soil, hist, compact[e1.year]], [n_soil, n_hist, k],
+                               {"area": area})
+    rates = stratified_rates(cfg, cc, e0.year, e1.year)
+    ok = onehot.any(axis=1)
+    res, coef, keep = {}, {}, {}
+    for lv in pairs:
+        # [zone, stratum, class t0, class t1] and [zone, soil stratum, history code, class t1]
+        t = pairs[lv]["area"].reshape(-1, n_strata, k, k) * np.outer(ok, ok)
+        h = history[lv]["area"].reshape(-1, n_soil, n_hist, k) * ok
+        res[lv] = {q: np.einsum("zsab,sab->zb", t, rates[key]) @ onehot
+                   + np.einsum("zshb,sh->zb", h, rates[f"history_{key}"][:n_soil]) @ onehot
+                   for q, key in (("net_sink", "net"), ("gross_removals", "removals"),
+                                  ("gross_emissions", "emissions"))}
+        z = t.shape[0]
+        full = np.concatenate([np.einsum("zsab,bc->zcsab", t, onehot).reshape(z, -1, n_strata * k * k),
+                               np.einsum("zshb,bc->zcsh", h, onehot).reshape(z, -1, n_soil * n_hist)], axis=2)
+        coef[lv] = {q: full for q in res[lv]}
+        by_class = t.sum(axis=(1, 2)) @ onehot
+        keep[lv] = by_class > 0
+        if wet["enabled"]:
+            res[lv]["area"] = by_class
+        if wet["ch4"]:
+            per_class = np.array([ch4_rate(cfg) if n == "wetland" else 0.0 for n in gl["names"]])
+            flooded = pairs[lv]["flooded"].reshape(-1, n_strata, k, k).sum(axis=(1, 2))
+            res[lv]["ch4_emissions_co2e"] = (flooded @ onehot) * per_class
+            res[lv]["net_sink_with_ch4"] = res[lv]["net_sink"] + res[lv]["ch4_emissions_co2e"]
+            ch4_coef = ((flooded @ onehot) * (per_class != 0))[:, :, None]  # × the CH4 rate
+            coef[lv].update(ch4_emissions_co2e=ch4_coef,
+                            net_sink_with_ch4=np.concatenate([full, ch4_coef], axis=2))
+    rows, row_coefs = _rows(res, coef, tables, gl["names"], e0.year, e1.year, "gain_loss", basis,
+                            keep, gl["managed"])
+    if wet["synthetic"]:  # rows that rest on the inundation layer say so
+        rows = [r[:10] + (f"{r[10]}; synthetic inundation",)
+                if r[3] == LAKE or r[4] in ("area", "ch4_emissions_co2e", "net_sink_with_ch4") else r
+                for r in rows]
+    return rows, row_coefs
 
 
 def _stock_coefficients(a: np.ndarray, onehot: np.ndarray, params) -> dict[str, np.ndarray]:
@@ -412,10 +495,17 @@ def area_adjusted_period_rows(cfg: dict, paths: RunPaths, periods: list, transit
         if mc:
             d = parameter_draws(params.specs, unc["n_draws"], unc["seed"]) @ w.T
             draws["stock_difference"] = ((d[:, None, :] - d[:, :, None]) * factor).reshape(len(d), -1) * valid
-    if "gain_loss" in cfg["carbon"]["method"]:
-        rates["gain_loss"] = gain_loss_rates(cfg, cc, years)["net"].ravel() * valid
+    strata = cfg["gain_loss"]["strata"]
+    if "gain_loss" not in cfg["carbon"]["method"]:
+        pass
+    elif cfg["wetland"]["enabled"] or strata["forest_growth"] or strata["soil"] or i > 0:
+        log.info("gain-loss rows are not re-estimated from the change-map sample: there a pixel's "
+                 "rate depends on more than its transition (strata, the lake rule or conversions "
+                 "before %d)", y0)
+    else:  # the first period, one stratum: a pixel's rate is its transition's
+        rates["gain_loss"] = stratified_rates(cfg, cc, y0, y1)["net"][0].ravel() * valid
         if mc:
-            draws["gain_loss"] = gain_loss_rate_draws(cfg, cc, years)["net"] * valid
+            draws["gain_loss"] = gain_loss_rate_draws(cfg, cc, y0, y1)["net"][:, :k * k] * valid
     if mc:  # Rao & Wu (1988) rescaled stratified bootstrap: units resampled within strata
         uniq, h = np.unique(stratum, return_inverse=True)
         order = np.argsort(h, kind="stable")
@@ -531,17 +621,25 @@ def _monte_carlo(cfg: dict) -> bool:
 
 
 def _gain_loss_uncertainty(cfg: dict, df: pd.DataFrame, start: int, rows: list, coefs: list,
-                           cc, years: int) -> None:
-    """Uncertainty of a period's gain-loss rows (from ``start`` in ``df``): each row is
-    Σ area(pair) × rate(pair) of its quantity; the rates depend on the registry parameters."""
-    keys = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions"}
-    m = len(coefs[0])
-    full = np.zeros((len(rows), len(keys) * m))
-    for i, (row, coef) in enumerate(zip(rows, coefs)):
-        b = list(keys).index(row[4])
-        full[i, b * m:(b + 1) * m] = coef
-    _registry_uncertainty(cfg, df, start + np.arange(len(rows)), full, lambda reg: np.concatenate(
-        [gain_loss_rates(cfg, cc, years, reg)[k].ravel() for k in keys.values()]), "densities fixed")
+                           cc, y0: int, y1: int) -> None:
+    """Uncertainty of a period's gain-loss rows (from ``start`` in ``df``): each row is its
+    coefficient vector (areas of pairs and history codes, or flooded area for CH4) times the
+    rates of its quantity (:func:`sinks.stages.gain_loss_rate_vectors`), which depend on the
+    registry parameters."""
+    from sinks.stages import gain_loss_rate_vectors
+
+    keys = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions",
+            "ch4_emissions_co2e": "ch4", "net_sink_with_ch4": "net_with_ch4"}
+    present = [q for q in keys if any(r[4] == q for r in rows)]
+    sizes = {q: next(len(c) for r, c in zip(rows, coefs) if r[4] == q) for q in present}
+    offsets = dict(zip(present, np.cumsum([0] + [sizes[q] for q in present])))
+    pick = [i for i, r in enumerate(rows) if r[4] in present]
+    full = np.zeros((len(pick), sum(sizes.values())))
+    for n, i in enumerate(pick):
+        q = rows[i][4]
+        full[n, offsets[q]:offsets[q] + sizes[q]] = coefs[i]
+    _registry_uncertainty(cfg, df, start + np.array(pick, dtype="int64"), full, lambda reg: np.concatenate(
+        [gain_loss_rate_vectors(cfg, cc, y0, y1, reg)[keys[q]] for q in present]), "densities fixed")
 
 
 def _registry_uncertainty(cfg: dict, df: pd.DataFrame, pick: np.ndarray, coefs: np.ndarray,

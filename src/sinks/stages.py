@@ -65,6 +65,9 @@ class RunPaths:
     def landcover(self, year: int, scenario: bool = False) -> Path:
         return self.interim / (f"landcover_{year}_scenario.tif" if scenario else f"landcover_{year}.tif")
 
+    def conversion_history(self, year: int) -> Path:
+        return self.interim / f"conversion_history_{year}.tif"
+
     def scenario_report(self, year: int) -> Path:
         return self.outputs / f"scenario_changes_{year}.csv"
 
@@ -435,35 +438,64 @@ def stage_map_uncertainty(cfg: dict, paths: RunPaths, year: int | None = None,
 def stage_map_gain_loss_uncertainty(cfg: dict, paths: RunPaths, y0: int, y1: int,
                                     chunks: int = DEFAULT_CHUNK) -> list[Path]:
     """Per-pixel sd, 2.5 and 97.5 percentile maps of a period's gain-loss net sink
-    (``gain_loss_net_<y0>_<y1>_{sd,p2_5,p97_5}.tif``), IPCC 2006 Vol.1 §3.2.3.2: a pixel's
-    rate depends only on its class pair, so the statistics come from the Monte Carlo draws of
-    the registry parameters per pair (the same draws as the table rows) and are looked up."""
+    (``gain_loss_net_<y0>_<y1>_{sd,p2_5,p97_5}.tif``), IPCC 2006 Vol.1 §3.2.3.2. A pixel's
+    rate is its (stratum, class pair) rate plus its conversion-history rate, as in
+    :func:`stage_compute_gain_loss`; the statistics are computed from the Monte Carlo draws of
+    the registry parameters (the same draws as the table rows) once for every such combination
+    present in the map, and looked up per pixel."""
+    import dask.array as da
+
     from sinks.io.outputs import UNCERTAINTY_STATS
 
     if "monte_carlo" not in cfg["uncertainty"]["approaches"]:
         raise InputDataError("gain-loss uncertainty maps need uncertainty.approaches to include "
                              "monte_carlo (the rates are products of parameters)")
     src = [epoch_landcover(cfg, paths, y) for y in (y0, y1)]
-    codes = [open_raster(p, chunks=chunks) for p in src]
-    require_same_grid(codes[1], codes[0].odc.geobox, str(src[1]))
-    cc = compact_classes(cfg, codes[0].dtype)
-    draws = gain_loss_rate_draws(cfg, cc, y1 - y0)["net"]
-    k = cc.density[POOLS[0]].size
-    lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
-    stats = {"sd": draws.std(axis=0, ddof=1), "p2_5": lo, "p97_5": hi}
-    compact = [apply_lut(c, cc.lut, 0) for c in codes]
+    cc = compact_classes(cfg, open_raster(src[0], chunks=chunks).dtype)
+    compact = [gain_loss_compact(cfg, paths, cc, y, chunks) for y in (y0, y1)]
+    grid = compact[0].odc.geobox
+    require_same_grid(compact[1], grid, str(src[1]))
+    hist = open_raster(paths.conversion_history(y0), chunks=chunks)
+    require_same_grid(hist, grid, str(paths.conversion_history(y0)))
+    names = gain_loss_names(cfg, cc)
+    k, n_soil = len(names), len(strata_levels(cfg)[1])
+    n_hist = len(cfgmod.epochs(cfg)) * k * k
+    strata = strata_map(cfg, grid, chunks)
+    stratum = xr.zeros_like(compact[0], dtype="int64") if strata is None else strata.astype("int64")
+    n_pairs = (int(np.prod([len(v) for v in strata_levels(cfg)]))) * k * k
+    pair = (stratum * k + compact[0].astype("int64")) * k + compact[1].astype("int64")
+    history = (stratum % n_soil) * n_hist + hist.astype("int64")
+    managed = apply_lut(compact[1], np.array([n not in (None, LAKE) for n in names]), False)
+    combo = (pair * (n_soil * n_hist) + history).where(managed & (compact[0] > 0), -1).astype("int64")
+    present = np.unique(da.unique(combo.data).compute())
+    present = present[present >= 0]
+    draws = gain_loss_rate_draws(cfg, cc, y0, y1)["net"]
+    series = draws[:, present // (n_soil * n_hist)] + draws[:, n_pairs + present % (n_soil * n_hist)]
+    lo, hi = np.percentile(series, [2.5, 97.5], axis=0)
+    stats = {"sd": series.std(axis=0, ddof=1), "p2_5": lo, "p97_5": hi}
     basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
     unc = cfg["uncertainty"]
     maps = []
     for stat in UNCERTAINTY_STATS:
         kind = f"gain_loss_net_{stat}"
-        m = _map(cfg, kind, _pair_lookup(compact[0], compact[1], stats[stat].reshape(k, k)),
-                 paths.output(kind, y0=y0, y1=y1), basis=basis,
+        layer = xr.apply_ufunc(functools.partial(_combo_lookup, keys=present, values=stats[stat]),
+                               combo, dask="parallelized", output_dtypes=[np.float32])
+        m = _map(cfg, kind, layer, paths.output(kind, y0=y0, y1=y1), basis=basis,
                  model=f"uncertainty of gain_loss_net by IPCC Approach 2 (Monte Carlo of the "
                        f"registry parameters, seed {registry_seed(cfg)}, {unc['n_draws']} draws)",
-                 inputs=src + ["sinks parameter registry"], y0=y0, y1=y1)
+                 inputs=src + ["sinks parameter registry", paths.conversion_history(y0)], y0=y0, y1=y1)
         maps.append(m)
     return write_cogs(maps)
+
+
+def _combo_lookup(block: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values[i]`` where ``block == keys[i]`` (keys sorted), NaN for keys not listed (-1)."""
+    out = np.full(block.shape, np.nan, dtype="float32")
+    if keys.size:
+        i = np.clip(np.searchsorted(keys, block), 0, keys.size - 1)
+        hit = keys[i] == block
+        out[hit] = values[i[hit]]
+    return out
 
 
 def _class_lookup(compact: xr.DataArray, per_class: np.ndarray) -> xr.DataArray:
@@ -472,13 +504,17 @@ def _class_lookup(compact: xr.DataArray, per_class: np.ndarray) -> xr.DataArray:
     return apply_lut(compact, lut, np.nan)
 
 
-def _pair_lookup(c0: xr.DataArray, c1: xr.DataArray, table: np.ndarray) -> xr.DataArray:
-    """``table[c0, c1]`` per pixel (NaN where either class is 0 = no data)."""
-    lut = table.astype("float32")
-    lut[0, :] = np.nan
-    lut[:, 0] = np.nan
-    k = lut.shape[0]
+def _pair_lookup(c0: xr.DataArray, c1: xr.DataArray, table: np.ndarray,
+                 strata: xr.DataArray | None = None) -> xr.DataArray:
+    """``table[c0, c1]`` per pixel, or ``table[stratum, c0, c1]`` for a (S, K, K) table (NaN
+    where either class is 0 = no data; a (S, K, K) table without strata uses stratum 0)."""
+    lut = table.astype("float32").reshape((-1,) + table.shape[-2:])
+    lut[:, 0, :] = np.nan
+    lut[:, :, 0] = np.nan
+    k = lut.shape[-1]
     key = c0.astype("int32") * k + c1.astype("int32")
+    if strata is not None:
+        key = key + strata.astype("int32") * (k * k)
     return apply_lut(key, lut.ravel(), np.nan)
 
 
@@ -487,49 +523,156 @@ GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
     "natural_secondary_le20": ("gw_natural_secondary_le20", "root_shoot_natural"),
     "natural_secondary_gt20": ("gw_natural_secondary_gt20", "root_shoot_natural"),
 }
-NO_SOIL = {"water", "other"}  # open water (not managed land) and bare land: no soil reported
+SOIL_REF = {"LAC": "soc_ref_lac", "HAC": "soc_ref_hac", "sandy": "soc_ref_sandy",
+            "wetland": "soc_ref_wetland"}  # soil class -> SOC_ref registry id (2019 Table 2.3)
+STRATUM_CLASSES = {"forest_growth": list(GROWTH_STRATA), "soil": list(SOIL_REF)}
+PERENNIAL = "cropland_perennial"  # perennial woody crops (orchards, tea): biomass accumulates
+LAKE = "lake_open_water"  # open water of a natural lake (wetland.enabled): not managed land
+NO_SOIL = {"water", "other", LAKE}  # open water (not managed land) and bare land: no soil reported
+WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake open water
 
 
-def ecosystem_soc(cfg: dict, reg) -> dict[str, float]:
+def ecosystem_soc(cfg: dict, reg, soil: str | None = None) -> dict[str, float]:
     """Equilibrium mineral-soil stock of each ecosystem class, t C ha-1 (Eq. 2.25), from the
     registry: LAC SOC_ref for upland classes (F = 1 for forest, shrub, grassland and, an
-    assumption at Tier 1, settlements: key "default"), cropland F_LU x F_MG x F_I, wetland
-    soils for wetlands."""
+    assumption at Tier 1, settlements: key "default"), cropland F_LU x F_MG x F_I (paddy,
+    annual upland, perennial/tree crop), wetland soils for wetlands. A ``soil`` class (soil
+    stratum raster: LAC, HAC, sandy, wetland) sets SOC_ref for every class instead."""
     from sinks.models.gain_loss import soc_stock
     from sinks.parameters import value
 
     gl = cfg["gain_loss"]
-    ref = value(reg, "soc_ref_lac")
+    ref = value(reg, SOIL_REF[soil or "LAC"])
     mg, inp = value(reg, f"f_mg_{gl['tillage']}"), value(reg, f"f_i_{gl['input']}")
     paddy = soc_stock(ref, value(reg, "f_lu_paddy"), mg, inp)
     upland = soc_stock(ref, value(reg, "f_lu_cropland_annual"), mg, inp)
     share = cfg["carbon"]["paddy_share"]
     share = 0.5 if share is None else share
-    return {"wetland": value(reg, "soc_ref_wetland"), "cropland_paddy": paddy,
+    return {"wetland": value(reg, SOIL_REF[soil or "wetland"]), "cropland_paddy": paddy,
+            PERENNIAL: soc_stock(ref, value(reg, "f_lu_perennial"), mg, inp),
             "cropland_upland": upland, "cropland": share * paddy + (1 - share) * upland,
             "forest": soc_stock(ref, value(reg, "f_forest")),
             "grassland": soc_stock(ref, value(reg, "f_grassland")), "default": ref}
 
 
-def gain_loss_rates(cfg: dict, cc: CompactClasses, years: int, reg=None) -> dict[str, np.ndarray]:
-    """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) for every pair of compact
-    classes of a period (sinks.models.gain_loss), with the config's strata and the registry
-    (``reg``: a registry with other values, e.g. one Monte Carlo draw)."""
-    from sinks.models.gain_loss import biomass_gain, transition_rates
+def gain_loss_names(cfg: dict, cc: CompactClasses) -> list:
+    """Ecosystem class of each gain-loss class index (None at 0): the compact classes, plus
+    ``lake_open_water`` at index K when ``wetland.enabled``."""
+    names = _gain_loss_classes(cfg, cc)
+    return names + [LAKE] if cfg["wetland"]["enabled"] else names
+
+
+def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
+                    stratum: tuple = (None, None)) -> dict[str, np.ndarray]:
+    """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) of a period [y0, y1]
+    (sinks.models.gain_loss) in one stratum ``(forest growth, soil class)`` (None = the
+    config's region-wide default), with the registry (``reg``: a registry with other values,
+    e.g. one Monte Carlo draw).
+
+    Keys ``net``, ``removals``, ``emissions``: (K, K) tables over the pair of gain-loss classes
+    (:func:`gain_loss_names`) at y0 and y1; ``history_<key>``: tables over the conversion-history
+    codes (sinks.models.gain_loss.history_code) of the SOC still moving after a conversion at an
+    earlier epoch (Eq. 2.25, D years)."""
+    from sinks.models.gain_loss import (biomass_gain, history_code, perennial_gain, soc_ramp_rate,
+                                        transition_rates)
     from sinks.parameters import load_registry, value
 
-    names = _gain_loss_classes(cfg, cc)
+    names = gain_loss_names(cfg, cc)
     reg = load_registry(cfg["parameters"]) if reg is None else reg
-    gw_id, r_id = GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]]
+    gw_id, r_id = GROWTH_STRATA[stratum[0] or cfg["gain_loss"]["forest_growth"]]
     gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
     biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
-    by_class = ecosystem_soc(cfg, reg)
+    biomass = np.concatenate([biomass, np.zeros(len(names) - biomass.size)])  # lake: none
+    by_class = ecosystem_soc(cfg, reg, stratum[1])
     soc = np.array([0.0] + [by_class.get(n, by_class["default"]) for n in names[1:]])
-    rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc,
-                             np.array([n is not None and n not in NO_SOIL for n in names]),
-                             gain, cfg["gain_loss"]["wood_removals"], years,
-                             value(reg, "soc_period_d"))
-    return {k: v * C_TO_CO2 for k, v in rates.items()}
+    applies = np.array([n is not None and n not in NO_SOIL for n in names])
+    d = value(reg, "soc_period_d")
+    perennial = np.array([n == PERENNIAL for n in names])
+    rate, cycle = ((value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle"))
+                   if perennial.any() else (0.0, 0.0))
+    rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc, applies,
+                             gain, cfg["gain_loss"]["wood_removals"], y1 - y0, d,
+                             np.where(perennial, perennial_gain(rate, cycle, y0, y0, y1), 0.0))
+    k = len(names)
+    years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
+    j, a, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
+    converted = (a != b) & (a > 0) & (b > 0)
+    ramp = np.where(applies[a] & applies[b] & converted,
+                    soc_ramp_rate(soc[a], soc[b], years[j], y0, y1, d), 0.0)
+    growth = np.where(perennial[b] & converted, perennial_gain(rate, cycle, years[j], y0, y1), 0.0)
+    codes = history_code(j, a, b, k).ravel()
+    for key, term in (("removals", np.clip(ramp, 0, None) + growth), ("emissions", np.clip(-ramp, 0, None))):
+        rates[f"history_{key}"] = np.zeros(years.size * k * k)
+        rates[f"history_{key}"][codes] = term.ravel()
+    rates["history_net"] = rates["history_removals"] - rates["history_emissions"]
+    return {key: v * C_TO_CO2 for key, v in rates.items()}
+
+
+def strata_levels(cfg: dict) -> tuple[list, list]:
+    """Forest-growth and soil strata of the run (index 0 = None: the region-wide default, for
+    pixels outside the strata rasters); stratum index = forest index × len(soil) + soil index."""
+    st = cfg["gain_loss"]["strata"]
+    return tuple([None] + (sorted(set(st[kind]["codes"].values())) if st[kind] else [])
+                 for kind in ("forest_growth", "soil"))
+
+
+def stratified_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
+    """:func:`gain_loss_rates` of every stratum, stacked: (S, K, K) pair tables and (S, codes)
+    history tables, stratum index as in :func:`strata_levels`."""
+    forest, soil = strata_levels(cfg)
+    per = [gain_loss_rates(cfg, cc, y0, y1, reg, (f, s)) for f in forest for s in soil]
+    return {key: np.stack([p[key] for p in per]) for key in per[0]}
+
+
+def strata_map(cfg: dict, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray | None:
+    """Stratum index per pixel (uint8, :func:`strata_levels`) from the strata rasters
+    (``gain_loss.strata``; classes aligned by nearest/mode, codes mapped by the config; nodata
+    = the region default), or None without strata rasters. An unmapped code is an error."""
+    from sinks.errors import MissingClassError
+    from sinks.io.rasters import code_histogram
+
+    st = cfg["gain_loss"]["strata"]
+    if not (st["forest_growth"] or st["soil"]):
+        return None
+    forest, soil = strata_levels(cfg)
+    index = None
+    for kind, names, step in (("forest_growth", forest, len(soil)), ("soil", soil, 1)):
+        spec = st[kind]
+        if not spec:
+            continue
+        src = open_raster(spec["raster"], chunks=chunks)
+        missing = sorted(set(code_histogram(src)) - {int(c) for c in spec["codes"]})
+        if missing:
+            raise MissingClassError(f"{spec['raster']}: codes {missing} are not in "
+                                    f"gain_loss.strata.{kind}.codes; map them to one of "
+                                    f"{STRATUM_CLASSES[kind]} or set them to nodata")
+        if src.odc.nodata is None:
+            src = src.rio.write_nodata(int(np.iinfo(src.dtype).max))
+        aligned = align(src, grid, categorical=True, name=f"gain_loss.strata.{kind} ({spec['raster']})",
+                        chunks=chunks)
+        lut = build_lut({int(c): names.index(v) * step for c, v in spec["codes"].items()},
+                        lut_size(src.dtype), 0, dtype="uint8")
+        part = apply_lut(aligned, lut, 0)
+        index = part if index is None else index + part
+    return index.astype("uint8")
+
+
+def history_keep(cfg: dict, names: list, year: int) -> np.ndarray:
+    """Which conversion-history codes still matter at ``year``: conversions less than D years
+    back (soil, Eq. 2.25), or less than the perennial crop cycle back for land converted to
+    perennial crops (biomass still accumulating)."""
+    from sinks.parameters import load_registry, value
+
+    reg = load_registry(cfg["parameters"])
+    k = len(names)
+    years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
+    span = np.full(k, value(reg, "soc_period_d"))
+    if PERENNIAL in names:
+        span[names.index(PERENNIAL)] = max(span[0], value(reg, "perennial_cycle"))
+    j, _, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
+    keep = (years[j] + span[b] > year).ravel()
+    keep[0] = False
+    return keep
 
 
 @functools.lru_cache(maxsize=8)
@@ -553,42 +696,209 @@ def registry_seed(cfg: dict) -> int:
     return cfg["uncertainty"]["seed"] + 1
 
 
-def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, years: int) -> dict[str, np.ndarray]:
-    """Monte Carlo draws of the gain-loss rates of every class pair, (n_draws, K*K) per key:
-    every uncertain, confirmed registry parameter drawn from its distribution; densities held
-    at their values."""
+def gain_loss_rate_vectors(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None
+                           ) -> dict[str, np.ndarray]:
+    """The gain-loss rates of a period as flat vectors, the layout of the zone rows'
+    coefficients: per key (``net``, ``removals``, ``emissions``) the pair tables of every
+    stratum, then the history tables of the soil strata (which alone change the history rates);
+    with wetland CH4 also ``ch4`` (the CH4 rate of land flooded all year, Mg CO2e ha-1 yr-1)
+    and ``net_with_ch4`` (``net`` then ``ch4``). ``reg``: a registry or one of its draws."""
+    rates = stratified_rates(cfg, cc, y0, y1, reg)
+    n_soil = len(strata_levels(cfg)[1])
+    out = {key: np.concatenate([rates[key].ravel(), rates[f"history_{key}"][:n_soil].ravel()])
+           for key in ("net", "removals", "emissions")}
+    if cfg["wetland"]["ch4"]:
+        out["ch4"] = np.array([ch4_rate(cfg, reg)])
+        out["net_with_ch4"] = np.concatenate([out["net"], out["ch4"]])
+    return out
+
+
+def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
+    """Monte Carlo draws of :func:`gain_loss_rate_vectors`, (n_draws, size) per key: every
+    uncertain, confirmed registry parameter drawn from its distribution
+    (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`); densities held."""
     from sinks.parameters import load_registry, registry_draws
 
-    reg = load_registry(cfg["parameters"])
-    out: dict[str, list] = {"net": [], "removals": [], "emissions": []}
-    for drawn in registry_draws(reg, cfg["uncertainty"]["n_draws"], registry_seed(cfg)):
-        for key, rate in gain_loss_rates(cfg, cc, years, drawn).items():
-            out[key].append(rate.ravel())
-    return {k: np.array(v) for k, v in out.items()}
+    draws = [gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in
+             registry_draws(load_registry(cfg["parameters"]), cfg["uncertainty"]["n_draws"], registry_seed(cfg))]
+    return {key: np.array([d[key] for d in draws]) for key in draws[0]}
+
+
+def stage_map_inundation(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> Path:
+    """Write ``inundation_frequency.tif`` on the run grid (fraction of time flooded, 0-1):
+    the given frequency raster (``wetland.inundation``) or the fraction of the water masks
+    (``wetland.water_masks``; 1 water, 0 land, nodata = not observed) flagged as water
+    (sinks.rs.imagery.inundation_frequency). Inputs are aligned as continuous data (average)."""
+    from sinks.rs.imagery import inundation_frequency
+
+    wet = cfg["wetland"]
+    grid = run_grid(cfg)
+    sources = [wet["inundation"]] if wet["inundation"] else list(wet["water_masks"])
+    layers = []
+    for path in sources:
+        src = open_raster(path, chunks=chunks)
+        src = src.astype("float32").where(src != src.odc.nodata) if src.odc.nodata is not None else src.astype("float32")
+        layers.append(align(src.rio.write_nodata(np.nan), grid, categorical=False,
+                            name=f"wetland inundation input {path}", chunks=chunks))
+    freq = layers[0] if wet["inundation"] else inundation_frequency(layers)
+    lo, hi = (float(v) for v in dask_min_max(freq))
+    if not (0.0 <= lo and hi <= 1.0):
+        raise InputDataError(f"{sources[0]}: inundation frequency spans {lo:.3g}-{hi:.3g}; it must "
+                             "be a fraction 0-1 (water masks: 1 water, 0 land)")
+    mask = _clip_mask(cfg, paths, grid, chunks)
+    if mask is not None:
+        freq = freq.where(mask)
+    basis = "synthetic" if wet["synthetic"] else "observed"
+    m = _map(cfg, "inundation_frequency", freq, paths.output("inundation_frequency"), basis=basis,
+             model="fraction of observations flooded" if not wet["inundation"] else "given raster",
+             inputs=sources)
+    if wet["synthetic"]:
+        m.description += " (SYNTHETIC)"
+    write_cogs([m])
+    return paths.output("inundation_frequency")
+
+
+def dask_min_max(arr: xr.DataArray) -> tuple[float, float]:
+    """Minimum and maximum of an array ignoring NaN (a reduction: small result); (0, 0) if empty."""
+    import dask
+
+    lo, hi = dask.compute(arr.min(skipna=True), arr.max(skipna=True))
+    lo, hi = float(lo), float(hi)
+    return (0.0, 0.0) if np.isnan(lo) else (lo, hi)
+
+
+def inundation(cfg: dict, paths: RunPaths, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
+    """The run's inundation frequency (0-1, NaN = not observed), checked to be on the grid."""
+    path = paths.output("inundation_frequency")
+    f = open_raster(path, chunks=chunks)
+    require_same_grid(f, grid, str(path))
+    return f.where(f != f.odc.nodata)
+
+
+def gain_loss_compact(cfg: dict, paths: RunPaths, cc: CompactClasses, year: int,
+                      chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
+    """Gain-loss class index map of an epoch: the compact classes, with wetland- or
+    water-class pixels flooded at least ``wetland.open_water_threshold`` of the time set to
+    ``lake_open_water`` (index K) when ``wetland.enabled`` (sinks.models.wetland.is_lake)."""
+    from sinks.models.wetland import is_lake
+
+    path = epoch_landcover(cfg, paths, year)
+    compact = apply_lut(open_raster(path, chunks=chunks), cc.lut, 0)
+    if not cfg["wetland"]["enabled"]:
+        return compact
+    names = _gain_loss_classes(cfg, cc)
+    wet = apply_lut(compact, np.array([n in WET_CLASSES for n in names]), False)
+    lake = is_lake(wet, inundation(cfg, paths, compact.odc.geobox, chunks),
+                   cfg["wetland"]["open_water_threshold"])
+    return compact.where(~lake, len(names)).astype(compact.dtype)
+
+
+def history_dtype(cfg: dict, k: int) -> str:
+    n = len(cfgmod.epochs(cfg)) * k * k
+    if n > 65535:
+        raise InputDataError(f"{len(cfgmod.epochs(cfg))} epochs x {k} classes squared = {n} "
+                             "conversion-history codes: more than uint16 holds; use fewer codes")
+    return "uint16"
+
+
+def stage_track_conversions(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> Path:
+    """Write ``interim/conversion_history_<year>.tif``: per pixel, the last land-use conversion
+    whose soil is still moving at ``year`` (Eq. 2.25: D = 20 yr after it), as a code of
+    (epoch of the conversion, class before, class after); 0 = none. Computed epoch after epoch
+    from the previous epoch's history, so land converted to X stays "land converted" for D
+    years and then is "X remaining X"."""
+    from sinks.models.gain_loss import next_history
+
+    eps = cfgmod.epochs(cfg)
+    years = [e.year for e in eps]
+    i = years.index(year)
+    first = open_raster(epoch_landcover(cfg, paths, years[0]), chunks=chunks)
+    cc = compact_classes(cfg, first.dtype)
+    k = len(gain_loss_names(cfg, cc))
+    dtype = history_dtype(cfg, k)
+    if i == 0:
+        hist = xr.zeros_like(first, dtype=dtype)
+    else:
+        prev = open_raster(paths.conversion_history(years[i - 1]), chunks=chunks)
+        require_same_grid(prev, first.odc.geobox, str(paths.conversion_history(years[i - 1])))
+        c0, c1 = (gain_loss_compact(cfg, paths, cc, y, chunks) for y in years[i - 1:i + 1])
+        keep = history_keep(cfg, gain_loss_names(cfg, cc), year)
+        kernel = functools.partial(next_history, epoch_index=i - 1, keep=keep, k=k)
+        hist = xr.apply_ufunc(kernel, prev, c0, c1, dask="parallelized", output_dtypes=[np.dtype(dtype)])
+    out = paths.conversion_history(year)
+    m = MapToWrite(hist, out, dtype, None,
+                   f"Land-use conversion history at {year} (epoch, class before, class after)",
+                   "code", _tags(cfg, model="conversion tracking, IPCC Eq. 2.25 (D years)",
+                                 inputs=[epoch_landcover(cfg, paths, y) for y in years[:i + 1]],
+                                 basis=eps[i].basis, kind="conversion_history",
+                                 epochs=",".join(map(str, years)), classes=str(k)), "nearest")
+    write_cogs([m])
+    return out
 
 
 def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
                             chunks: int = DEFAULT_CHUNK) -> list[Path]:
     """Write the gain-loss net sink, gross removals and gross emissions maps of a period
-    (Mg CO2 ha-1 yr-1, net: positive = sink). A pixel's rates depend only on its class pair."""
+    (Mg CO2 ha-1 yr-1, net: positive = sink), and with ``wetland.ch4`` the CH4 map
+    (Mg CO2e ha-1 yr-1, negative = source). A pixel's rates depend on its class pair and its
+    conversion history; pixels of natural lake open water at y1 are nodata (not managed land)."""
     from sinks.io.outputs import GAIN_LOSS_CITATION
 
     src = [epoch_landcover(cfg, paths, y) for y in (y0, y1)]
-    codes = [open_raster(p, chunks=chunks) for p in src]
-    require_same_grid(codes[1], codes[0].odc.geobox, str(src[1]))
-    cc = compact_classes(cfg, codes[0].dtype)
-    rates = gain_loss_rates(cfg, cc, y1 - y0)
-    compact = [apply_lut(c, cc.lut, 0) for c in codes]
+    first = open_raster(src[0], chunks=chunks)
+    cc = compact_classes(cfg, first.dtype)
+    compact = [gain_loss_compact(cfg, paths, cc, y, chunks) for y in (y0, y1)]
+    require_same_grid(compact[1], compact[0].odc.geobox, str(src[1]))
+    hist = open_raster(paths.conversion_history(y0), chunks=chunks)
+    require_same_grid(hist, compact[0].odc.geobox, str(paths.conversion_history(y0)))
+    rates = stratified_rates(cfg, cc, y0, y1)
+    names = gain_loss_names(cfg, cc)
+    strata = strata_map(cfg, compact[0].odc.geobox, chunks)
+    managed = apply_lut(compact[1], np.array([n != LAKE for n in names]), False)
     basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
+    n_hist = rates["history_net"].shape[1]
+    hist_key = hist.astype("int32") if strata is None else strata.astype("int32") * n_hist + hist
+    layers = {kind: (_pair_lookup(compact[0], compact[1], rates[key], strata)
+                     + apply_lut(hist_key, rates[f"history_{key}"].ravel().astype("float32"), np.nan)).where(managed)
+              for kind, key in (("gain_loss_net", "net"), ("gross_removals", "removals"),
+                                ("gross_emissions", "emissions"))}
+    if cfg["wetland"]["enabled"] and cfg["wetland"]["ch4"]:
+        layers["ch4_emissions_co2e"] = ch4_map(cfg, paths, cc, compact[1], chunks)
     maps = []
-    for kind, key in (("gain_loss_net", "net"), ("gross_removals", "removals"), ("gross_emissions", "emissions")):
-        m = _map(cfg, kind, _pair_lookup(compact[0], compact[1], rates[key]),
-                 paths.output(kind, y0=y0, y1=y1), basis=basis,
+    for kind, layer in layers.items():
+        m = _map(cfg, kind, layer, paths.output(kind, y0=y0, y1=y1), basis=basis,
                  model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']})",
-                 inputs=src + [resolve_densities(cfg), "sinks parameter registry"], y0=y0, y1=y1)
-        m.tags["citation"] = GAIN_LOSS_CITATION
+                 inputs=src + [resolve_densities(cfg), "sinks parameter registry",
+                               paths.conversion_history(y0)], y0=y0, y1=y1)
+        m.tags["citation"] = CH4_CITATION if kind == "ch4_emissions_co2e" else GAIN_LOSS_CITATION
         maps.append(m)
     return write_cogs(maps)
+
+
+CH4_CITATION = ("IPCC 2013 Wetlands Supplement Ch.5 (Tier 1 CH4 = area x EF); GWP100 IPCC AR5 WG1 "
+                "Ch.8 Table 8.7 (28) or AR6 WG1 Ch.7 Table 7.15 (27.0, non-fossil)")
+
+
+def ch4_rate(cfg: dict, reg=None) -> float:
+    """CH4 of a wetland flooded all year, Mg CO2e ha-1 yr-1 (negative = source), from the
+    registry's ``wetland.ch4_emission_factor`` and the GWP100 of ``wetland.gwp``."""
+    from sinks.models.wetland import GWP_IDS, ch4_co2e
+    from sinks.parameters import load_registry, value
+
+    reg = load_registry(cfg["parameters"]) if reg is None else reg
+    wet = cfg["wetland"]
+    return float(ch4_co2e(value(reg, wet["ch4_emission_factor"]), 1.0, value(reg, GWP_IDS[wet["gwp"]])))
+
+
+def ch4_map(cfg: dict, paths: RunPaths, cc: CompactClasses, compact1: xr.DataArray,
+            chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
+    """CH4 per pixel as CO2e (Mg CO2e ha-1 yr-1, negative = source): wetland on mineral soil
+    at the period's end emits EF × its flooded fraction; other managed land 0; lake open water
+    and no data NaN."""
+    names = gain_loss_names(cfg, cc)
+    per_class = np.array([np.nan if n in (None, LAKE) else (1.0 if n == "wetland" else 0.0) for n in names])
+    f = inundation(cfg, paths, compact1.odc.geobox, chunks).fillna(0.0)
+    return (apply_lut(compact1, per_class.astype("float32"), np.nan) * f * np.float32(ch4_rate(cfg))).astype("float32")
 
 
 # --- plot-calibrated biomass (sinks.rs) ---------------------------------------------------

@@ -95,16 +95,61 @@ rule map_sink_uncertainty:
         "--threads {threads} --chunks {CHUNKS}"
 
 
+rule map_inundation:
+    """Inundation frequency on the run grid (fraction of time flooded; wetland section)."""
+    input:
+        sources=INUNDATION_INPUTS,
+        clip=clip_zone_file(),
+    output:
+        report(P.output("inundation_frequency"), category="Wetlands"),
+    params:
+        wetland=digest("wetland", "grid"),
+    log:
+        f"{RUN}/logs/map_inundation.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} map-inundation {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"
+
+
+rule track_conversions:
+    """Land-use conversions of the last D = 20 years at an epoch (Eq. 2.25), epoch after epoch."""
+    input:
+        history=lambda w: history_inputs(w.year),
+        inundation=INUNDATION,
+        legend=LEGEND_FILE,
+        densities=DENSITIES_FILE,
+    output:
+        P.interim / "conversion_history_{year}.tif",
+    params:
+        carbon=digest("carbon", CFG["landcover"]["legend"], "wetland", "parameters"),
+    log:
+        f"{RUN}/logs/track_conversions_{{year}}.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} track-conversions {CFG_ARGS} --year {wildcards.year} "
+        "--threads {threads} --chunks {CHUNKS}"
+
+
 rule compute_gain_loss:
-    """Gain-loss net sink, gross removals and emissions of a period (IPCC Eq. 2.7-2.16, 2.25)."""
+    """Gain-loss net sink, gross removals and emissions of a period (IPCC Eq. 2.7-2.16, 2.25),
+    with the conversion history of earlier epochs and, with the wetland section, CH4."""
     input:
         landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
+        history=P.interim / "conversion_history_{y0}.tif",
+        inundation=INUNDATION,
+        strata=STRATA_FILES,
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:
         [report(P.outputs / f"{k}_{{y0}}_{{y1}}.tif", category="Gain-loss") for k in GAIN_LOSS_MAPS],
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters"),
+        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland"),
     log:
         f"{RUN}/logs/compute_gain_loss_{{y0}}_{{y1}}.log",
     benchmark:
@@ -122,13 +167,17 @@ rule map_gain_loss_uncertainty:
     """Per-pixel sd and 95 % interval of a period's gain-loss net sink (registry Monte Carlo)."""
     input:
         landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
+        history=P.interim / "conversion_history_{y0}.tif",
+        inundation=INUNDATION,
+        strata=STRATA_FILES,
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:
         [report(P.outputs / f"gain_loss_net_{{y0}}_{{y1}}_{s}.tif", category="Uncertainty")
          for s in UNCERTAINTY_STATS],
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "uncertainty"),
+        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland",
+                      "uncertainty"),
     log:
         f"{RUN}/logs/map_gain_loss_uncertainty_{{y0}}_{{y1}}.log",
     benchmark:

@@ -45,7 +45,22 @@ def clip_zone_file():
 UNCERTAINTY = CFG["uncertainty"]["enabled"] and density_distributions(load_tables(CFG)[1]) is not None
 UNCERTAINTY_MAPS = UNCERTAINTY and CFG["uncertainty"]["maps"]
 GAIN_LOSS = "gain_loss" in CFG["carbon"]["method"]
-GAIN_LOSS_MAPS = ["gain_loss_net", "gross_removals", "gross_emissions"]
+STRATA_FILES = [spec["raster"] for spec in CFG["gain_loss"]["strata"].values() if spec]
+WETLAND = CFG["wetland"]["enabled"]
+GAIN_LOSS_MAPS = ["gain_loss_net", "gross_removals", "gross_emissions"] + (
+    ["ch4_emissions_co2e"] if WETLAND and CFG["wetland"]["ch4"] else [])
 # Gain-loss uncertainty maps come from Monte Carlo draws of the registry (no density sd needed).
 GAIN_LOSS_UNCERTAINTY_MAPS = (GAIN_LOSS and CFG["uncertainty"]["enabled"] and CFG["uncertainty"]["maps"]
                               and "monte_carlo" in CFG["uncertainty"]["approaches"])
+INUNDATION_INPUTS = ([CFG["wetland"]["inundation"]] if CFG["wetland"]["inundation"]
+                     else CFG["wetland"]["water_masks"]) if WETLAND else []
+INUNDATION = [str(P.output("inundation_frequency"))] if WETLAND else []
+
+
+def history_inputs(year):
+    """Inputs of an epoch's conversion history: the previous epoch's history and both land covers."""
+    years = list(EPOCHS)
+    i = years.index(int(year))
+    if i == 0:
+        return [landcover_file(year)]
+    return [str(P.conversion_history(years[i - 1])), landcover_file(years[i - 1]), landcover_file(year)]

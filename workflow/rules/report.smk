@@ -7,6 +7,9 @@ rule summarize:
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
         sinks=[P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
+        history=[P.conversion_history(y) for y in EPOCHS] if GAIN_LOSS else [],
+        inundation=INUNDATION,
+        strata=STRATA_FILES if GAIN_LOSS else [],
         biomass=[P.output("agb", year=CFG["biomass"]["year"])] if CFG["biomass"]["enabled"] else [],
         samples=[CFG["uncertainty"]["accuracy_assessment"]["samples"]]
         if CFG["uncertainty"]["accuracy_assessment"] else [],
@@ -23,7 +26,7 @@ rule summarize:
         plot=report(P.summary_plot(), category="Figures"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
-        uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass", "potential"),
+        uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass", "potential", "wetland"),
     log:
         f"{RUN}/logs/summarize.log",
     benchmark:

@@ -82,6 +82,17 @@ OUTPUTS["sink_potential"] = OutputSpec(
     "Sink potential in {year}, scenario {scenario} (growth curve)", SINK_SIGN, "average",
     "sum of value x pixel area in ha = Mg CO2 yr-1", (-10000.0, 10000.0), "diverging")
 
+OUTPUTS["inundation_frequency"] = OutputSpec(
+    "inundation_frequency.tif", "float32", FLOAT_NODATA, "fraction",
+    "Inundation frequency (fraction of observations flooded)", "fraction of time flooded, 0-1",
+    "average", "do not sum: a fraction (mean over pixels, or x pixel area = flooded area in ha)",
+    (0.0, 1.0), "sequential")
+OUTPUTS["ch4_emissions_co2e"] = OutputSpec(
+    "ch4_emissions_co2e_{y0}_{y1}.tif", "float32", FLOAT_NODATA, "Mg CO2e ha-1 yr-1",
+    "CH4 of flooded wetland on mineral soil {y0}-{y1} as CO2 equivalents (GWP100)",
+    "negative = emission (source), as the sink maps; 0 = no CH4 term", "average",
+    "sum of value x pixel area in ha = Mg CO2e yr-1", (-10000.0, 0.0), "diverging")
+
 UNCERTAINTY_STATS = {"sd": "standard deviation", "p2_5": "2.5th percentile",
                      "p97_5": "97.5th percentile"}
 for _base in ("carbon_stock", "net_sink", "gain_loss_net"):

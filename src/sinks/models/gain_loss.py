@@ -47,7 +47,7 @@ def annual_soc_change(soc_before, soc_after, years: float, d: float = 20.0):
 
 def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray,
                      soc_applies: np.ndarray, gain: float, wood_removals: float, years: float,
-                     d: float = 20.0) -> dict[str, np.ndarray]:
+                     d: float = 20.0, new_crop_gain: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Gross removals, gross emissions and net (t C ha-1 yr-1, all ≥ 0 except net) for every
     pair (class at t0, class at t1) of a period.
 
@@ -67,6 +67,10 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
         Wood and fuelwood removals on land remaining forest, t C ha-1 yr-1 (Eq. 2.11-2.13).
     years : float
         Length of the period, yr.
+    new_crop_gain : (K,) float, optional
+        Mean annual biomass gain over the period of land converted to each class at its start,
+        t C ha-1 yr-1 (perennial woody crops, :func:`perennial_gain`; 0 elsewhere). Such land,
+        like new forest, starts from 0 biomass (Eq. 2.16).
 
     Returns
     -------
@@ -79,11 +83,54 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
     terms.append(np.where(to_forest, gain, 0.0))                                 # Eq. 2.9
     remaining_forest = to_forest & ~changed
     terms.append(np.where(remaining_forest, -wood_removals, 0.0))                # Eq. 2.11
-    after = np.where(is_forest, 0.0, biomass)  # a new stand starts from 0, then grows
+    crop = np.zeros(k) if new_crop_gain is None else np.asarray(new_crop_gain, dtype="float64")
+    after = np.where(is_forest | (crop > 0), 0.0, biomass)  # a new stand starts from 0, then grows
     conversion = (after[None, :] - biomass[:, None]) / years                     # Eq. 2.16
     terms.append(np.where(changed, conversion, 0.0))
+    terms.append(np.where(changed, crop[None, :], 0.0))                          # perennial crops
     both = soc_applies[:, None] & soc_applies[None, :]
     terms.append(np.where(changed & both, annual_soc_change(soc[:, None], soc[None, :], years, d), 0.0))
     removals = sum(np.clip(t, 0, None) for t in terms)
     emissions = sum(np.clip(-t, 0, None) for t in terms)
     return {"removals": removals, "emissions": emissions, "net": removals - emissions}
+
+
+def perennial_gain(rate: float, cycle: float, planted, y0: float, y1: float):
+    """Mean annual above-ground biomass gain over [y0, y1] of perennial woody crops planted in
+    year ``planted``, t C ha-1 yr-1: they accumulate at ``rate`` (t C ha-1 yr-1) for ``cycle``
+    years (IPCC 2006 Vol.4 Ch.5 Sec. 5.2.1, Tier 1, Table 5.1: warm temperate 2.1 t C ha-1 yr-1,
+    63 t C ha-1 at harvest, 30 yr), so the period's rate is rate × overlap / (y1 − y0)."""
+    overlap = np.clip(np.minimum(y1, np.asarray(planted, dtype="float64") + cycle) - y0, 0.0, y1 - y0)
+    return rate * overlap / (y1 - y0)
+
+
+def soc_ramp_rate(soc_before, soc_after, converted: float, y0: float, y1: float,
+                  d: float = 20.0):
+    """Mean annual SOC change over the period [y0, y1] of a conversion made in year
+    ``converted`` (t C ha-1 yr-1): Eq. 2.25 moves SOC linearly from the old to the new
+    equilibrium over D years, (SOC_after − SOC_before) / D for each year in
+    [converted, converted + D], so the period's rate is that times the overlap / (y1 − y0).
+    A conversion at y0 gives :func:`annual_soc_change`; one D or more years back gives 0."""
+    overlap = np.clip(np.minimum(y1, np.asarray(converted, dtype="float64") + d) - y0, 0.0, y1 - y0)
+    return (np.asarray(soc_after) - np.asarray(soc_before)) / d * overlap / (y1 - y0)
+
+
+def history_code(epoch_index, before, after, k: int):
+    """Conversion-history code of a pixel: (epoch index × K + class before) × K + class after;
+    0 = no conversion within D years (class indexes 1..K-1, 0 = no data)."""
+    return (epoch_index * k + before) * k + after
+
+
+def next_history(history: np.ndarray, c0: np.ndarray, c1: np.ndarray, epoch_index: int,
+                 keep: np.ndarray, k: int) -> np.ndarray:
+    """Conversion history at the end of a period from the one at its start (block kernel).
+
+    A pixel whose class changes (c0 → c1, both valid) records the conversion at the period's
+    start epoch (``epoch_index``), replacing an older record; otherwise its record is kept
+    while ``keep[record]`` (its D years have not run out by the period's end), else cleared.
+    """
+    kept = np.where(keep[history], history, 0)
+    changed = (c0 != c1) & (c0 > 0) & (c1 > 0)
+    new = history_code(epoch_index, c0.astype("int64"), c1.astype("int64"), k)
+    out = np.where(changed, new, np.where((c0 > 0) & (c1 > 0), kept, 0))
+    return out.astype(history.dtype)

@@ -85,10 +85,10 @@ def build_tiny(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_tiny_stages(root: Path, edit=None, chunks: int = 2048):
+def run_tiny_stages(root: Path, edit=None, chunks: int = 2048, before_summary=None):
     """Edit the tiny case's config (``edit(cfg)``), then run its stages in-process up to the
-    zone tables (zones, both epochs aligned, the sink map the summary figure shows, summarize).
-    Returns (cfg, paths, zonal summary)."""
+    zone tables (zones, both epochs aligned, the sink map the summary figure shows,
+    ``before_summary(cfg, paths)`` if given, summarize). Returns (cfg, paths, zonal summary)."""
     from sinks import stages
     from sinks.config import load_config
     from sinks.report import summarize
@@ -103,6 +103,8 @@ def run_tiny_stages(root: Path, edit=None, chunks: int = 2048):
     for year in (2000, 2020):
         stages.stage_align_landcover(cfg, paths, year, chunks)
     stages.stage_compute_sink(cfg, paths, 2000, 2020, chunks)
+    if before_summary:
+        before_summary(cfg, paths)
     return cfg, paths, summarize(cfg, paths, chunks)
 
 

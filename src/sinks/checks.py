@@ -145,11 +145,14 @@ def _check_methods(cfg: dict, legend) -> list[str]:
         lines.append(f"potential: target years {pot['target_years']}, scenarios {pot['scenarios']}")
     bio = cfg["biomass"]
     if bio["enabled"]:
-        if bio["year"] not in [e.year for e in cfgmod.epochs(cfg)] or not bio["features"]:
-            raise InputDataError(f"{cfg['_source']}: biomass.year must be an epoch and "
-                                 "biomass.features must name at least one raster")
-        for name, path in bio["features"].items():
-            open_raster(path)
-        lines.append(f"biomass: features {sorted(bio['features'])}, plots "
+        for year in bio["years"]:
+            for path in cfgmod.feature_sources(cfg, year).values():
+                if not path.startswith(cfgmod.INDEX_PREFIX):
+                    open_raster(path)
+        lines.append(f"biomass: features {sorted(bio['features'])} for {bio['years']}, plots "
                      f"{bio['plots'] or 'SYNTHETIC (simulator)'}")
+    for year, scenes in cfg["imagery"]["scenes"].items():
+        for scene in scenes:
+            open_raster(scene["path"])
+        lines.append(f"imagery {year}: {len(scenes)} scene(s), indices {cfg['imagery']['indices']}")
     return lines

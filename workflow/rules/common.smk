@@ -46,3 +46,20 @@ UNCERTAINTY = CFG["uncertainty"]["enabled"] and density_distributions(load_table
 UNCERTAINTY_MAPS = UNCERTAINTY and CFG["uncertainty"]["maps"]
 GAIN_LOSS = "gain_loss" in CFG["carbon"]["method"]
 GAIN_LOSS_MAPS = ["gain_loss_net", "gross_removals", "gross_emissions"]
+
+
+def biomass_map_input(year):
+    """The AGB map (and its model sidecar) an epoch's stock uses, if any."""
+    if not uses_biomass_map(CFG, int(year)):
+        return []
+    return [str(P.output("agb", year=year)), str(P.biomass_model(CFG["biomass"]["year"]).with_suffix(".json"))]
+
+
+def biomass_digest(year):
+    """Config the stock of an epoch depends on through the biomass map (empty if unused)."""
+    return digest("biomass", "parameters", "gain_loss") if uses_biomass_map(CFG, int(year)) else ""
+
+
+def feature_files(year):
+    """The biomass features of an epoch: configured rasters or interim index files."""
+    return [str(p) for p in feature_paths(CFG, P, int(year)).values()]

@@ -755,6 +755,7 @@ def stage_train_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK)
     model = fit_biomass_model(table[ok], plots["agb"].to_numpy()[ok], x[ok], y[ok],
                               bio["block_size"], bio["model"], bio["alpha"], seed=bio["seed"])
     year = bio["year"]
+    paths.outputs.mkdir(parents=True, exist_ok=True)
     written = [save_model(model, paths.biomass_model(year))]
     cv = model.cv.assign(alpha=bio["alpha"], conformal_half_width=model.q, plots=source,
                          synthetic=bio["plots"] is None)

@@ -165,7 +165,8 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     cfg["landcover"]["epochs"][2019] = str(REPO / cfg["landcover"]["epochs"][2019])
     for z in cfg["zones"]:
         z["path"] = str(REPO / z["path"])
-    cfg["biomass"]["features"] = {k: str(REPO / v) for k, v in cfg["biomass"]["features"].items()}
+    cfg["biomass"]["features"] = {k: {y: str(REPO / p) for y, p in v.items()}
+                                  for k, v in cfg["biomass"]["features"].items()}
     write_config(tmp_path / "demo.yaml", cfg)
     res = sinks("run", "demo.yaml", "--cores", "2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -183,7 +184,8 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     cv = pd.read_csv(out / "biomass_cv_2019.csv").set_index("fold")
     assert cv.loc["all", "synthetic"] and 0.8 <= cv.loc["all", "coverage"] <= 1.0
     assert (out / "method_comparison.csv").is_file() and (out / "biomass_cv_2019.png").is_file()
-    bm = df[(df.method == "biomass_map") & (df.zone_level == "province") & (df.ecosystem == "forest")].iloc[0]
+    bm = df[(df.method == "biomass_map") & (df.zone_level == "province") & (df.ecosystem == "forest")
+            & (df.quantity == "carbon_stock_agb") & (df.year_start == 2019)].iloc[0]
     with rasterio.open(out / "agb_2019.tif") as src:  # province total = sum of AGB x CF x 100 km2 px
         agb = src.read(1, masked=True)
     assert bm.value == pytest.approx(float(agb.sum()) * 0.47 * 10_000, rel=0.02)

@@ -172,3 +172,56 @@ def test_zone_rows_do_not_depend_on_chunks(tmp_path, chdir):
                                    before_summary=write_maps({2000: AGB_2000, 2020: AGB_2020}))
         tables.append(df[df.method == "biomass_map"].reset_index(drop=True))
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_uncertainty_of_map_stocks_combines_pixel_model_and_density_errors(tmp_path, chdir):
+    """Approach 1 with the sinks table of test_propagation (AGB sd: forest 6, shrub 1), plus a
+    forest soil sd of 4 Mg C/ha so the pools that stay class defaults carry uncertainty."""
+    from sinks import stages
+    from test_propagation import _table
+    from conftest import build_tiny
+
+    root = chdir(build_tiny(tmp_path))
+    make_raster(root / "ndvi.tif", np.full(LC_2000.shape, 0.8, dtype="float32"))
+    (root / "densities.csv").write_text(_table().replace("forest,soc,55,Mg C ha-1,0,none",
+                                                         "forest,soc,55,Mg C ha-1,4,normal"))
+
+    def edit(cfg):
+        biomass_config([2000])(cfg)
+        cfg["carbon"] = {"densities": "densities.csv", "paddy_share": 0.5}
+        cfg["uncertainty"] = {"approaches": ["approach1"], "seed": 7}
+    cfg, paths, df = run_tiny_stages(root, edit, before_summary=write_maps({2000: AGB_2000}))
+    f = CF * (1 + R)  # Mg C per Mg d.m. of AGB, AGB + BGB
+    # W 2000, map-based total: shrub 2 px (AGB sd 1 each) and the soil of the 3 mapped forest
+    # px (sd 4 each) from the densities: 2^2 + 12^2 = 148; the map: 3 px of sd 10 independent
+    # (300) plus the shared mean error 2 on 3 px (36): f^2 x 336.
+    row = rows(df, quantity="carbon_stock", method="biomass_map", ecosystem="all", year_start=2000).loc["W"]
+    assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 336), rel=1e-9)
+    assert row.ci_high - row.value == pytest.approx(1.96 * row.sd)
+    # class-default row: forest AGB 3 px x 6 and soil 3 px x 4, shrub 2 px x 1: 324 + 144 + 4
+    default = rows(df, quantity="carbon_stock", method="stock_difference", ecosystem="all", year_start=2000).loc["W"]
+    assert default.sd == pytest.approx(PX_HA * np.sqrt(472), rel=1e-9)
+    # Per-pixel sd map: mapped forest pixel sqrt(4^2 + (f x 10)^2); shrub pixel 1 (its AGB sd).
+    stages.stage_map_uncertainty(cfg, paths, year=2000)
+    with rasterio.open(paths.output("carbon_stock_sd", year=2000)) as src:
+        sd = src.read(1)
+        assert "pixel error" in src.tags()["model"]
+    assert sd[0, 0] == pytest.approx(np.sqrt(16 + (f * 10) ** 2), rel=1e-5)
+    assert sd[1, 1] == pytest.approx(1.0, rel=1e-6)
+    with rasterio.open(paths.output("carbon_stock_p97_5", year=2000)) as src:
+        hi = src.read(1)
+    assert hi[0, 0] == pytest.approx(100 * f + 57 + 1.96 * np.sqrt(16 + (f * 10) ** 2), rel=1e-5)
+
+
+def test_demo_synthetic_ndvi_epoch_is_reproducible_and_labelled():
+    from pathlib import Path
+
+    from sinks.rs.plots import synthetic_feature_epoch
+    raw = Path(__file__).resolve().parents[1] / "data/raw/jiangxi"
+    with rasterio.open(raw / "ndvi_max_jiangxi.tif") as a, rasterio.open(raw / "ndvi_max_2025_SYNTHETIC.tif") as b:
+        base, synth, tags = a.read(1), b.read(1), b.tags()
+    assert tags["SYNTHETIC"] == "true"
+    np.testing.assert_array_equal(synth, synthetic_feature_epoch(base, 6, 2025))  # the committed file
+    # 6 years x 0.002 = +0.012 on average (noise mean 0, sd 0.005 over ~11,000 px; cap 0.95 rarely hit)
+    assert float(np.nanmean(synth - base)) == pytest.approx(0.012, abs=0.0005)
+    assert np.array_equal(np.isnan(synth), np.isnan(base)) and np.nanmax(synth) <= 0.95

@@ -173,7 +173,7 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     out = tmp_path / "data/processed/jiangxi_demo/outputs"
     df = pd.read_csv(out / "zonal_summary.csv", dtype={"zone_id": str})
     assert {"province", "city", "county", "lake", "basin"} <= set(df.zone_level)
-    assert (df[df.year_start == 2025].basis == "scenario").all()
+    assert df[df.year_start == 2025].basis.str.startswith("scenario").all()
     epoch_2019 = df[(df.year_start == 2019) & (df.year_end == 2019) & (df.method != "biomass_map")]
     assert (epoch_2019.basis == "observed").all()
     with rasterio.open(out / "net_sink_2019_2025.tif") as src:
@@ -189,7 +189,19 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     with rasterio.open(out / "agb_2019.tif") as src:  # province total = sum of AGB x CF x 100 km2 px
         agb = src.read(1, masked=True)
     assert bm.value == pytest.approx(float(agb.sum()) * 0.47 * 10_000, rel=0.02)
-    assert bm.basis == "synthetic plots" and bm.sd > 0
+    assert bm.basis == "observed, synthetic plots" and bm.sd > 0
+    # The stocks use the maps (2019, 2025); the rs sink exists for 2019-2025 only (no 2030 map).
+    with rasterio.open(out / "carbon_stock_2019.tif") as src:
+        assert "biomass map agb_2019.tif" in src.tags()["model"]
+    with rasterio.open(out / "rs_net_sink_2019_2025.tif") as src:
+        assert "SYNTHETIC" in src.descriptions[0] and src.tags()["scenario"] == "true"
+    assert not (out / "rs_net_sink_2025_2030.tif").exists()
+    rs = df[(df.method == "biomass_map") & (df.quantity == "net_sink")]
+    assert set(zip(rs.year_start, rs.year_end)) == {(2019, 2025)}
+    comparison = pd.read_csv(out / "method_comparison.csv", dtype={"zone_id": str})
+    prov = comparison[comparison.zone_level == "province"].set_index("year_start")
+    assert np.isfinite(prov.loc[2019, "biomass_map_minus_gain_loss_forest"])
+    assert np.isnan(prov.loc[2025, "biomass_map"])
     # County totals add up to the province total (each pixel in exactly one county).
     tot = df[df.ecosystem == "all"].groupby(["zone_level", "quantity", "year_start", "year_end"])["value"].sum()
     for key in tot.loc["province"].index:

@@ -260,7 +260,7 @@ def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact,
     between the two years (an upper bound if a stand's residual persists).
     """
     from sinks.rs.biomass_model import model_mean_sd, pixel_sd
-    from sinks.stages import biomass_carbon_factors, biomass_map
+    from sinks.stages import biomass_basis, biomass_carbon_factors, biomass_map
 
     bio = cfg["biomass"]
     cf, r = biomass_carbon_factors(cfg)
@@ -271,7 +271,6 @@ def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact,
     onehot = np.zeros((k, len(names)))
     onehot[np.arange(k), cc.report_class] = 1.0
     onehot[0] = 0.0
-    synthetic = bio["plots"] is None
     maps = {y: biomass_map(paths, y, grid, chunks) for y in bio["years"]}
     total = sum(cc.density[p] for p in POOLS)
     frames = []
@@ -280,7 +279,7 @@ def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact,
         res = zonal_totals(zone_idx, n_zones, [compact[year]], [k],
                            {"agb": agb * area, "var": ok * (sigma * area) ** 2,
                             "area_map": area.where(ok), "area": area})
-        basis = "synthetic plots" if synthetic else cfgmod.epoch(cfg, year).basis
+        basis = biomass_basis(cfg, [year])
         quantities = {"carbon_stock_agb": cf}
         if bio["use_in_stock"]:
             quantities.update(carbon_stock_bgb=cf * r, carbon_stock=cf * (1 + r))
@@ -316,8 +315,7 @@ def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact,
         per = {lv: {"map": f * t["d"] @ onehot, "default": None, "coef": None,
                     "indep": f ** 2 * t["var"] @ onehot, "shared": np.zeros((t["d"].shape[0], len(names))),
                     "keep": t["area"] @ onehot > 0} for lv, t in res.items()}
-        basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
-        basis = f"{basis}, synthetic plots" if synthetic else basis
+        basis = biomass_basis(cfg, [y0, y1])
         frames.append(_map_rows_table(cfg, per, tables, names, "net_sink", y0, y1, basis, None,
                                       seed_key=None))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -516,7 +514,7 @@ def method_comparison(df: pd.DataFrame) -> pd.DataFrame:
     sub = df[(df.ecosystem == "all") & (df.quantity == "net_sink")]
     keys = ["zone_level", "zone_id", "zone_name", "year_start", "year_end"]
     wide = sub.pivot_table(index=keys + ["basis"], columns="method", values="value").reset_index()
-    if "biomass_map" in wide:  # its basis says "synthetic plots": join on the zone and period
+    if "biomass_map" in wide:  # its basis may add "synthetic plots": join on the zone and period
         rs = wide.dropna(subset=["biomass_map"])[keys + ["biomass_map"]]
         wide = wide.drop(columns="biomass_map").dropna(subset=["gain_loss", "stock_difference"])
         forest = df[(df.ecosystem == "forest") & (df.quantity == "net_sink") & (df.method == "gain_loss")]

@@ -146,7 +146,7 @@ def _tags(cfg: dict, *, model: str, inputs: list, basis: str, kind: str, **extra
         "citation": STOCK_CITATION if kind.startswith("carbon") or kind.endswith("net_sink") else
                     f"land-cover legend {cfg['landcover']['legend']} mapped to sinks ecosystem classes",
         "basis": basis,
-        "scenario": "true" if basis == "scenario" else "false",
+        "scenario": "true" if "scenario" in basis else "false",
     }
     tags.update(extra)
     return tags
@@ -156,7 +156,7 @@ def _map(cfg, kind: str, data: xr.DataArray, path: Path, *, basis: str, model: s
          colormap=None, **fields) -> MapToWrite:
     spec = OUTPUTS[kind]
     description = spec.description.format(**fields)
-    if basis == "scenario":
+    if "scenario" in basis:
         description += " (SCENARIO)"
     return MapToWrite(data, path, spec.dtype, spec.nodata, description, spec.unit,
                       _tags(cfg, model=model, inputs=inputs, basis=basis, kind=kind),
@@ -403,7 +403,8 @@ def stage_compute_stock(cfg: dict, paths: RunPaths, year: int, chunks: int = DEF
         maps += [_map(cfg, f"carbon_{p}", pools[p], paths.output(f"carbon_{p}", year=year),
                       basis=ep.basis, model=model, inputs=inputs, year=year) for p in POOLS]
     for m in maps:
-        m.description += note if (m.path.name.startswith(("carbon_stock", "carbon_agb", "carbon_bgb"))) else ""
+        if m.path.name.startswith(("carbon_stock", "carbon_agb", "carbon_bgb")):
+            m.description += note
     return write_cogs(maps)
 
 
@@ -696,6 +697,13 @@ def stage_extract_features(cfg: dict, paths: RunPaths, year: int, chunks: int = 
 
 # --- plot-calibrated biomass (sinks.rs) ---------------------------------------------------
 
+def biomass_basis(cfg: dict, years: list[int]) -> str:
+    """Basis of a biomass-map output: 'scenario' if any of its epochs is a scenario, else
+    'observed', with ', synthetic plots' when the model was trained on simulated plots."""
+    basis = "scenario" if any(cfgmod.epoch(cfg, y).basis == "scenario" for y in years) else "observed"
+    return f"{basis}, synthetic plots" if cfg["biomass"]["plots"] is None else basis
+
+
 def feature_paths(cfg: dict, paths: RunPaths, year: int) -> dict[str, Path]:
     """Raster of each biomass feature for an epoch: the configured path, or for 'index:NAME'
     the index made from that year's scenes by stage_extract_features."""
@@ -802,7 +810,7 @@ def stage_predict_biomass(cfg: dict, paths: RunPaths, year: int | None = None,
     model, side = load_model(paths.biomass_model(bio["year"]), list(feats.data_vars))
     out = predict_blockwise(model, side["q"], feats, valid)
     synthetic = bio["plots"] is None
-    basis = "synthetic plots" if synthetic else cfgmod.epoch(cfg, year).basis
+    basis = biomass_basis(cfg, [year])
     inputs = [str(p) for p in feature_paths(cfg, paths, year).values()] + [paths.biomass_model(bio["year"])]
     maps = []
     for kind in ("agb", "agb_low", "agb_high"):
@@ -833,9 +841,7 @@ def stage_compute_rs_sink(cfg: dict, paths: RunPaths, y0: int, y1: int,
     a0, a1 = (biomass_map(paths, y, grid, chunks) for y in (y0, y1))
     cf, r = biomass_carbon_factors(cfg)
     sink = net_sink(a0 * (cf * (1 + r)), a1 * (cf * (1 + r)), y0, y1)
-    basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
-    if cfg["biomass"]["plots"] is None:
-        basis = "synthetic plots" if basis == "observed" else f"{basis}, synthetic plots"
+    basis = biomass_basis(cfg, [y0, y1])
     out = paths.output("rs_net_sink", y0=y0, y1=y1)
     m = _map(cfg, "rs_net_sink", sink, out, basis=basis,
              model=f"stock difference of biomass maps (AGB x CF {cf:g} x (1 + R {r:g})), "

@@ -225,3 +225,48 @@ def test_demo_synthetic_ndvi_epoch_is_reproducible_and_labelled():
     # 6 years x 0.002 = +0.012 on average (noise mean 0, sd 0.005 over ~11,000 px; cap 0.95 rarely hit)
     assert float(np.nanmean(synth - base)) == pytest.approx(0.012, abs=0.0005)
     assert np.array_equal(np.isnan(synth), np.isnan(base)) and np.nanmax(synth) <= 0.95
+
+
+def test_monte_carlo_of_map_stocks_matches_approach1(tmp_path, chdir):
+    """Normal densities and normal map errors: the Monte Carlo sd of the map-based total
+    converges to the Approach 1 sd of the test above (4000 draws: about 1 % sampling error)."""
+    from test_propagation import _table
+    from conftest import build_tiny
+
+    root = chdir(build_tiny(tmp_path))
+    make_raster(root / "ndvi.tif", np.full(LC_2000.shape, 0.8, dtype="float32"))
+    (root / "densities.csv").write_text(_table().replace("forest,soc,55,Mg C ha-1,0,none",
+                                                         "forest,soc,55,Mg C ha-1,4,normal"))
+
+    def edit(cfg):
+        biomass_config([2000])(cfg)
+        cfg["carbon"] = {"densities": "densities.csv", "paddy_share": 0.5}
+        cfg["uncertainty"] = {"approaches": ["monte_carlo"], "n_draws": 4000, "seed": 7}
+    _, _, df = run_tiny_stages(root, edit, before_summary=write_maps({2000: AGB_2000}))
+    f = CF * (1 + R)
+    row = rows(df, quantity="carbon_stock", method="biomass_map", ecosystem="all", year_start=2000).loc["W"]
+    assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 336), rel=0.05)
+    assert row.ci_low < row.value < row.ci_high and "Monte Carlo" in row.uncertainty_approach
+
+
+@pytest.mark.parametrize("biomass, imagery, expect", [
+    ({"years": [2000, 2020], "features": {"ndvi": {2000: "a.tif"}}}, {},
+     "biomass.features.ndvi has no source for 2020"),
+    ({"features": {"ndvi": "index:NDVI"}}, {}, "needs imagery.scenes.2000"),
+    ({"years": [2020], "features": {"ndvi": "a.tif"}}, {}, "including biomass.year 2000"),
+    ({"features": {"ndvi": "a.tif"}}, {"scenes": {2010: [{"path": "s.tif"}]}},
+     "imagery.scenes.2010: not an epoch year"),
+])
+def test_biomass_and_imagery_config_errors_are_one_line(tmp_path, biomass, imagery, expect):
+    from conftest import build_tiny, write_config
+    from sinks.config import load_config
+    from sinks.errors import ConfigError
+    import yaml
+    root = build_tiny(tmp_path)
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    cfg["biomass"] = {"enabled": True, "year": 2000, **biomass}
+    cfg["imagery"] = imagery
+    write_config(root / "config.yaml", cfg)
+    with pytest.raises(ConfigError, match=expect) as err:
+        load_config(root / "config.yaml")
+    assert "\n" not in str(err.value)

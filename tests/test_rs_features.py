@@ -73,6 +73,8 @@ def test_bad_scene_through_the_cli_exits_2_with_one_line(tmp_path):
     s2_case(tmp_path, bands={"R": 3, "N": 4, "S1": 11})  # a band the file lacks
     res = sinks("extract-features", "--config", "config.yaml", "--year", "2020", cwd=tmp_path)
     assert res.returncode == 2 and "missing" in res.stderr and "'S1': 11" in res.stderr
+    res = sinks("run", "config.yaml", cwd=tmp_path)  # stopped by the checks before any job
+    assert res.returncode == 2 and "'S1': 11" in res.stderr and not (tmp_path / "data").exists()
     cfg = yaml.safe_load((tmp_path / "config.yaml").read_text())
     cfg["imagery"]["scenes"] = {2030: cfg["imagery"]["scenes"][2020]}  # not an epoch
     write_config(tmp_path / "config.yaml", cfg)

@@ -650,7 +650,7 @@ def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
 INDEX_CITATION = "Awesome Spectral Indices (Montero et al. 2023, Sci. Data 10:197) via spyndex"
 
 
-def _scene_spec(scene: dict, key: str) -> tuple[dict, float, float]:
+def scene_spec(scene: dict, key: str) -> tuple[dict, float, float]:
     """Band mapping, scale and offset of a configured scene (preset, then explicit keys)."""
     from sinks.rs.imagery import LANDSAT_C2_L2, SENTINEL2_L2A
 
@@ -679,7 +679,7 @@ def stage_extract_features(cfg: dict, paths: RunPaths, year: int, chunks: int = 
     grid = run_grid(cfg)
     scenes, sources = [], []
     for i, sc in enumerate(img["scenes"][str(year)]):
-        bands, scale, offset = _scene_spec(sc, f"{cfg['_source']}: imagery.scenes.{year}[{i}]")
+        bands, scale, offset = scene_spec(sc, f"{cfg['_source']}: imagery.scenes.{year}[{i}]")
         scenes.append(open_scene(sc["path"], bands, scale, offset, sc["quality_band"],
                                  sc["keep_values"], chunks))
         sources.append(sc["path"])

@@ -14,7 +14,8 @@ rule train_biomass:
         figure=report(P.outputs / f"biomass_cv_{BIOMASS_YEAR}.png", category="Biomass"),
         plots=P.outputs / f"biomass_plots_{BIOMASS_YEAR}.gpkg",
     params:
-        biomass=digest("biomass", "grid", CFG["landcover"]["legend"]),
+        biomass=digest({k: v for k, v in CFG["biomass"].items() if k not in ("years", "use_in_stock", "features")},
+                       feature_files(BIOMASS_YEAR), "grid", CFG["landcover"]["legend"]),
     log:
         f"{RUN}/logs/train_biomass.log",
     threads: 2

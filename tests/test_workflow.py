@@ -194,10 +194,11 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     with rasterio.open(out / "carbon_stock_2019.tif") as src:
         assert "biomass map agb_2019.tif" in src.tags()["model"]
     with rasterio.open(out / "rs_net_sink_2019_2025.tif") as src:
-        assert "SYNTHETIC" in src.descriptions[0] and src.tags()["scenario"] == "true"
+        assert "SYNTHETIC plots, features" in src.descriptions[0] and src.tags()["scenario"] == "true"
     assert not (out / "rs_net_sink_2025_2030.tif").exists()
     rs = df[(df.method == "biomass_map") & (df.quantity == "net_sink")]
     assert set(zip(rs.year_start, rs.year_end)) == {(2019, 2025)}
+    assert (rs.basis == "scenario, synthetic plots, synthetic features").all()  # the 2025 NDVI
     comparison = pd.read_csv(out / "method_comparison.csv", dtype={"zone_id": str})
     prov = comparison[comparison.zone_level == "province"].set_index("year_start")
     assert np.isfinite(prov.loc[2019, "biomass_map_minus_gain_loss_forest"])

@@ -396,15 +396,16 @@ def stage_compute_stock(cfg: dict, paths: RunPaths, year: int, chunks: int = DEF
         pools = map_stocks(pools, biomass_map(paths, year, pools["agb"].odc.geobox, chunks), cf, r)
         model += MAP_MODEL.format(year=year, cf=cf, r=r)
         inputs.append(paths.output("agb", year=year))
-        note = " (AGB and BGB from the biomass map" + (", SYNTHETIC plots)" if cfg["biomass"]["plots"] is None else ")")
+        note = " (AGB and BGB from the biomass map)"
     maps = [_map(cfg, "carbon_stock", total_stock(pools), paths.output("carbon_stock", year=year),
                  basis=ep.basis, model=model, inputs=inputs, year=year)]
     if cfg["outputs"]["pool_maps"]:
         maps += [_map(cfg, f"carbon_{p}", pools[p], paths.output(f"carbon_{p}", year=year),
                       basis=ep.basis, model=model, inputs=inputs, year=year) for p in POOLS]
     for m in maps:
-        if m.path.name.startswith(("carbon_stock", "carbon_agb", "carbon_bgb")):
+        if note and m.path.name.startswith(("carbon_stock", "carbon_agb", "carbon_bgb")):
             m.description += note
+            _label_synthetic(cfg, m, [year])
     return write_cogs(maps)
 
 
@@ -697,11 +698,35 @@ def stage_extract_features(cfg: dict, paths: RunPaths, year: int, chunks: int = 
 
 # --- plot-calibrated biomass (sinks.rs) ---------------------------------------------------
 
+def synthetic_inputs(cfg: dict, years: list[int]) -> list[str]:
+    """What is SYNTHETIC in the biomass maps of ``years``: 'plots' when the model was trained on
+    simulated plots, 'features' when a feature raster of those years is tagged SYNTHETIC=true
+    (e.g. the demo's derived NDVI epoch)."""
+    import rasterio
+
+    out = ["plots"] if cfg["biomass"]["plots"] is None else []
+    for year in years:
+        for src in cfgmod.feature_sources(cfg, year).values():
+            if not src.startswith(cfgmod.INDEX_PREFIX) and "features" not in out:
+                with rasterio.open(src) as r:
+                    if str(r.tags().get("SYNTHETIC", "")).lower() == "true":
+                        out.append("features")
+    return out
+
+
 def biomass_basis(cfg: dict, years: list[int]) -> str:
     """Basis of a biomass-map output: 'scenario' if any of its epochs is a scenario, else
-    'observed', with ', synthetic plots' when the model was trained on simulated plots."""
+    'observed', then e.g. ', synthetic plots, synthetic features' (synthetic_inputs)."""
     basis = "scenario" if any(cfgmod.epoch(cfg, y).basis == "scenario" for y in years) else "observed"
-    return f"{basis}, synthetic plots" if cfg["biomass"]["plots"] is None else basis
+    return ", ".join([basis] + [f"synthetic {s}" for s in synthetic_inputs(cfg, years)])
+
+
+def _label_synthetic(cfg: dict, m: MapToWrite, years: list[int]) -> None:
+    """Add '(SYNTHETIC plots, features)' to a biomass-derived map's description and tags."""
+    what = synthetic_inputs(cfg, years)
+    if what:
+        m.description += f" (SYNTHETIC {', '.join(what)})"
+        m.tags["synthetic"] = f"true: {' and '.join(what)} simulated (see the README, Remote sensing)"
 
 
 def feature_paths(cfg: dict, paths: RunPaths, year: int) -> dict[str, Path]:
@@ -809,7 +834,6 @@ def stage_predict_biomass(cfg: dict, paths: RunPaths, year: int | None = None,
     feats, valid, _ = _biomass_inputs(cfg, paths, chunks, year)
     model, side = load_model(paths.biomass_model(bio["year"]), list(feats.data_vars))
     out = predict_blockwise(model, side["q"], feats, valid)
-    synthetic = bio["plots"] is None
     basis = biomass_basis(cfg, [year])
     inputs = [str(p) for p in feature_paths(cfg, paths, year).values()] + [paths.biomass_model(bio["year"])]
     maps = []
@@ -818,9 +842,7 @@ def stage_predict_biomass(cfg: dict, paths: RunPaths, year: int | None = None,
                  model=f"{bio['model']} on {list(feats.data_vars)} trained at {bio['year']}; "
                        f"conformal {100 * (1 - bio['alpha']):.0f} % interval",
                  inputs=inputs, year=year)
-        if synthetic:
-            m.description += " (SYNTHETIC plots)"
-            m.tags["synthetic"] = "true: trained on simulated plots (sinks.rs.plots.simulate_plots)"
+        _label_synthetic(cfg, m, [year])
         maps.append(m)
     return write_cogs(maps)
 
@@ -847,9 +869,7 @@ def stage_compute_rs_sink(cfg: dict, paths: RunPaths, y0: int, y1: int,
              model=f"stock difference of biomass maps (AGB x CF {cf:g} x (1 + R {r:g})), "
                    f"one model trained at {cfg['biomass']['year']}",
              inputs=[paths.output("agb", year=y) for y in (y0, y1)], y0=y0, y1=y1)
-    if cfg["biomass"]["plots"] is None:
-        m.description += " (SYNTHETIC plots)"
-        m.tags["synthetic"] = "true: biomass model trained on simulated plots"
+    _label_synthetic(cfg, m, [y0, y1])
     write_cogs([m])
     return out
 

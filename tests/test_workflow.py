@@ -203,6 +203,12 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     prov = comparison[comparison.zone_level == "province"].set_index("year_start")
     assert np.isfinite(prov.loc[2019, "biomass_map_minus_gain_loss_forest"])
     assert np.isnan(prov.loc[2025, "biomass_map"])
+    # Dropping the 2025 map reruns the stocks and tables, not the model training.
+    cfg["biomass"]["years"] = [2019]
+    write_config(tmp_path / "demo.yaml", cfg)
+    jobs = jobs_planned(sinks("run", "demo.yaml", "--dry-run", cwd=tmp_path).stdout)
+    assert "train_biomass" not in jobs and "predict_biomass" not in jobs
+    assert jobs.get("compute_stock") == 2 and jobs.get("summarize") == 1
     # County totals add up to the province total (each pixel in exactly one county).
     tot = df[df.ecosystem == "all"].groupby(["zone_level", "quantity", "year_start", "year_end"])["value"].sum()
     for key in tot.loc["province"].index:

@@ -4,7 +4,7 @@
 # Every rule calls the `sinks` CLI, so the same commands work by hand and on a cluster.
 
 from sinks import config as sinks_config
-from sinks.stages import run_paths, zone_levels
+from sinks.stages import feature_paths, run_paths, uses_biomass_map, zone_levels
 
 CONFIG_PATH = config.get("sinks_config", "config/config.yaml")
 CFG = sinks_config.load_config(CONFIG_PATH)  # schema + semantic checks, raises a one-line error
@@ -25,6 +25,11 @@ if CFG["biomass"]["enabled"]:
     include: "workflow/rules/biomass.smk"
 
 
+if CFG["imagery"]["scenes"] and CFG["imagery"]["indices"]:
+
+    include: "workflow/rules/imagery.smk"
+
+
 rule all:
     default_target: True
     input:
@@ -40,8 +45,10 @@ rule all:
         [P.output(f"gain_loss_net_{s}", y0=y0, y1=y1) for y0, y1 in PERIODS for s in UNCERTAINTY_STATS]
         if GAIN_LOSS_UNCERTAINTY_MAPS else [],
         INUNDATION,
-        [P.output(k, year=CFG["biomass"]["year"]) for k in ("agb", "agb_low", "agb_high")]
+        [P.output(k, year=y) for y in CFG["biomass"]["years"] for k in ("agb", "agb_low", "agb_high")]
         if CFG["biomass"]["enabled"] else [],
+        [P.output("rs_net_sink", y0=y0, y1=y1) for y0, y1 in sinks_config.biomass_periods(CFG)],
+        [P.index(n, y) for y in CFG["imagery"]["scenes"] for n in CFG["imagery"]["indices"]],
         [P.output("sink_potential", scenario=s, year=y) for s in CFG["potential"]["scenarios"]
          for y in CFG["potential"]["target_years"]] if CFG["potential"]["enabled"] else [],
         P.zonal_summary(),

@@ -85,11 +85,11 @@ def build_tiny(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_tiny_stages(root: Path, edit=None, chunks: int = 2048):
+def run_tiny_stages(root: Path, edit=None, chunks: int = 2048, before_summary=None):
     """Edit the tiny case's config (``edit(cfg)``), then run its stages in-process up to the
     zone tables (zones, epochs aligned, inundation and conversion history when enabled, the
-    last period's sink map the summary figure shows, summarize).
-    Returns (cfg, paths, zonal summary)."""
+    last period's sink map the summary figure shows, ``before_summary(cfg, paths)`` if given,
+    summarize). Returns (cfg, paths, zonal summary)."""
     from sinks import stages
     from sinks.config import load_config
     from sinks.report import summarize
@@ -110,6 +110,8 @@ def run_tiny_stages(root: Path, edit=None, chunks: int = 2048):
         for year in years:
             stages.stage_track_conversions(cfg, paths, int(year), chunks)
     stages.stage_compute_sink(cfg, paths, int(years[-2]), int(years[-1]), chunks)
+    if before_summary:
+        before_summary(cfg, paths)
     return cfg, paths, summarize(cfg, paths, chunks)
 
 

@@ -165,7 +165,8 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     cfg["landcover"]["epochs"][2019] = str(REPO / cfg["landcover"]["epochs"][2019])
     for z in cfg["zones"]:
         z["path"] = str(REPO / z["path"])
-    cfg["biomass"]["features"] = {k: str(REPO / v) for k, v in cfg["biomass"]["features"].items()}
+    cfg["biomass"]["features"] = {k: {y: str(REPO / p) for y, p in v.items()}
+                                  for k, v in cfg["biomass"]["features"].items()}
     cfg["wetland"]["inundation"] = str(REPO / cfg["wetland"]["inundation"])
     write_config(tmp_path / "demo.yaml", cfg)
     res = sinks("run", "demo.yaml", "--cores", "2", cwd=tmp_path)
@@ -191,11 +192,31 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     assert (ch4.value < 0).all() and ch4.basis.str.contains("synthetic inundation").all()
     with rasterio.open(out / "inundation_frequency.tif") as src:
         assert src.tags()["basis"] == "synthetic" and "SYNTHETIC" in src.descriptions[0]
-    bm = df[(df.method == "biomass_map") & (df.zone_level == "province") & (df.ecosystem == "forest")].iloc[0]
+    bm = df[(df.method == "biomass_map") & (df.zone_level == "province") & (df.ecosystem == "forest")
+            & (df.quantity == "carbon_stock_agb") & (df.year_start == 2019)].iloc[0]
     with rasterio.open(out / "agb_2019.tif") as src:  # province total = sum of AGB x CF x 100 km2 px
         agb = src.read(1, masked=True)
     assert bm.value == pytest.approx(float(agb.sum()) * 0.47 * 10_000, rel=0.02)
-    assert bm.basis == "synthetic plots" and bm.sd > 0
+    assert bm.basis == "observed, synthetic plots" and bm.sd > 0
+    # The stocks use the maps (2019, 2025); the rs sink exists for 2019-2025 only (no 2030 map).
+    with rasterio.open(out / "carbon_stock_2019.tif") as src:
+        assert "biomass map agb_2019.tif" in src.tags()["model"]
+    with rasterio.open(out / "rs_net_sink_2019_2025.tif") as src:
+        assert "SYNTHETIC plots, features" in src.descriptions[0] and src.tags()["scenario"] == "true"
+    assert not (out / "rs_net_sink_2025_2030.tif").exists()
+    rs = df[(df.method == "biomass_map") & (df.quantity == "net_sink")]
+    assert set(zip(rs.year_start, rs.year_end)) == {(2019, 2025)}
+    assert (rs.basis == "scenario, synthetic plots, synthetic features").all()  # the 2025 NDVI
+    comparison = pd.read_csv(out / "method_comparison.csv", dtype={"zone_id": str})
+    prov = comparison[comparison.zone_level == "province"].set_index("year_start")
+    assert np.isfinite(prov.loc[2019, "biomass_map_minus_gain_loss_forest"])
+    assert np.isnan(prov.loc[2025, "biomass_map"])
+    # Dropping the 2025 map reruns the stocks and tables, not the model training.
+    cfg["biomass"]["years"] = [2019]
+    write_config(tmp_path / "demo.yaml", cfg)
+    jobs = jobs_planned(sinks("run", "demo.yaml", "--dry-run", cwd=tmp_path).stdout)
+    assert "train_biomass" not in jobs and "predict_biomass" not in jobs
+    assert jobs.get("compute_stock") == 2 and jobs.get("summarize") == 1
     # County totals add up to the province total (each pixel in exactly one county).
     tot = df[df.ecosystem == "all"].groupby(["zone_level", "quantity", "year_start", "year_end"])["value"].sum()
     for key in tot.loc["province"].index:

@@ -107,6 +107,22 @@ def validate_inputs(cfg: dict, chunks: int = 2048) -> list[str]:
         hist = check_epoch_raster(ep.path, grid, legend, densities, chunks)
         lines.append(f"epoch {ep.year}: {ep.path} ({sum(hist.values())} valid px, codes {sorted(hist)})")
     lines += _check_methods(cfg, legend)
+    lines += _check_scenes(cfg, grid)
+    return lines
+
+
+def _check_scenes(cfg: dict, grid: GeoBox) -> list[str]:
+    """Every configured scene opens with its band mapping and scale, and overlaps the grid."""
+    from sinks.rs.imagery import open_scene
+    from sinks.rs.scene_grid import require_overlap
+    from sinks.stages import scene_spec
+    lines = []
+    for year, scenes in cfg["imagery"]["scenes"].items():
+        for i, sc in enumerate(scenes):
+            bands, scale, offset = scene_spec(sc, f"{cfg['_source']}: imagery.scenes.{year}[{i}]")
+            require_overlap(open_scene(sc["path"], bands, scale, offset, sc["quality_band"],
+                                       sc["keep_values"]), grid, sc["path"])
+        lines.append(f"imagery {year}: {len(scenes)} scene(s), indices {cfg['imagery']['indices']}")
     return lines
 
 
@@ -179,11 +195,10 @@ def _check_methods(cfg: dict, legend) -> list[str]:
                      f"{wet['open_water_threshold']} of the time")
     bio = cfg["biomass"]
     if bio["enabled"]:
-        if bio["year"] not in [e.year for e in cfgmod.epochs(cfg)] or not bio["features"]:
-            raise InputDataError(f"{cfg['_source']}: biomass.year must be an epoch and "
-                                 "biomass.features must name at least one raster")
-        for name, path in bio["features"].items():
-            open_raster(path)
-        lines.append(f"biomass: features {sorted(bio['features'])}, plots "
+        for year in bio["years"]:
+            for path in cfgmod.feature_sources(cfg, year).values():
+                if not path.startswith(cfgmod.INDEX_PREFIX):
+                    open_raster(path)
+        lines.append(f"biomass: features {sorted(bio['features'])} for {bio['years']}, plots "
                      f"{bio['plots'] or 'SYNTHETIC (simulator)'}")
     return lines

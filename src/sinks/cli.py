@@ -242,11 +242,31 @@ def train_biomass(cfg, paths, chunks):
 
 
 @cli.command("predict-biomass")
+@click.option("--year", type=int, default=None, help="Epoch of biomass.years (default biomass.year).")
 @stage_command
-def predict_biomass(cfg, paths, chunks):
+def predict_biomass(cfg, paths, chunks, year):
     """Write agb_<year>.tif and its interval maps."""
     from sinks.stages import stage_predict_biomass
-    stage_predict_biomass(cfg, paths, chunks)
+    stage_predict_biomass(cfg, paths, year, chunks)
+
+
+@cli.command("compute-rs-sink")
+@click.option("--y0", type=int, required=True)
+@click.option("--y1", type=int, required=True)
+@stage_command
+def compute_rs_sink(cfg, paths, chunks, y0, y1):
+    """Write rs_net_sink_<y0>_<y1>.tif (stock difference of two biomass maps)."""
+    from sinks.stages import stage_compute_rs_sink
+    stage_compute_rs_sink(cfg, paths, y0, y1, chunks)
+
+
+@cli.command("extract-features")
+@click.option("--year", type=int, required=True)
+@stage_command
+def extract_features(cfg, paths, chunks, year):
+    """Write interim/index_<NAME>_<year>.tif from the epoch's reflectance scenes."""
+    from sinks.stages import stage_extract_features
+    stage_extract_features(cfg, paths, year, chunks)
 
 
 @cli.command("map-potential")

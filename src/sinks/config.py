@@ -145,6 +145,13 @@ def _normalise_epoch_keys(raw: dict, path: Path) -> dict:
     for spec in ((cfg.get("gain_loss") or {}).get("strata") or {}).values():
         if isinstance(spec, dict) and isinstance(spec.get("codes"), dict):
             spec["codes"] = {str(c): v for c, v in spec["codes"].items()}  # YAML int keys
+    features = (cfg.get("biomass") or {}).get("features") or {}
+    for name, spec in features.items():
+        if isinstance(spec, dict):
+            features[name] = {str(y): v for y, v in spec.items()}
+    scenes = (cfg.get("imagery") or {}).get("scenes")
+    if isinstance(scenes, dict):
+        cfg["imagery"]["scenes"] = {str(y): v for y, v in scenes.items()}
     return cfg
 
 
@@ -202,9 +209,45 @@ def _semantic_checks(cfg: dict, path: Path) -> None:
     elif wet["ch4"]:
         raise ConfigError(f"{path}: wetland.ch4 needs wetland.enabled: true (CH4 is scaled by "
                           "the inundation frequency)")
+    _biomass_checks(cfg, path, years)
     if cfg["landcover"]["legend"] is None and cfg["carbon"]["densities"] == BUILTIN_DENSITIES:
         raise ConfigError(f"{path}: landcover.legend is missing; give igbp, clcd, worldcover or "
                           "a legend CSV (it may be left out only with an InVEST density table)")
+
+
+INDEX_PREFIX = "index:"
+
+
+def _biomass_checks(cfg: dict, path: Path, years: list[int]) -> None:
+    """Map years are epochs (the training year among them); every feature has a source for
+    every map year; an 'index:NAME' feature has scenes of that year and NAME in imagery.indices."""
+    bio, img = cfg["biomass"], cfg["imagery"]
+    for y in img["scenes"]:
+        if int(y) not in years:
+            raise ConfigError(f"{path}: imagery.scenes.{y}: not an epoch year; use one of {years}")
+    if not bio["enabled"]:
+        return
+    if bio["year"] not in years:
+        raise ConfigError(f"{path}: biomass.year = {bio['year']}: must be an epoch year, one of {years}")
+    wanted = bio["years"] if bio["years"] is not None else [bio["year"]]
+    bad = [y for y in wanted if y not in years]
+    if bad or bio["year"] not in wanted or len(set(wanted)) != len(wanted):
+        raise ConfigError(f"{path}: biomass.years = {wanted}: must be distinct epoch years "
+                          f"(of {years}) including biomass.year {bio['year']}")
+    if not bio["features"]:
+        raise ConfigError(f"{path}: biomass.features is empty; name at least one predictor "
+                          "(a raster path or index:NAME)")
+    for year in wanted:
+        for name, spec in bio["features"].items():
+            src = spec if isinstance(spec, str) else spec.get(str(year))
+            if src is None:
+                raise ConfigError(f"{path}: biomass.features.{name} has no source for {year}; "
+                                  f"add '{year}: PATH' (every year of biomass.years needs one)")
+            if src.startswith(INDEX_PREFIX):
+                index = src[len(INDEX_PREFIX):]
+                if str(year) not in img["scenes"] or index not in img["indices"]:
+                    raise ConfigError(f"{path}: biomass.features.{name} = {src!r} for {year}: "
+                                      f"needs imagery.scenes.{year} and {index!r} in imagery.indices")
 
 
 def _abs(p: str) -> str:
@@ -237,11 +280,34 @@ def _resolve_paths(cfg: dict) -> None:
     if wet["inundation"]:
         wet["inundation"] = _abs(wet["inundation"])
     bio = cfg["biomass"]
-    bio["features"] = {k: _abs(v) for k, v in bio["features"].items()}
+    bio["features"] = {k: _abs_source(v) if isinstance(v, str) else
+                       {y: _abs_source(p) for y, p in v.items()} for k, v in bio["features"].items()}
+    if bio["enabled"] and bio["years"] is None:
+        bio["years"] = [bio["year"]]
+    for scenes in cfg["imagery"]["scenes"].values():
+        for scene in scenes:
+            scene["path"] = _abs(scene["path"])
     if bio["plots"]:
         bio["plots"] = _abs(bio["plots"])
     if cfg["uncertainty"]["accuracy_assessment"]:
         cfg["uncertainty"]["accuracy_assessment"]["samples"] = _abs(cfg["uncertainty"]["accuracy_assessment"]["samples"])
+
+
+def _abs_source(spec: str) -> str:
+    return spec if spec.startswith(INDEX_PREFIX) else _abs(spec)
+
+
+def feature_sources(cfg: dict, year: int) -> dict[str, str]:
+    """Each biomass feature's source for an epoch: a raster path or 'index:NAME'."""
+    return {name: spec if isinstance(spec, str) else spec[str(year)]
+            for name, spec in cfg["biomass"]["features"].items()}
+
+
+def biomass_periods(cfg: dict) -> list[tuple[int, int]]:
+    """Periods (consecutive epochs) with a biomass map at both ends: they get a remote-sensing
+    sink. Periods with a map at one end only get none (never a map against class defaults)."""
+    years = set(cfg["biomass"]["years"] or []) if cfg["biomass"]["enabled"] else set()
+    return [(a, b) for a, b in periods(cfg) if a in years and b in years]
 
 
 def epochs(cfg: dict) -> list[Epoch]:
@@ -313,4 +379,7 @@ def schema_reference() -> str:
     walk(sch, "")
     rows.append("| `landcover.epochs.<year>` | string or object | | a raster path, or `{scenario: ...}` below |")
     walk(sch["$defs"]["scenario_epoch"], "landcover.epochs.<year>.")
+    rows.append("| `imagery.scenes.<year>[]` | object | | one scene of the epoch, keys below |")
+    walk(sch["properties"]["imagery"]["properties"]["scenes"]["additionalProperties"]["items"],
+         "imagery.scenes.<year>[].")
     return "| key | type | default | description |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"

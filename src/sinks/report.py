@@ -180,7 +180,7 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
                                            onehot, names, tables, last.year)], ignore_index=True)
     if cfg["biomass"]["enabled"]:
         df = pd.concat([df, _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names,
-                                              cc, compact, area)], ignore_index=True)
+                                              cc, compact, area, params, grid, chunks)], ignore_index=True)
     _write_csv(df, paths.zonal_summary())
     _write_csv(transition_table(periods, transitions, tables, names, onehot), paths.transitions())
     if set(cfg["carbon"]["method"]) >= {"stock_difference", "gain_loss"}:
@@ -314,8 +314,8 @@ def _with_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params, paths: R
                  "width between %d and %d draws", convergence["n_draws"],
                  100 * convergence["max_interval_shift"], convergence["n_half"], convergence["n_draws"])
         if not convergence["converged"]:
-            log.warning("Monte Carlo intervals not stable to 5 %% of their width; increase "
-                        "uncertainty.n_draws")
+            log.warning("Monte Carlo intervals not stable to %.0f %% of their width; increase "
+                        "uncertainty.n_draws", 100 * convergence["tolerance"])
     shares = variance_shares(matrix, params.sds)
     attribution = _attribution(df[has].reset_index(drop=True), shares, params.names)
     _write_csv(attribution, paths.attribution())
@@ -323,50 +323,159 @@ def _with_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params, paths: R
     return df
 
 
-def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact, area) -> pd.DataFrame:
-    """Zone rows of above-ground biomass carbon from the plot-calibrated AGB map (method
-    ``biomass_map``): Σ AGB × CF × pixel area over the pixels the model predicts for, beside the
-    class-default ``carbon_stock_agb`` rows. Uncertainty: each pixel's conformal half-width as
-    an independent normal error (half-width / 1.645 for a 90 % interval) plus the model's mean
-    error, CV RMSE / sqrt(n plots), shared by every pixel (model-based estimation: the
-    systematic part dominates large totals). Spatially correlated residuals are not modelled."""
-    from scipy.stats import norm
+MAP_APPROACH = ("{how}: pixel conformal errors (independent) + the model's mean error "
+                "RMSE/sqrt(n plots) (shared by all pixels) + CF and R (shared){density}")
+RS_APPROACH = ("normal: pixel conformal errors independent across pixels and years + CF and R "
+               "(shared); the model's mean error cancels (one model for both years)")
 
-    from sinks.parameters import load_registry, value
 
-    year = cfg["biomass"]["year"]
-    agb = open_raster(paths.output("agb", year=year))
-    agb = agb.where(agb != agb.odc.nodata)
-    cf = value(load_registry(cfg["parameters"]), "carbon_fraction")
-    side = pd.read_json(paths.interim / f"biomass_model_{year}.json", typ="series")
-    sigma = side["q"] / norm.ppf(1 - side["alpha"] / 2)  # Mg d.m. ha-1 per pixel
+def _biomass_map_rows(cfg, paths, zone_idx, n_zones, tables, names, cc, compact, area, params,
+                      grid, chunks) -> pd.DataFrame:
+    """Zone rows (method ``biomass_map``) of every epoch with a biomass map, and the
+    remote-sensing sink of every period with a map at both ends.
+
+    Stock rows: ``carbon_stock_agb`` = Σ AGB × CF × pixel area over the pixels the model
+    predicts for; with ``use_in_stock`` also ``carbon_stock_bgb`` (AGB × R × CF) and the total
+    ``carbon_stock`` = map AGB + BGB carbon on those pixels + class-default pools elsewhere and
+    dead organic matter and soil everywhere (the same numbers as the stock map × pixel area).
+    Uncertainty, the three parts independent: (1) each pixel's AGB error, sd σ = conformal
+    half-width / z(1 − α/2), independent between pixels; (2) the model's mean error, CV RMSE /
+    √n plots, shared by every pixel of every zone; (3) for the total, the class-default
+    densities of the other pools and pixels (the run's density parameters, the same draws as
+    the class-default rows); (4) the carbon factors CF (and R) of the mapped part, from their
+    registry sds, one relative error shared by every row (drawn apart from the gain-loss
+    draws). Monte Carlo when configured, else Approach 1 (√ of the summed variances).
+
+    Net-sink rows (quantity ``net_sink``): Eq. 2.5 on the map's AGB + BGB carbon,
+    Σ (AGB₁ − AGB₀) × CF × (1 + R) × pixel area / Δt × 44/12 over pixels mapped at both ends,
+    attributed to the class at the end of the period. The same model maps both years, so its
+    mean error (an offset) cancels in the difference; pixel errors are taken as independent
+    between the two years (an upper bound if a stand's residual persists); CF (1 + R) scales the
+    whole change, so its relative error carries over in full. An error in the model's slope
+    (its response to a change of the features) is not propagated.
+    """
+    from sinks.rs.biomass_model import model_mean_sd, pixel_sd
+    from sinks.stages import biomass_basis, biomass_carbon_factors, biomass_factor_sds, biomass_map
+
+    bio = cfg["biomass"]
+    cf, r = biomass_carbon_factors(cfg)
+    u_factor = biomass_factor_sds(cfg)
+    side = pd.read_json(paths.biomass_model(bio["year"]).with_suffix(".json"), typ="series")
+    sigma = pixel_sd(side["q"], side["alpha"])  # Mg d.m. ha-1 per pixel
+    shared_sd = model_mean_sd(side["cv_rmse"], side["n_plots"])  # Mg d.m. ha-1, all pixels
     k = cc.density["agb"].size
     onehot = np.zeros((k, len(names)))
     onehot[np.arange(k), cc.report_class] = 1.0
     onehot[0] = 0.0
-    res = zonal_totals(zone_idx, n_zones, [compact[year]], [k],
-                       {"c": agb * cf * area, "var": (agb * 0 + (sigma * cf) ** 2) * area ** 2,
-                        "area": area.where(agb.notnull())})
-    basis = "synthetic plots" if cfg["biomass"]["plots"] is None else cfgmod.epoch(cfg, year).basis
-    rows = []
-    for lv, per in res.items():
-        c, var, ar = per["c"] @ onehot, per["var"] @ onehot, per["area"] @ onehot
+    maps = {y: biomass_map(paths, y, grid, chunks) for y in bio["years"]}
+    total = sum(cc.density[p] for p in POOLS)
+    frames = []
+    for year, agb in maps.items():
+        ok = agb.notnull()
+        res = zonal_totals(zone_idx, n_zones, [compact[year]], [k],
+                           {"agb": agb * area, "var": ok * (sigma * area) ** 2,
+                            "area_map": area.where(ok), "area": area})
+        basis = biomass_basis(cfg, [year])
+        quantities = {"carbon_stock_agb": (cf, u_factor["cf"])}
+        if bio["use_in_stock"]:
+            quantities.update(carbon_stock_bgb=(cf * r, u_factor["cf_r"]),
+                              carbon_stock=(cf * (1 + r), u_factor["cf_1r"]))
+        for quantity, (f, u_f) in quantities.items():
+            per = {}
+            for lv, t in res.items():
+                default = coef = None
+                if quantity == "carbon_stock":
+                    rest = t["area"] - t["area_map"]  # [zone, k]: pixels on class defaults
+                    default = (rest * total + t["area_map"] * (cc.density["dead"] + cc.density["soc"])) @ onehot
+                    if params is not None:
+                        w_other = params.weights[:, [POOLS.index("dead"), POOLS.index("soc")], :].sum(axis=1)
+                        coef = (np.einsum("zk,kc,kj->zcj", rest, onehot, params.total_weights())
+                                + np.einsum("zk,kc,kj->zcj", t["area_map"], onehot, w_other))
+                per[lv] = {"map": f * t["agb"] @ onehot, "default": default, "coef": coef,
+                           "indep": f ** 2 * t["var"] @ onehot, "factor": u_f * f * t["agb"] @ onehot,
+                           "shared": f * shared_sd * t["area_map"] @ onehot,
+                           "keep": (t["area"] if quantity == "carbon_stock" else t["area_map"]) @ onehot > 0}
+            frames.append(_map_rows_table(cfg, per, tables, names, quantity, year, year, basis,
+                                          params, seed_key=(year, len(frames))))
+    years = bio["years"]
+    for y0, y1 in cfgmod.periods(cfg):
+        if (y0 in years) != (y1 in years):
+            log.info("no remote-sensing sink for %d-%d: a biomass map exists for %d only (a map "
+                     "stock is never differenced against a class-default stock); add %d to "
+                     "biomass.years for one", y0, y1, y0 if y0 in years else y1, y1 if y0 in years else y0)
+    for y0, y1 in cfgmod.biomass_periods(cfg):
+        both = maps[y0].notnull() & maps[y1].notnull()
+        res = zonal_totals(zone_idx, n_zones, [compact[y1]], [k],
+                           {"d": (maps[y1] - maps[y0]) * area, "var": both * 2 * (sigma * area) ** 2,
+                            "area": area.where(both)})
+        f = cf * (1 + r) * C_TO_CO2 / (y1 - y0)
+        per = {lv: {"map": f * t["d"] @ onehot, "default": None, "coef": None,
+                    "indep": f ** 2 * t["var"] @ onehot, "factor": u_factor["cf_1r"] * f * t["d"] @ onehot,
+                    "shared": np.zeros((t["d"].shape[0], len(names))),
+                    "keep": t["area"] @ onehot > 0} for lv, t in res.items()}
+        basis = biomass_basis(cfg, [y0, y1])
+        frames.append(_map_rows_table(cfg, per, tables, names, "net_sink", y0, y1, basis, None,
+                                      seed_key=None))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _map_rows_table(cfg, per, tables, names, quantity, y0, y1, basis, params, seed_key) -> pd.DataFrame:
+    """Rows of one biomass-map quantity with their intervals. Each row's value is its map part
+    (+ the class-default part); its error the sum of independent pixel errors (variance
+    ``indep``), a shared model error (sd ``shared``, one draw for all rows), the shared error
+    of the carbon factors (sd ``factor``, one draw for all rows) and, when ``coef`` is given,
+    the density parameters (value part coef · θ)."""
+    from sinks.uncertainty import Z95, linear_approach1_sd, parameter_draws
+
+    rows, parts = [], []
+    for lv, t in per.items():
         for _, z in tables[lv].iterrows():
             i = int(z["index"])
-            for cls in [j for j in range(1, len(names)) if ar[i, j] > 0] + ["all"]:
-                v = c[i, 1:].sum() if cls == "all" else c[i, cls]
-                a = ar[i, 1:].sum() if cls == "all" else ar[i, cls]
-                shared = cf * a * side["cv_rmse"] / np.sqrt(side["n_plots"])
-                sd = np.sqrt((var[i, 1:].sum() if cls == "all" else var[i, cls]) + shared ** 2)
+            for c in [c for c in range(1, len(names)) if t["keep"][i, c]] + ["all"]:
+                pick = slice(1, None) if c == "all" else c
+                part = {key: (None if t[key] is None else np.asarray(t[key][i, pick]))
+                        for key in ("map", "default", "coef", "indep", "shared", "factor")}
+                if c == "all":
+                    part = {key: (None if v is None else v.sum(axis=0)) for key, v in part.items()}
+                parts.append(part)
                 rows.append({"zone_level": lv, "zone_id": z["zone_id"], "zone_name": z["zone_name"],
-                             "ecosystem": "all" if cls == "all" else names[cls],
-                             "quantity": "carbon_stock_agb", "year_start": year, "year_end": year,
-                             "value": v, "unit": "Mg C", "method": "biomass_map", "basis": basis,
-                             "sd": sd, "ci_low": v - 1.96 * sd, "ci_high": v + 1.96 * sd,
-                             "uncertainty_pct": 100 * 1.96 * sd / v if v else np.nan,
-                             "uncertainty_approach": "pixel conformal errors (independent) + model "
-                                                     "mean error RMSE/sqrt(n plots) (shared)"})
-    return pd.DataFrame(rows)
+                             "ecosystem": "all" if c == "all" else names[c], "quantity": quantity,
+                             "year_start": y0, "year_end": y1, "unit": UNITS[quantity],
+                             "method": "biomass_map", "basis": basis})
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    mapped = np.array([p["map"] for p in parts], dtype="float64")
+    default = np.array([0.0 if p["default"] is None else p["default"] for p in parts])
+    indep = np.sqrt(np.array([p["indep"] for p in parts], dtype="float64"))
+    shared = np.array([p["shared"] for p in parts], dtype="float64")
+    factor = np.array([p["factor"] for p in parts], dtype="float64")
+    value = mapped + default
+    density = params is not None and parts[0]["coef"] is not None
+    coef = np.array([p["coef"] for p in parts]) if density else None
+    unc = cfg["uncertainty"]
+    if density and unc["enabled"] and "monte_carlo" in unc["approaches"]:
+        theta = parameter_draws(params.specs, unc["n_draws"], unc["seed"])  # the tables' draws
+        rng = np.random.default_rng(np.random.SeedSequence([unc["seed"], 6, *seed_key]))
+        n = theta.shape[0]
+        draws = (coef @ theta.T + mapped[:, None] + shared[:, None] * rng.standard_normal(n)[None, :]
+                 + factor[:, None] * rng.standard_normal(n)[None, :]
+                 + indep[:, None] * rng.standard_normal((len(value), n)))
+        sd = draws.std(axis=1, ddof=1)
+        lo, hi = np.percentile(draws, [2.5, 97.5], axis=1)
+        how = f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws)"
+    else:
+        dens_sd = linear_approach1_sd(coef, params.sds) if density else 0.0
+        sd = np.sqrt(indep ** 2 + shared ** 2 + factor ** 2 + dens_sd ** 2)
+        lo, hi = value - Z95 * sd, value + Z95 * sd
+        how = "IPCC Approach 1" if density else "normal"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(value != 0, 100 * (hi - lo) / 2 / np.abs(value), np.nan)
+    approach = (RS_APPROACH if quantity == "net_sink" else
+                MAP_APPROACH.format(how=how, density=" + class-default densities of the other "
+                                    "pools and pixels" if density else ""))
+    return df.assign(value=value, sd=sd, ci_low=lo, ci_high=hi, uncertainty_pct=pct,
+                     uncertainty_approach=approach)
 
 
 def area_adjusted_rows(cfg: dict, paths: RunPaths, epochs: list, transitions: list,
@@ -704,10 +813,22 @@ def method_comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Stock-difference and gain-loss net sinks side by side per zone and period (all
     ecosystems), with their difference: the two IPCC methods should agree where both apply; a
     large difference points at growth of forest that stays forest (seen only by gain-loss),
-    harvest, or densities inconsistent with the growth rates."""
+    harvest, or densities inconsistent with the growth rates.
+
+    Periods with a remote-sensing sink add ``biomass_map`` (forest pixels mapped at both ends)
+    beside ``gain_loss_forest`` (the gain-loss sink of land that is forest at the period's end)
+    and their difference ``biomass_map_minus_gain_loss_forest``: both measure forest biomass
+    change, by the maps and by the default growth rates."""
     sub = df[(df.ecosystem == "all") & (df.quantity == "net_sink")]
-    wide = sub.pivot_table(index=["zone_level", "zone_id", "zone_name", "year_start", "year_end", "basis"],
-                           columns="method", values="value").reset_index()
+    keys = ["zone_level", "zone_id", "zone_name", "year_start", "year_end"]
+    wide = sub.pivot_table(index=keys + ["basis"], columns="method", values="value").reset_index()
+    if "biomass_map" in wide:  # its basis may add "synthetic plots": join on the zone and period
+        rs = wide.dropna(subset=["biomass_map"])[keys + ["biomass_map"]]
+        wide = wide.drop(columns="biomass_map").dropna(subset=["gain_loss", "stock_difference"])
+        forest = df[(df.ecosystem == "forest") & (df.quantity == "net_sink") & (df.method == "gain_loss")]
+        wide = (wide.merge(rs, on=keys, how="left")
+                .merge(forest[keys + ["value"]].rename(columns={"value": "gain_loss_forest"}), on=keys, how="left"))
+        wide["biomass_map_minus_gain_loss_forest"] = wide["biomass_map"] - wide["gain_loss_forest"]
     wide["difference"] = wide["gain_loss"] - wide["stock_difference"]
     with np.errstate(divide="ignore", invalid="ignore"):
         wide["difference_pct_of_stock_difference"] = 100 * wide["difference"] / wide["stock_difference"].abs()
@@ -716,6 +837,10 @@ def method_comparison(df: pd.DataFrame) -> pd.DataFrame:
         log.info("reconciliation %s %s %d-%d: stock difference %.4g, gain-loss %.4g Mg CO2/yr "
                  "(difference %.4g)", r.zone_level, r.zone_name, r.year_start, r.year_end,
                  r.stock_difference, r.gain_loss, r.difference)
+        if "biomass_map" in wide and np.isfinite(r.biomass_map):
+            log.info("remote-sensing sink %s %s %d-%d: biomass maps %.4g, gain-loss of forest "
+                     "%.4g Mg CO2/yr (difference %.4g)", r.zone_level, r.zone_name, r.year_start,
+                     r.year_end, r.biomass_map, r.gain_loss_forest, r.biomass_map_minus_gain_loss_forest)
     return wide
 
 
@@ -858,7 +983,8 @@ def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
     basis = "SCENARIO" if cfgmod.epoch(cfg, y1).basis == "scenario" else "observed"
     ax_map.set_title(f"Net carbon sink {y0}-{y1} ({basis})")
     ax_map.set_xticks([]), ax_map.set_yticks([])
-    sub = df[(df.zone_level == level) & (df.quantity == "carbon_stock") & (df.ecosystem != "all")]
+    sub = df[(df.zone_level == level) & (df.quantity == "carbon_stock") & (df.ecosystem != "all")
+             & (df.method == "stock_difference")]
     pivot = sub.groupby(["year_start", "ecosystem"])["value"].sum().unstack(fill_value=0) / 1e6
     bottom = np.zeros(len(pivot))
     from sinks.landcover import ECOSYSTEM_CODES, ECOSYSTEM_COLOURS

@@ -74,6 +74,12 @@ class RunPaths:
     def output(self, kind: str, **fields) -> Path:
         return self.outputs / output_name(kind, **fields)
 
+    def index(self, name: str, year: int) -> Path:
+        return self.interim / output_name("index", name=name, year=year)
+
+    def biomass_model(self, year: int) -> Path:
+        return self.interim / f"biomass_model_{year}.joblib"
+
     def zonal_summary(self) -> Path:
         return self.outputs / "zonal_summary.csv"
 
@@ -140,10 +146,10 @@ def _tags(cfg: dict, *, model: str, inputs: list, basis: str, kind: str, **extra
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs": "; ".join(str(i) for i in inputs),
         "model": model,
-        "citation": STOCK_CITATION if kind.startswith("carbon") or kind == "net_sink" else
+        "citation": STOCK_CITATION if kind.startswith("carbon") or kind.endswith("net_sink") else
                     f"land-cover legend {cfg['landcover']['legend']} mapped to sinks ecosystem classes",
         "basis": basis,
-        "scenario": "true" if basis == "scenario" else "false",
+        "scenario": "true" if "scenario" in basis else "false",
     }
     tags.update(extra)
     return tags
@@ -153,7 +159,7 @@ def _map(cfg, kind: str, data: xr.DataArray, path: Path, *, basis: str, model: s
          colormap=None, **fields) -> MapToWrite:
     spec = OUTPUTS[kind]
     description = spec.description.format(**fields)
-    if basis == "scenario":
+    if "scenario" in basis:
         description += " (SCENARIO)"
     return MapToWrite(data, path, spec.dtype, spec.nodata, description, spec.unit,
                       _tags(cfg, model=model, inputs=inputs, basis=basis, kind=kind),
@@ -341,17 +347,82 @@ def compact_classes(cfg: dict, dtype) -> CompactClasses:
     return CompactClasses(compact, codes, density, report_class, names, keys)
 
 
+def uses_biomass_map(cfg: dict, year: int) -> bool:
+    """True when the stock of ``year`` takes AGB and BGB from the biomass map."""
+    bio = cfg["biomass"]
+    return bio["enabled"] and bio["use_in_stock"] and year in bio["years"]
+
+
+def biomass_carbon_factors(cfg: dict) -> tuple[float, float]:
+    """(CF, R): carbon fraction of dry matter (IPCC 2006 Vol.4 Ch.4 Table 4.3) and the
+    root-shoot ratio of the gain_loss.forest_growth stratum (IPCC 2019 Vol.4 Ch.4 Table 4.4),
+    both from the parameter registry; the map's AGB carbon is AGB × CF and its BGB carbon
+    AGB × R × CF (2006 Vol.4 Ch.2 Eq. 2.8 applied to stocks)."""
+    from sinks.parameters import load_registry, value
+
+    reg = load_registry(cfg["parameters"])
+    return value(reg, "carbon_fraction"), value(reg, GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]][1])
+
+
+def biomass_factor_sds(cfg: dict) -> dict[str, float]:
+    """Relative sds of the factors that turn map AGB (d.m.) into carbon, from the registry:
+    ``cf`` (CF), ``cf_r`` (CF × R) and ``cf_1r`` (CF × (1 + R)); first-order propagation of
+    independent factors (IPCC 2006 Vol.1 Ch.3 Eq. 3.1)."""
+    from sinks.parameters import load_registry
+
+    reg = load_registry(cfg["parameters"])
+    cf, r = biomass_carbon_factors(cfg)
+    r_id = GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]][1]
+    u_cf, sd_r = float(reg.loc["carbon_fraction", "sd"]) / cf, float(reg.loc[r_id, "sd"])
+    return {"cf": u_cf, "cf_r": float(np.hypot(u_cf, sd_r / r)),
+            "cf_1r": float(np.hypot(u_cf, sd_r / (1 + r)))}
+
+
+def biomass_map(paths: RunPaths, year: int, grid: GeoBox, chunks: int) -> xr.DataArray:
+    """The AGB map of an epoch (Mg d.m. ha-1, NaN where the model did not predict), checked
+    to be on the run grid."""
+    path = paths.output("agb", year=year)
+    agb = open_raster(path, chunks=chunks)
+    require_same_grid(agb, grid, str(path))
+    return agb.where(agb != agb.odc.nodata)
+
+
+def map_stocks(pools: xr.Dataset, agb: xr.DataArray, cf: float, r: float) -> xr.Dataset:
+    """Pools with AGB = agb × CF and BGB = agb × R × CF (Mg C ha-1) where the AGB map is valid,
+    the class-default pools elsewhere (dead organic matter and soil stay class defaults)."""
+    ok = agb.notnull()
+    out = pools.copy()
+    out["agb"] = (agb * cf).where(ok, pools["agb"]).astype("float32")
+    out["bgb"] = (agb * (r * cf)).where(ok, pools["bgb"]).astype("float32")
+    return out
+
+
+MAP_MODEL = "; AGB and BGB from the biomass map agb_{year}.tif where it is valid (AGB x CF {cf:g}, BGB = AGB x R {r:g} x CF)"
+
+
 def stage_compute_stock(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> list[Path]:
-    """Write the total and per-pool carbon stock maps of one epoch (Mg C ha-1), in one pass."""
+    """Write the total and per-pool carbon stock maps of one epoch (Mg C ha-1), in one pass;
+    with biomass.use_in_stock the AGB and BGB of the biomass map's pixels come from the map."""
     ep = cfgmod.epoch(cfg, year)
     pools, src_path = epoch_stocks(cfg, paths, year, chunks)
     inputs = [src_path, resolve_densities(cfg)]
     model = "stock look-up by class (IPCC Tier 1 densities)"
+    note = ""
+    if uses_biomass_map(cfg, year):
+        cf, r = biomass_carbon_factors(cfg)
+        pools = map_stocks(pools, biomass_map(paths, year, pools["agb"].odc.geobox, chunks), cf, r)
+        model += MAP_MODEL.format(year=year, cf=cf, r=r)
+        inputs.append(paths.output("agb", year=year))
+        note = " (AGB and BGB from the biomass map)"
     maps = [_map(cfg, "carbon_stock", total_stock(pools), paths.output("carbon_stock", year=year),
                  basis=ep.basis, model=model, inputs=inputs, year=year)]
     if cfg["outputs"]["pool_maps"]:
         maps += [_map(cfg, f"carbon_{p}", pools[p], paths.output(f"carbon_{p}", year=year),
                       basis=ep.basis, model=model, inputs=inputs, year=year) for p in POOLS]
+    for m in maps:
+        if note and m.path.name.startswith(("carbon_stock", "carbon_agb", "carbon_bgb")):
+            m.description += note
+            _label_synthetic(cfg, m, [year])
     return write_cogs(maps)
 
 
@@ -359,7 +430,9 @@ def stage_compute_sink(cfg: dict, paths: RunPaths, y0: int, y1: int, chunks: int
     """Write ``net_sink_<y0>_<y1>.tif`` (Mg CO2 ha-1 yr-1, positive = sink) by Eq. 2.5.
 
     The stocks of both epochs are looked up from their land cover again (cheaper than reading
-    the float stock maps back, and the same numbers).
+    the float stock maps back, and the same numbers). Both ends are class-default stocks even
+    when a stock map uses the biomass map, so a map stock is never differenced against a
+    class-default one; the biomass-map sink is ``rs_net_sink`` (stage_compute_rs_sink).
     """
     (s0, p0), (s1, p1) = (epoch_stocks(cfg, paths, y, chunks) for y in (y0, y1))
     require_same_grid(s1["agb"], s0["agb"].odc.geobox, str(p1))
@@ -413,6 +486,8 @@ def stage_map_uncertainty(cfg: dict, paths: RunPaths, year: int | None = None,
         basis = cfgmod.epoch(cfg, year).basis
         stats = class_statistics(w, centre, params, cfg["uncertainty"])
         layers = {k: _class_lookup(compact[0], v) for k, v in stats.items()}
+        if uses_biomass_map(cfg, year):
+            layers = _with_map_error(cfg, paths, year, compact[0], cc, params, layers, chunks)
     else:
         y0, y1 = period
         base, fields = "net_sink", {"y0": y0, "y1": y1}
@@ -429,7 +504,9 @@ def stage_map_uncertainty(cfg: dict, paths: RunPaths, year: int | None = None,
         kind = f"{base}_{stat}"
         m = _map(cfg, kind, layers[stat], paths.output(kind, **fields), basis=basis,
                  model=f"uncertainty of {base} by IPCC {approach}, density parameters "
-                       f"(seed {cfg['uncertainty']['seed']}, {cfg['uncertainty']['n_draws']} draws)",
+                       f"(seed {cfg['uncertainty']['seed']}, {cfg['uncertainty']['n_draws']} draws)"
+                       + (" + the AGB map's pixel error where the map is used"
+                          if period is None and uses_biomass_map(cfg, year) else ""),
                  inputs=src + [resolve_densities(cfg)], **fields)
         maps.append(m)
     return write_cogs(maps)
@@ -496,6 +573,33 @@ def _combo_lookup(block: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np
         hit = keys[i] == block
         out[hit] = values[i[hit]]
     return out
+
+
+def _with_map_error(cfg, paths, year, compact, cc, params, layers, chunks):
+    """Stock uncertainty layers where the AGB map is used: the class-default dead-organic-matter
+    and soil densities' sd (Approach 1 or the Monte Carlo sd, as configured), the pixel's AGB
+    error as carbon, CF (1 + R) σ, and the carbon factors' error u CF (1 + R) AGB, combined as
+    independent: sd = √(sd_other² + (CF (1 + R) σ)² + (u CF (1 + R) AGB)²);
+    σ = conformal half-width / z(1 − α/2) (sinks.rs.biomass_model.pixel_sd). The 2.5 and 97.5
+    percentiles there are value ∓ 1.96 sd (normal approximation)."""
+    from sinks.propagation import class_statistics
+    from sinks.rs.biomass_model import pixel_sd
+
+    cf, r = biomass_carbon_factors(cfg)
+    side = pd.read_json(paths.biomass_model(cfg["biomass"]["year"]).with_suffix(".json"), typ="series")
+    other = params.weights[:, [POOLS.index("dead"), POOLS.index("soc")], :].sum(axis=1)
+    centre = sum(cc.density[p] for p in ("dead", "soc"))
+    sd_other = _class_lookup(compact, class_statistics(other, centre, params, cfg["uncertainty"])["sd"])
+    pools, _ = epoch_stocks(cfg, paths, year, chunks)
+    agb = biomass_map(paths, year, compact.odc.geobox, chunks)
+    value = total_stock(map_stocks(pools, agb, cf, r))
+    u = biomass_factor_sds(cfg)["cf_1r"]  # CF (1 + R): the carbon factors' relative error
+    sd = np.sqrt(sd_other ** 2 + (cf * (1 + r) * pixel_sd(side["q"], side["alpha"])) ** 2
+                 + (u * cf * (1 + r) * agb) ** 2)
+    ok = agb.notnull()
+    return {"sd": sd.where(ok, layers["sd"]).astype("float32"),
+            "p2_5": (value - 1.96 * sd).where(ok, layers["p2_5"]).astype("float32"),
+            "p97_5": (value + 1.96 * sd).where(ok, layers["p97_5"]).astype("float32")}
 
 
 def _class_lookup(compact: xr.DataArray, per_class: np.ndarray) -> xr.DataArray:
@@ -901,13 +1005,103 @@ def ch4_map(cfg: dict, paths: RunPaths, cc: CompactClasses, compact1: xr.DataArr
     return (apply_lut(compact1, per_class.astype("float32"), np.nan) * f * np.float32(ch4_rate(cfg))).astype("float32")
 
 
+# --- imagery features (sinks.rs) ----------------------------------------------------------
+
+INDEX_CITATION = "Awesome Spectral Indices (Montero et al. 2023, Sci. Data 10:197) via spyndex"
+
+
+def scene_spec(scene: dict, key: str) -> tuple[dict, float, float]:
+    """Band mapping, scale and offset of a configured scene (preset, then explicit keys)."""
+    from sinks.rs.imagery import LANDSAT_C2_L2, SENTINEL2_L2A
+
+    preset = {"sentinel2_l2a": SENTINEL2_L2A, "landsat_c2_l2": LANDSAT_C2_L2}.get(scene["preset"], {})
+    bands = scene["bands"] or preset.get("bands")
+    scale = scene["scale"] if scene["scale"] is not None else preset.get("scale")
+    offset = scene["offset"] if scene["offset"] is not None else preset.get("offset", 0.0)
+    if bands is None or scale is None:
+        raise InputDataError(f"{key}: no preset, so bands and scale must be given (e.g. bands: "
+                             "{R: 3, N: 4}, scale: 1.0e-4)")
+    return bands, scale, offset
+
+
+def stage_extract_features(cfg: dict, paths: RunPaths, year: int, chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Write interim/index_<NAME>_<year>.tif for every imagery.indices name: the epoch's scenes
+    read as reflectance (checked: bands, scale, CRS), each checked to overlap the run grid,
+    aligned to it and composited (imagery.composite), then the index computed lazily."""
+    from sinks.rs.imagery import open_scene
+    from sinks.rs.indices import compute_index
+    from sinks.rs.scene_grid import composite_on_grid
+
+    img = cfg["imagery"]
+    if str(year) not in img["scenes"] or not img["indices"]:
+        raise InputDataError(f"{cfg['_source']}: imagery.scenes.{year} or imagery.indices is not "
+                             "set; list the scenes of that epoch and the indices to compute")
+    grid = run_grid(cfg)
+    scenes, sources = [], []
+    for i, sc in enumerate(img["scenes"][str(year)]):
+        bands, scale, offset = scene_spec(sc, f"{cfg['_source']}: imagery.scenes.{year}[{i}]")
+        scenes.append(open_scene(sc["path"], bands, scale, offset, sc["quality_band"],
+                                 sc["keep_values"], chunks))
+        sources.append(sc["path"])
+    comp = composite_on_grid(scenes, grid, img["composite"], sources, chunks)
+    maps = []
+    for name in img["indices"]:
+        m = _map(cfg, "index", compute_index(name, comp).astype("float32"), paths.index(name, year),
+                 basis=cfgmod.epoch(cfg, year).basis,
+                 model=f"{img['composite']} composite of {len(scenes)} scene(s); index {name}",
+                 inputs=sources, name=name, year=year)
+        m.tags["citation"] = INDEX_CITATION
+        maps.append(m)
+    return write_cogs(maps)
+
+
 # --- plot-calibrated biomass (sinks.rs) ---------------------------------------------------
 
-def _biomass_inputs(cfg: dict, paths: RunPaths, chunks: int):
-    """Features aligned to the run grid (continuous: average/bilinear) and the valid-pixel mask
-    (ecosystem of the configured epoch in ``valid_classes``)."""
+def synthetic_inputs(cfg: dict, years: list[int]) -> list[str]:
+    """What is SYNTHETIC in the biomass maps of ``years``: 'plots' when the model was trained on
+    simulated plots, 'features' when a feature raster of those years is tagged SYNTHETIC=true
+    (e.g. the demo's derived NDVI epoch)."""
+    import rasterio
+
+    out = ["plots"] if cfg["biomass"]["plots"] is None else []
+    for year in years:
+        for src in cfgmod.feature_sources(cfg, year).values():
+            if not src.startswith(cfgmod.INDEX_PREFIX) and "features" not in out:
+                with rasterio.open(src) as r:
+                    if str(r.tags().get("SYNTHETIC", "")).lower() == "true":
+                        out.append("features")
+    return out
+
+
+def biomass_basis(cfg: dict, years: list[int]) -> str:
+    """Basis of a biomass-map output: 'scenario' if any of its epochs is a scenario, else
+    'observed', then e.g. ', synthetic plots, synthetic features' (synthetic_inputs)."""
+    basis = "scenario" if any(cfgmod.epoch(cfg, y).basis == "scenario" for y in years) else "observed"
+    return ", ".join([basis] + [f"synthetic {s}" for s in synthetic_inputs(cfg, years)])
+
+
+def _label_synthetic(cfg: dict, m: MapToWrite, years: list[int]) -> None:
+    """Add '(SYNTHETIC plots, features)' to a biomass-derived map's description and tags."""
+    what = synthetic_inputs(cfg, years)
+    if what:
+        m.description += f" (SYNTHETIC {', '.join(what)})"
+        m.tags["synthetic"] = f"true: {' and '.join(what)} simulated (see the README, Remote sensing)"
+
+
+def feature_paths(cfg: dict, paths: RunPaths, year: int) -> dict[str, Path]:
+    """Raster of each biomass feature for an epoch: the configured path, or for 'index:NAME'
+    the index made from that year's scenes by stage_extract_features."""
+    out = {}
+    for name, src in cfgmod.feature_sources(cfg, year).items():
+        index = src[len(cfgmod.INDEX_PREFIX):] if src.startswith(cfgmod.INDEX_PREFIX) else None
+        out[name] = paths.index(index, year) if index else Path(src)
+    return out
+
+
+def _biomass_inputs(cfg: dict, paths: RunPaths, chunks: int, year: int):
+    """Features of an epoch aligned to the run grid (continuous: average/bilinear) and the
+    valid-pixel mask (ecosystem of that epoch in ``valid_classes``)."""
     bio = cfg["biomass"]
-    year = bio["year"]
     legend, _ = load_tables(cfg)
     if year is None or legend is None or not bio["features"]:
         raise InputDataError("biomass: set biomass.year (an epoch), biomass.features and "
@@ -918,7 +1112,7 @@ def _biomass_inputs(cfg: dict, paths: RunPaths, chunks: int):
     eco = apply_lut(codes, ecosystem_lut(legend, lut_size(codes.dtype)), 0)
     valid = eco.isin(wanted)
     feats = {}
-    for name, path in bio["features"].items():
+    for name, path in feature_paths(cfg, paths, year).items():
         src = open_raster(path, chunks=chunks)
         src = src.astype("float32").where(src != src.odc.nodata) if src.odc.nodata is not None else src.astype("float32")
         feats[name] = align(src.rio.write_nodata(np.nan), grid, categorical=False,
@@ -934,7 +1128,7 @@ def stage_train_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK)
     from sinks.rs.plots import simulate_plots
 
     bio = cfg["biomass"]
-    feats, valid, grid = _biomass_inputs(cfg, paths, chunks)
+    feats, valid, grid = _biomass_inputs(cfg, paths, chunks, bio["year"])
     feats, valid = feats.load(), valid.load()
     first = next(iter(feats.data_vars))
     if bio["plots"] is None:
@@ -953,7 +1147,8 @@ def stage_train_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK)
     model = fit_biomass_model(table[ok], plots["agb"].to_numpy()[ok], x[ok], y[ok],
                               bio["block_size"], bio["model"], bio["alpha"], seed=bio["seed"])
     year = bio["year"]
-    written = [save_model(model, paths.interim / f"biomass_model_{year}.joblib")]
+    paths.outputs.mkdir(parents=True, exist_ok=True)
+    written = [save_model(model, paths.biomass_model(year))]
     cv = model.cv.assign(alpha=bio["alpha"], conformal_half_width=model.q, plots=source,
                          synthetic=bio["plots"] is None)
     cv.to_csv(paths.outputs / f"biomass_cv_{year}.csv", index=False)
@@ -984,27 +1179,58 @@ def _cv_figure(model, year: int, synthetic: bool, out: Path) -> None:
     save_figure(fig, out)
 
 
-def stage_predict_biomass(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> list[Path]:
-    """Write agb_<year>.tif and its interval maps (Mg d.m. ha-1), block by block."""
+def stage_predict_biomass(cfg: dict, paths: RunPaths, year: int | None = None,
+                          chunks: int = DEFAULT_CHUNK) -> list[Path]:
+    """Write agb_<year>.tif and its interval maps (Mg d.m. ha-1), block by block, for an epoch
+    of biomass.years (default the training year) with the model trained at biomass.year."""
     from sinks.rs.biomass_model import load_model, predict_blockwise
 
-    year = cfg["biomass"]["year"]
-    feats, valid, _ = _biomass_inputs(cfg, paths, chunks)
-    model, side = load_model(paths.interim / f"biomass_model_{year}.joblib", list(feats.data_vars))
+    bio = cfg["biomass"]
+    year = bio["year"] if year is None else year
+    if year not in bio["years"]:
+        raise InputDataError(f"{cfg['_source']}: biomass.years {bio['years']} has no {year}; "
+                             "add it to map the biomass of that epoch")
+    feats, valid, _ = _biomass_inputs(cfg, paths, chunks, year)
+    model, side = load_model(paths.biomass_model(bio["year"]), list(feats.data_vars))
     out = predict_blockwise(model, side["q"], feats, valid)
-    synthetic = cfg["biomass"]["plots"] is None
-    basis = "synthetic plots" if synthetic else cfgmod.epoch(cfg, year).basis
+    basis = biomass_basis(cfg, [year])
+    inputs = [str(p) for p in feature_paths(cfg, paths, year).values()] + [paths.biomass_model(bio["year"])]
     maps = []
     for kind in ("agb", "agb_low", "agb_high"):
         m = _map(cfg, kind, out[kind], paths.output(kind, year=year), basis=basis,
-                 model=f"{cfg['biomass']['model']} on {list(feats.data_vars)}; conformal "
-                       f"{100 * (1 - cfg['biomass']['alpha']):.0f} % interval",
-                 inputs=list(cfg["biomass"]["features"].values()), year=year)
-        if synthetic:
-            m.description += " (SYNTHETIC plots)"
-            m.tags["synthetic"] = "true: trained on simulated plots (sinks.rs.plots.simulate_plots)"
+                 model=f"{bio['model']} on {list(feats.data_vars)} trained at {bio['year']}; "
+                       f"conformal {100 * (1 - bio['alpha']):.0f} % interval",
+                 inputs=inputs, year=year)
+        _label_synthetic(cfg, m, [year])
         maps.append(m)
     return write_cogs(maps)
+
+
+def stage_compute_rs_sink(cfg: dict, paths: RunPaths, y0: int, y1: int,
+                          chunks: int = DEFAULT_CHUNK) -> Path:
+    """Write ``rs_net_sink_<y0>_<y1>.tif``: the remote-sensing forest sink (Mg CO2 ha-1 yr-1,
+    + = sink), IPCC 2006 Vol.4 Ch.2 Eq. 2.5 on the biomass carbon of the two maps,
+    (AGB₁ − AGB₀) × CF × (1 + R) / (t₁ − t₀) × 44/12, on pixels mapped at both ends (NaN
+    elsewhere: a pixel mapped at one end only would mix a map with a class default)."""
+    years = cfg["biomass"]["years"] if cfg["biomass"]["enabled"] else []
+    missing = [y for y in (y0, y1) if y not in years]
+    if missing:
+        raise InputDataError(f"{cfg['_source']}: rs sink {y0}-{y1}: no biomass map for {missing} "
+                             f"(biomass.years = {years}); a biomass-map stock is never differenced "
+                             "against a class-default one: add the year to biomass.years")
+    grid = run_grid(cfg)
+    a0, a1 = (biomass_map(paths, y, grid, chunks) for y in (y0, y1))
+    cf, r = biomass_carbon_factors(cfg)
+    sink = net_sink(a0 * (cf * (1 + r)), a1 * (cf * (1 + r)), y0, y1)
+    basis = biomass_basis(cfg, [y0, y1])
+    out = paths.output("rs_net_sink", y0=y0, y1=y1)
+    m = _map(cfg, "rs_net_sink", sink, out, basis=basis,
+             model=f"stock difference of biomass maps (AGB x CF {cf:g} x (1 + R {r:g})), "
+                   f"one model trained at {cfg['biomass']['year']}",
+             inputs=[paths.output("agb", year=y) for y in (y0, y1)], y0=y0, y1=y1)
+    _label_synthetic(cfg, m, [y0, y1])
+    write_cogs([m])
+    return out
 
 
 # --- sink potential -----------------------------------------------------------------------

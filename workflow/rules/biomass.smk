@@ -5,16 +5,17 @@ rule train_biomass:
     """Plot-calibrated AGB model: spatial-block CV, conformal interval (plots or SYNTHETIC ones)."""
     input:
         landcover=lambda w: landcover_file(BIOMASS_YEAR),
-        features=list(CFG["biomass"]["features"].values()),
+        features=feature_files(BIOMASS_YEAR),
         plots=[CFG["biomass"]["plots"]] if CFG["biomass"]["plots"] else [],
     output:
-        model=P.interim / f"biomass_model_{BIOMASS_YEAR}.joblib",
-        sidecar=P.interim / f"biomass_model_{BIOMASS_YEAR}.json",
+        model=P.biomass_model(BIOMASS_YEAR),
+        sidecar=P.biomass_model(BIOMASS_YEAR).with_suffix(".json"),
         cv=report(P.outputs / f"biomass_cv_{BIOMASS_YEAR}.csv", category="Biomass"),
         figure=report(P.outputs / f"biomass_cv_{BIOMASS_YEAR}.png", category="Biomass"),
         plots=P.outputs / f"biomass_plots_{BIOMASS_YEAR}.gpkg",
     params:
-        biomass=digest("biomass", "grid", CFG["landcover"]["legend"]),
+        biomass=digest({k: v for k, v in CFG["biomass"].items() if k not in ("years", "use_in_stock", "features")},
+                       feature_files(BIOMASS_YEAR), "grid", CFG["landcover"]["legend"]),
     log:
         f"{RUN}/logs/train_biomass.log",
     threads: 2
@@ -26,20 +27,40 @@ rule train_biomass:
 
 
 rule predict_biomass:
-    """AGB map and its interval maps, block by block (model sent once)."""
+    """AGB map and its interval maps of an epoch, block by block (model sent once)."""
     input:
-        model=P.interim / f"biomass_model_{BIOMASS_YEAR}.joblib",
-        landcover=lambda w: landcover_file(BIOMASS_YEAR),
-        features=list(CFG["biomass"]["features"].values()),
+        model=P.biomass_model(BIOMASS_YEAR),
+        landcover=lambda w: landcover_file(w.year),
+        features=lambda w: feature_files(w.year),
     output:
-        [report(P.output(k, year=BIOMASS_YEAR), category="Biomass") for k in ("agb", "agb_low", "agb_high")],
+        [report(P.output(k, year="{year}"), category="Biomass") for k in ("agb", "agb_low", "agb_high")],
     log:
-        f"{RUN}/logs/predict_biomass.log",
+        f"{RUN}/logs/predict_biomass_{{year}}.log",
     benchmark:
-        f"{RUN}/benchmarks/predict_biomass.tsv"
+        f"{RUN}/benchmarks/predict_biomass_{{year}}.tsv"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} predict-biomass {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"
+        "{SINKS} --log-file {log} predict-biomass {CFG_ARGS} --year {wildcards.year} "
+        "--threads {threads} --chunks {CHUNKS}"
+
+
+rule compute_rs_sink:
+    """Remote-sensing forest sink: stock difference of two biomass maps (IPCC Eq. 2.5, + = sink)."""
+    input:
+        agb=lambda w: [P.output("agb", year=w.y0), P.output("agb", year=w.y1)],
+    output:
+        report(P.outputs / "rs_net_sink_{y0}_{y1}.tif", category="Biomass"),
+    params:
+        biomass=digest("biomass", "parameters", "gain_loss"),
+    log:
+        f"{RUN}/logs/compute_rs_sink_{{y0}}_{{y1}}.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} compute-rs-sink {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
+        "--threads {threads} --chunks {CHUNKS}"

@@ -7,12 +7,14 @@ rule compute_stock:
         landcover=lambda w: landcover_file(w.year),
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
+        biomass=lambda w: biomass_map_input(w.year),
     output:
         total=report(P.outputs / "carbon_stock_{year}.tif", category="Carbon stock"),
         pools=[P.outputs / f"carbon_{pool}_{{year}}.tif" for pool in POOLS]
         if CFG["outputs"]["pool_maps"] else [],
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"], "outputs"),
+        carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "outputs")
+        + biomass_digest(w.year),
     log:
         f"{RUN}/logs/compute_stock_{{year}}.log",
     benchmark:
@@ -55,10 +57,12 @@ rule map_stock_uncertainty:
         landcover=lambda w: landcover_file(w.year),
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
+        biomass=lambda w: biomass_map_input(w.year),
     output:
         [report(P.outputs / f"carbon_stock_{{year}}_{s}.tif", category="Uncertainty") for s in UNCERTAINTY_STATS],
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"], "uncertainty"),
+        carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "uncertainty")
+        + biomass_digest(w.year),
     log:
         f"{RUN}/logs/map_stock_uncertainty_{{year}}.log",
     benchmark:

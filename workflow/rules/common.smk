@@ -64,3 +64,20 @@ def history_inputs(year):
     if i == 0:
         return [landcover_file(year)]
     return [str(P.conversion_history(years[i - 1])), landcover_file(years[i - 1]), landcover_file(year)]
+
+
+def biomass_map_input(year):
+    """The AGB map (and its model sidecar) an epoch's stock uses, if any."""
+    if not uses_biomass_map(CFG, int(year)):
+        return []
+    return [str(P.output("agb", year=year)), str(P.biomass_model(CFG["biomass"]["year"]).with_suffix(".json"))]
+
+
+def biomass_digest(year):
+    """Config the stock of an epoch depends on through the biomass map (empty if unused)."""
+    return digest("biomass", "parameters", "gain_loss") if uses_biomass_map(CFG, int(year)) else ""
+
+
+def feature_files(year):
+    """The biomass features of an epoch: configured rasters or interim index files."""
+    return [str(p) for p in feature_paths(CFG, P, int(year)).values()]

@@ -77,6 +77,17 @@ for _kind, _what in (("agb", "Above-ground biomass {year} (plot-calibrated model
         "dry matter, >= 0", "average", "sum of value x pixel area in ha = Mg dry matter",
         (0.0, 2000.0), "sequential")
 
+OUTPUTS["rs_net_sink"] = OutputSpec(
+    "rs_net_sink_{y0}_{y1}.tif", "float32", FLOAT_NODATA, "Mg CO2 ha-1 yr-1",
+    "Remote-sensing forest sink {y0}-{y1}: stock difference of the biomass maps' AGB + BGB carbon "
+    "(IPCC 2006 Vol.4 Ch.2 Eq. 2.5), pixels mapped at both ends", SINK_SIGN, "average",
+    "sum of value x pixel area in ha = Mg CO2 yr-1", (-10000.0, 10000.0), "diverging")
+
+OUTPUTS["index"] = OutputSpec(
+    "index_{name}_{year}.tif", "float32", FLOAT_NODATA, "1",
+    "Spectral index {name} {year} from the composited reflectance scenes (Awesome Spectral Indices)",
+    "unitless index", "average", "do not sum", (-100.0, 100.0), "sequential")
+
 OUTPUTS["sink_potential"] = OutputSpec(
     "sink_potential_{scenario}_{year}.tif", "float32", FLOAT_NODATA, "Mg CO2 ha-1 yr-1",
     "Sink potential in {year}, scenario {scenario} (growth curve)", SINK_SIGN, "average",

@@ -115,6 +115,22 @@ def save_model(m: BiomassModel, path: str | Path) -> Path:
 SIDECAR_KEYS = ("features", "alpha", "q", "training_hash", "sklearn")
 
 
+def pixel_sd(q: float, alpha: float) -> float:
+    """Standard deviation (Mg ha-1) of one pixel's AGB error, taking its split-conformal
+    (1 − α) half-width ``q`` as the half-width of a normal interval: q / z(1 − α/2) (e.g.
+    q / 1.645 for a 90 % interval). The conformal residuals are out-of-fold, so this sd holds
+    the whole error of a single pixel, the model's mean error included."""
+    from scipy.stats import norm
+    return float(q / norm.ppf(1 - alpha / 2))
+
+
+def model_mean_sd(cv_rmse: float, n_plots: int) -> float:
+    """Standard error (Mg ha-1) of the model's mean over a large area, shared by every pixel it
+    predicts: spatial-CV RMSE / sqrt(n plots) (model-based inference, e.g. Ståhl et al. 2016,
+    For. Ecosyst. 3:5: the systematic part dominates large totals)."""
+    return float(cv_rmse / np.sqrt(n_plots))
+
+
 def training_hash(features: pd.DataFrame, agb) -> str:
     """SHA-256 of the training data (float64 features with the AGB column appended)."""
     X = features.to_numpy(dtype="float64")

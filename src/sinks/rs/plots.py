@@ -80,3 +80,18 @@ def check_plots(plots: gpd.GeoDataFrame, source: str, bounds: tuple[float, float
         raise InputDataError(f"{source}: plot(s) {far[:5]} surveyed more than {max_year_gap} "
                              f"years from the imagery epoch {epoch_year}; use plots near the epoch")
     return pts
+
+
+# Stated trend of the SYNTHETIC later-epoch feature (an assumption for the demo, not an observed
+# greening rate): NDVI + 0.002 per year + N(0, 0.005) per pixel, capped at 0.95.
+SIM_NDVI_TREND, SIM_NDVI_NOISE_SD, SIM_NDVI_CAP = 0.002, 0.005, 0.95
+
+
+def synthetic_feature_epoch(base: np.ndarray, years: int, seed: int, trend: float = SIM_NDVI_TREND,
+                            noise_sd: float = SIM_NDVI_NOISE_SD, cap: float = SIM_NDVI_CAP) -> np.ndarray:
+    """A SYNTHETIC later epoch of an NDVI raster: base + trend × years + N(0, noise_sd), capped
+    at ``cap``, seeded; NaN stays NaN. Lets the demo show a remote-sensing sink where only one
+    real NDVI epoch exists offline; it is labelled SYNTHETIC wherever it is used."""
+    rng = np.random.default_rng(seed)
+    out = base + trend * years + rng.normal(0.0, noise_sd, base.shape)
+    return np.where(np.isfinite(base), np.minimum(out, cap), np.nan).astype("float32")

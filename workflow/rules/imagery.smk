@@ -1,0 +1,19 @@
+rule extract_features:
+    """Spectral indices of an epoch from its reflectance scenes, composited on the run grid."""
+    input:
+        scenes=lambda w: [s["path"] for s in CFG["imagery"]["scenes"][w.year]],
+    output:
+        [P.interim / f"index_{name}_{{year}}.tif" for name in CFG["imagery"]["indices"]],
+    params:
+        imagery=digest("imagery", "grid"),
+    log:
+        f"{RUN}/logs/extract_features_{{year}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/extract_features_{{year}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{SINKS} --log-file {log} extract-features {CFG_ARGS} --year {wildcards.year} "
+        "--threads {threads} --chunks {CHUNKS}"

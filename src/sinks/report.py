@@ -185,7 +185,7 @@ def summarize(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> pd.Dat
     _write_csv(transition_table(periods, transitions, tables, names, onehot), paths.transitions())
     if set(cfg["carbon"]["method"]) >= {"stock_difference", "gain_loss"}:
         _write_csv(method_comparison(df), paths.method_comparison())
-    write_zones_gpkg(cfg, df, paths.zones_gpkg())
+    write_zones_gpkg(cfg, df, paths.zones_gpkg(), grid)
     write_summary_plot(cfg, df, paths)
     series = time_series(df)
     _write_csv(series, paths.time_series())
@@ -870,24 +870,29 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path) -> None:
-    """One layer per zone level with the 'all ecosystems' figures as columns, for GIS users."""
+def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path, grid) -> None:
+    """One layer per zone level with the 'all ecosystems' figures as columns, for GIS users;
+    without zones, one layer ``region`` whose polygon is the run grid's footprint."""
+    import geopandas as gpd
+
     tmp = path.with_name(f".{path.stem}.tmp.gpkg")
     tmp.unlink(missing_ok=True)
-    wrote = False
-    for zone in cfg["zones"]:
-        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
-        sub = df[(df.zone_level == zone["level"]) & (df.ecosystem == "all")]
+    layers = [(z["level"], read_zones(z["path"], z["id_field"], z["name_field"]), z.get("note", ""))
+              for z in cfg["zones"]]
+    if not layers:
+        region = gpd.GeoDataFrame({"zone_id": ["region"], "zone_name": ["whole grid"]},
+                                  geometry=[grid.extent.geom], crs=grid.crs.to_wkt())
+        layers = [(zone_levels(cfg)[0], region, "no zones configured: the run grid's footprint")]
+    for level, gdf, note in layers:
+        sub = df[(df.zone_level == level) & (df.ecosystem == "all")]
         col = [f"{METHOD_PREFIX.get(m, m + '_')}{q}_{GPKG_UNITS.get(q, 'MgC')}_{y0}"
                + ("" if y0 == y1 else f"_{y1}")
                for q, y0, y1, m in zip(sub.quantity, sub.year_start, sub.year_end, sub.method)]
         wide = sub.assign(column=col).pivot(index="zone_id", columns="column", values="value")
         out = gdf.merge(wide, left_on="zone_id", right_index=True, how="left")
-        out["note"] = zone.get("note", "")
-        out.to_file(tmp, layer=zone["level"], driver="GPKG")
-        wrote = True
-    if wrote:
-        tmp.replace(path)
+        out["note"] = note
+        out.to_file(tmp, layer=level, driver="GPKG")
+    tmp.replace(path)
 
 
 def time_series(df: pd.DataFrame) -> pd.DataFrame:

@@ -697,8 +697,9 @@ def potential_rows(cfg: dict, areas: dict, onehot: np.ndarray, names: list[str],
                     block[b] = coef
                     coefs.append(block.ravel())
     df = pd.DataFrame(rows).assign(uncertainty_approach="none: uncertainty disabled")
-    _registry_uncertainty(cfg, df, np.arange(len(df)), np.array(coefs), lambda reg: np.nan_to_num(
-        np.concatenate([_class_vector(v, len(names)) for v in potential_rates(cfg, names, last_year, reg).values()])),
+    _registry_uncertainty(cfg, df, {"rates": (np.arange(len(df)), np.array(coefs))}, lambda reg: {
+        "rates": np.nan_to_num(np.concatenate([_class_vector(v, len(names)) for v in
+                                               potential_rates(cfg, names, last_year, reg).values()]))},
         "areas of the last epoch fixed")
     return df
 
@@ -739,23 +740,19 @@ def _gain_loss_uncertainty(cfg: dict, df: pd.DataFrame, start: int, rows: list, 
 
     keys = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions",
             "ch4_emissions_co2e": "ch4", "net_sink_with_ch4": "net_with_ch4"}
-    present = [q for q in keys if any(r[4] == q for r in rows)]
-    sizes = {q: next(len(c) for r, c in zip(rows, coefs) if r[4] == q) for q in present}
-    offsets = dict(zip(present, np.cumsum([0] + [sizes[q] for q in present])))
-    pick = [i for i, r in enumerate(rows) if r[4] in present]
-    full = np.zeros((len(pick), sum(sizes.values())))
-    for n, i in enumerate(pick):
-        q = rows[i][4]
-        full[n, offsets[q]:offsets[q] + sizes[q]] = coefs[i]
-    _registry_uncertainty(cfg, df, start + np.array(pick, dtype="int64"), full, lambda reg: np.concatenate(
-        [gain_loss_rate_vectors(cfg, cc, y0, y1, reg)[keys[q]] for q in present]), "densities fixed")
+    groups = {}
+    for quantity, key in keys.items():
+        pick = [i for i, r in enumerate(rows) if r[4] == quantity]
+        if pick:
+            groups[key] = (start + np.array(pick, dtype="int64"), np.array([coefs[i] for i in pick]))
+    _registry_uncertainty(cfg, df, groups, lambda reg: gain_loss_rate_vectors(cfg, cc, y0, y1, reg),
+                          "densities fixed")
 
 
-def _registry_uncertainty(cfg: dict, df: pd.DataFrame, pick: np.ndarray, coefs: np.ndarray,
-                          rate_of, fixed: str) -> None:
-    """Uncertainty columns of rows ``pick`` whose values are ``coefs @ rate_of(registry)``, the
-    rates being nonlinear in the registry parameters θ (products such as G_W (1 + R) CF, the
-    growth curve).
+def _registry_uncertainty(cfg: dict, df: pd.DataFrame, groups: dict, rates_of, fixed: str) -> None:
+    """Uncertainty columns of rows whose values are ``coefs @ rates_of(registry)[key]``: per
+    key, ``groups[key] = (row positions in df, coefs)``; the rates are nonlinear in the
+    registry parameters θ (products such as G_W (1 + R) CF, the growth curve).
 
     * Approach 1 (IPCC 2006 Vol.1 Ch.3 §3.2.3.1): first-order propagation,
       sd² = Σ_j (coefs · ∂rate/∂θ_j × sd_j)² — Eq. 3.1 and 3.2 are this rule for products and
@@ -768,28 +765,32 @@ def _registry_uncertainty(cfg: dict, df: pd.DataFrame, pick: np.ndarray, coefs: 
     from sinks.uncertainty import Z95
 
     unc = cfg["uncertainty"]
-    if not unc["enabled"] or not len(pick):
+    if not unc["enabled"] or not groups:
         return
     reg = load_registry(cfg["parameters"])
-    idx = df.index[pick]
-    values = df.loc[idx, "value"].to_numpy()
-    if "approach1" in unc["approaches"]:
-        sd1 = np.sqrt(((coefs @ registry_sensitivities(reg, rate_of).T) ** 2).sum(axis=1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u1 = np.where(values != 0, 100 * Z95 * sd1 / np.abs(values), np.nan)
-        if _monte_carlo(cfg):
-            df.loc[idx, "approach1_uncertainty_pct"] = u1
-        else:
-            for col, v in (("sd", sd1), ("ci_low", values - Z95 * sd1),
-                           ("ci_high", values + Z95 * sd1), ("uncertainty_pct", u1)):
-                df.loc[idx, col] = v
-            df.loc[idx, "uncertainty_approach"] = (
-                f"IPCC Approach 1 (first-order propagation of the registry parameters; {fixed})")
-    if _monte_carlo(cfg):
-        draws = np.array([rate_of(d) for d in registry_draws(reg, unc["n_draws"], registry_seed(cfg))])
-        _fill_monte_carlo(df, pick, linear_monte_carlo(coefs, draws),
-                          f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the registry "
-                          f"parameters; {fixed})")
+    mc = _monte_carlo(cfg)
+    if mc:
+        draws = [rates_of(d) for d in registry_draws(reg, unc["n_draws"], registry_seed(cfg))]
+    for key, (pick, coefs) in groups.items():
+        idx = df.index[pick]
+        values = df.loc[idx, "value"].to_numpy()
+        if "approach1" in unc["approaches"]:
+            sens = registry_sensitivities(reg, lambda r: rates_of(r)[key])
+            sd1 = np.sqrt(((coefs @ sens.T) ** 2).sum(axis=1))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u1 = np.where(values != 0, 100 * Z95 * sd1 / np.abs(values), np.nan)
+            if mc:
+                df.loc[idx, "approach1_uncertainty_pct"] = u1
+            else:
+                for col, v in (("sd", sd1), ("ci_low", values - Z95 * sd1),
+                               ("ci_high", values + Z95 * sd1), ("uncertainty_pct", u1)):
+                    df.loc[idx, col] = v
+                df.loc[idx, "uncertainty_approach"] = (
+                    f"IPCC Approach 1 (first-order propagation of the registry parameters; {fixed})")
+        if mc:
+            _fill_monte_carlo(df, pick, linear_monte_carlo(coefs, np.array([d[key] for d in draws])),
+                              f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
+                              f"registry parameters; {fixed})")
 
 
 def _attribution(rows: pd.DataFrame, shares: np.ndarray, names: list[str]) -> pd.DataFrame:

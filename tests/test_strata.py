@@ -252,3 +252,14 @@ def test_zonal_registry_ids_exist():
     for zone in CLIMATE_ZONES:
         assert {zone_id(pid, zone) for pid in ZONAL_IDS} <= set(reg.index)
     assert zone_id("f_i_high_manure", "tropical_moist") == "f_i_high_manure"  # one value, both zones
+
+
+def test_schema_levels_match_the_stratum_classes():
+    from sinks.config import schema
+    from sinks.stages import CLIMATE_ZONES, INPUTS, STRATUM_CLASSES, TILLAGE
+
+    gl = schema()["properties"]["gain_loss"]["properties"]
+    assert (gl["climate_zone"]["enum"], gl["tillage"]["enum"], gl["input"]["enum"]) == (
+        list(CLIMATE_ZONES), list(TILLAGE), list(INPUTS))
+    for kind, levels in STRATUM_CLASSES.items():
+        assert gl["strata"]["properties"][kind]["properties"]["codes"]["additionalProperties"]["enum"] == levels

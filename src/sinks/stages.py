@@ -1015,7 +1015,9 @@ def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
     maps = []
     for kind, layer in layers.items():
         m = _map(cfg, kind, layer, paths.output(kind, y0=y0, y1=y1), basis=basis,
-                 model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']})",
+                 model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']}, "
+                       f"climate zone {cfg['gain_loss']['climate_zone']}"
+                       + "".join(f", {k} raster" for k, v in cfg["gain_loss"]["strata"].items() if v) + ")",
                  inputs=src + [resolve_densities(cfg), "sinks parameter registry",
                                paths.conversion_history(y0)], y0=y0, y1=y1)
         m.tags["citation"] = CH4_CITATION if kind == "ch4_emissions_co2e" else GAIN_LOSS_CITATION

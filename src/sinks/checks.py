@@ -6,6 +6,7 @@ each input, so a bad file stops the run with one clear line before any deliverab
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 from odc.geo.geobox import GeoBox
@@ -135,17 +136,24 @@ def _check_methods(cfg: dict, legend) -> list[str]:
         if legend is None:
             raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem "
                                  "of each code decides forest growth and soil factors)")
-        from sinks.stages import GROWTH_STRATA, PERENNIAL, ecosystem_soc
-        for pid in (*GROWTH_STRATA[cfg["gain_loss"]["forest_growth"]], "carbon_fraction", "soc_period_d"):
+        from sinks.stages import GROWTH_STRATA, PERENNIAL, ecosystem_soc, run_grid, strata_levels, strata_map
+        gl = cfg["gain_loss"]
+        levels = strata_levels(cfg)
+        for pid in (*GROWTH_STRATA[gl["forest_growth"]], "carbon_fraction", "soc_period_d",
+                    *(i for f in levels["forest_growth"][1:] for i in GROWTH_STRATA[f])):
             value(reg, pid)
-        ecosystem_soc(cfg, reg)
-        if PERENNIAL in set(legend.values()):
+        classes = set(legend.values())
+        for combo in itertools.product(*levels.values()):  # every stratum's SOC_ref and F factors
+            ecosystem_soc(cfg, reg, dict(zip(levels, combo)), classes)
+        if PERENNIAL in classes:
             value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle")
-        from sinks.stages import run_grid, strata_levels, strata_map
         if strata_map(cfg, run_grid(cfg)) is not None:
-            forest, soil = strata_levels(cfg)
-            lines.append(f"gain_loss strata: forest growth {forest[1:]}, soil {soil[1:]}")
-        lines.append(f"gain_loss: forest growth {cfg['gain_loss']['forest_growth']}, parameters confirmed")
+            lines.append("gain_loss strata: " + "; ".join(
+                f"{kind} {names[1:]} ({gl['strata'][kind]['raster']})"
+                for kind, names in levels.items() if gl["strata"][kind]))
+        lines.append(f"gain_loss: forest growth {gl['forest_growth']}, climate zone "
+                     f"{gl['climate_zone']}, tillage {gl['tillage']}, input {gl['input']}, "
+                     "parameters confirmed")
     aa = cfg["uncertainty"]["accuracy_assessment"]
     if aa:
         observed = [e.year for e in cfgmod.epochs(cfg) if e.path is not None]

@@ -87,7 +87,8 @@ def value(reg, pid: str) -> float:
         reg = reg.base  # not usable in a draw: UNCONFIRMED (raises below) or unknown
     if str(reg.at[pid, "status"]).upper() == "UNCONFIRMED":
         row = reg.loc[pid]
-        raise ConfigError(f"parameters.{pid} = {row['value']} {row['unit']} is UNCONFIRMED "
+        shown = "(no value)" if pd.isna(row["value"]) else f"{row['value']} {row['unit']}"
+        raise ConfigError(f"parameters.{pid} = {shown} is UNCONFIRMED "
                           f"({row['source']}); give a checked value in the config's parameters "
                           "section before using it")
     return float(reg.at[pid, "value"])

@@ -27,8 +27,8 @@ from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
 from sinks.stages import (LAKE, RunPaths, ch4_rate, compact_classes, epoch_landcover,
                           gain_loss_compact, gain_loss_names, gain_loss_rate_draws,
-                          inundation, potential_rates, registry_seed, strata_levels, strata_map,
-                          stratified_rates, uncertainty_parameters, zone_levels)
+                          inundation, n_soil_strata, potential_rates, registry_seed, strata_levels,
+                          strata_map, stratified_rates, uncertainty_parameters, zone_levels)
 from sinks.uncertainty import linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
@@ -206,10 +206,10 @@ def _gain_loss_setup(cfg: dict, paths: RunPaths, cc, names: list[str], epochs, c
     onehot[0] = 0.0
     compact = {ep.year: gain_loss_compact(cfg, paths, cc, ep.year, chunks) for ep in epochs}
     grid = compact[epochs[0].year].odc.geobox
-    forest, soil = strata_levels(cfg)
     return {"k": len(gl_names), "names": rnames, "onehot": onehot, "compact": compact,
-            "strata": strata_map(cfg, grid, chunks), "n_strata": len(forest) * len(soil),
-            "n_soil": len(soil),
+            "strata": strata_map(cfg, grid, chunks),
+            "n_strata": int(np.prod([len(v) for v in strata_levels(cfg).values()])),
+            "n_soil": n_soil_strata(cfg),
             "flooded": inundation(cfg, paths, grid, chunks).fillna(0.0) if wetland else None,
             "managed": np.array([n != LAKE for n in rnames]) & (np.arange(len(rnames)) > 0)}
 
@@ -237,15 +237,16 @@ def _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, transitions, zone_idx, n_
     n_hist = len(cfgmod.epochs(cfg)) * k * k
     if strata is None:
         history = zonal_totals(zone_idx, n_zones, [hist, compact[e1.year]], [n_hist, k], {"area": area})
-    else:  # history rates depend on the soil stratum only
-        soil = apply_lut(strata, (np.arange(n_strata) % n_soil).astype("uint8"), 0)
+    else:  # history rates depend on the (soil, climate, management) stratum only
+        soil = apply_lut(strata, (np.arange(n_strata) % n_soil).astype("uint16"), 0)
         history = zonal_totals(zone_idx, n_zones, [soil, hist, compact[e1.year]], [n_soil, n_hist, k],
                                {"area": area})
     rates = stratified_rates(cfg, cc, e0.year, e1.year)
     ok = onehot.any(axis=1)
     res, coef, keep = {}, {}, {}
     for lv in pairs:
-        # [zone, stratum, class t0, class t1] and [zone, soil stratum, history code, class t1]
+        # [zone, stratum, class t0, class t1] and [zone, soil-climate-management stratum,
+        # history code, class t1]
         t = pairs[lv]["area"].reshape(-1, n_strata, k, k) * np.outer(ok, ok)
         h = history[lv]["area"].reshape(-1, n_soil, n_hist, k) * ok
         res[lv] = {q: np.einsum("zsab,sab->zb", t, rates[key]) @ onehot
@@ -607,7 +608,7 @@ def area_adjusted_period_rows(cfg: dict, paths: RunPaths, periods: list, transit
     strata = cfg["gain_loss"]["strata"]
     if "gain_loss" not in cfg["carbon"]["method"]:
         pass
-    elif cfg["wetland"]["enabled"] or strata["forest_growth"] or strata["soil"] or i > 0:
+    elif cfg["wetland"]["enabled"] or any(strata.values()) or i > 0:
         log.info("gain-loss rows are not re-estimated from the change-map sample: there a pixel's "
                  "rate depends on more than its transition (strata, the lake rule or conversions "
                  "before %d)", y0)

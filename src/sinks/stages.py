@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -535,11 +536,11 @@ def stage_map_gain_loss_uncertainty(cfg: dict, paths: RunPaths, y0: int, y1: int
     hist = open_raster(paths.conversion_history(y0), chunks=chunks)
     require_same_grid(hist, grid, str(paths.conversion_history(y0)))
     names = gain_loss_names(cfg, cc)
-    k, n_soil = len(names), len(strata_levels(cfg)[1])
+    k, n_soil = len(names), n_soil_strata(cfg)
     n_hist = len(cfgmod.epochs(cfg)) * k * k
     strata = strata_map(cfg, grid, chunks)
     stratum = xr.zeros_like(compact[0], dtype="int64") if strata is None else strata.astype("int64")
-    n_pairs = (int(np.prod([len(v) for v in strata_levels(cfg)]))) * k * k
+    n_pairs = int(np.prod([len(v) for v in strata_levels(cfg).values()])) * k * k
     pair = (stratum * k + compact[0].astype("int64")) * k + compact[1].astype("int64")
     history = (stratum % n_soil) * n_hist + hist.astype("int64")
     managed = apply_lut(compact[1], np.array([n not in (None, LAKE) for n in names]), False)
@@ -629,34 +630,67 @@ GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
 }
 SOIL_REF = {"LAC": "soc_ref_lac", "HAC": "soc_ref_hac", "sandy": "soc_ref_sandy",
             "wetland": "soc_ref_wetland"}  # soil class -> SOC_ref registry id (2019 Table 2.3)
-STRATUM_CLASSES = {"forest_growth": list(GROWTH_STRATA), "soil": list(SOIL_REF)}
+# IPCC climate zones with registry values (2019 Vol.4 Ch.3 Fig. 3A.5.1; parameters.md §1): the
+# first is the ids' own zone, the others have the ids of ZONAL_IDS as <id>_<zone>.
+CLIMATE_ZONES = ("warm_temperate_moist", "tropical_moist")
+ZONAL_IDS = frozenset({*SOIL_REF.values(), "f_lu_paddy", "f_lu_cropland_annual", "f_lu_perennial",
+                       "f_lu_set_aside", "f_mg_reduced_tillage", "f_mg_no_till"})
+TILLAGE = ("full_tillage", "reduced_tillage", "no_till")  # F_MG levels (2019 Table 5.5)
+INPUTS = ("low", "medium", "high_no_manure", "high_manure")  # F_I levels (2019 Table 5.5)
+# Stratum layers and their levels. forest_growth comes first, so stratum % n_soil_strata (soil,
+# climate, management: the layers that change SOC) indexes the history tables, which forest
+# growth does not change.
+STRATUM_CLASSES = {"forest_growth": list(GROWTH_STRATA), "soil": list(SOIL_REF),
+                   "climate": list(CLIMATE_ZONES), "management": [f"{t}/{i}" for t in TILLAGE for i in INPUTS]}
 PERENNIAL = "cropland_perennial"  # perennial woody crops (orchards, tea): biomass accumulates
 LAKE = "lake_open_water"  # open water of a natural lake (wetland.enabled): not managed land
 NO_SOIL = {"water", "other", LAKE}  # open water (not managed land) and bare land: no soil reported
 WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake open water
 
 
-def ecosystem_soc(cfg: dict, reg, soil: str | None = None) -> dict[str, float]:
+def zone_id(pid: str, zone: str) -> str:
+    """Registry id of parameter ``pid`` in IPCC climate zone ``zone``: ``<pid>_<zone>`` for the
+    zone-specific ids (ZONAL_IDS) outside warm temperate moist, else ``pid`` (one value for
+    both zones where the reference gives no tropical value: F_I, full tillage, F = 1)."""
+    return f"{pid}_{zone}" if zone != CLIMATE_ZONES[0] and pid in ZONAL_IDS else pid
+
+
+def ecosystem_soc(cfg: dict, reg, stratum: dict | None = None, classes=None) -> dict[str, float]:
     """Equilibrium mineral-soil stock of each ecosystem class, t C ha-1 (Eq. 2.25), from the
     registry: LAC SOC_ref for upland classes (F = 1 for forest, shrub, grassland and, an
     assumption at Tier 1, settlements: key "default"), cropland F_LU x F_MG x F_I (paddy,
-    annual upland, perennial/tree crop), wetland soils for wetlands. A ``soil`` class (soil
-    stratum raster: LAC, HAC, sandy, wetland) sets SOC_ref for every class instead."""
+    annual upland, perennial/tree crop; 2019 Table 5.5), wetland soils for wetlands (2019
+    Table 2.3), in the config's climate zone, tillage and input.
+
+    ``stratum``: levels of the strata rasters (STRATUM_CLASSES; None or absent = the config
+    default): ``soil`` sets SOC_ref for every class, ``climate`` the zone of SOC_ref and the F
+    factors, ``management`` (``tillage/input``) F_MG and F_I. ``classes``: the ecosystem classes
+    needed (None = all); the perennial-crop factor is looked up only if listed (UNCONFIRMED in
+    the tropical moist zone)."""
     from sinks.models.gain_loss import soc_stock
     from sinks.parameters import value
 
-    gl = cfg["gain_loss"]
-    ref = value(reg, SOIL_REF[soil or "LAC"])
-    mg, inp = value(reg, f"f_mg_{gl['tillage']}"), value(reg, f"f_i_{gl['input']}")
-    paddy = soc_stock(ref, value(reg, "f_lu_paddy"), mg, inp)
-    upland = soc_stock(ref, value(reg, "f_lu_cropland_annual"), mg, inp)
+    gl, st = cfg["gain_loss"], stratum or {}
+    zone = st.get("climate") or gl["climate_zone"]
+    tillage, inputs = st["management"].split("/") if st.get("management") else (gl["tillage"], gl["input"])
+
+    def f(pid):
+        return value(reg, zone_id(pid, zone))
+
+    soil = st.get("soil")
+    ref = f(SOIL_REF[soil or "LAC"])
+    mg, inp = f(f"f_mg_{tillage}"), f(f"f_i_{inputs}")
+    paddy = soc_stock(ref, f("f_lu_paddy"), mg, inp)
+    upland = soc_stock(ref, f("f_lu_cropland_annual"), mg, inp)
     share = cfg["carbon"]["paddy_share"]
     share = 0.5 if share is None else share
-    return {"wetland": value(reg, SOIL_REF[soil or "wetland"]), "cropland_paddy": paddy,
-            PERENNIAL: soc_stock(ref, value(reg, "f_lu_perennial"), mg, inp),
-            "cropland_upland": upland, "cropland": share * paddy + (1 - share) * upland,
-            "forest": soc_stock(ref, value(reg, "f_forest")),
-            "grassland": soc_stock(ref, value(reg, "f_grassland")), "default": ref}
+    out = {"wetland": f(SOIL_REF[soil or "wetland"]), "cropland_paddy": paddy,
+           "cropland_upland": upland, "cropland": share * paddy + (1 - share) * upland,
+           "forest": soc_stock(ref, f("f_forest")),
+           "grassland": soc_stock(ref, f("f_grassland")), "default": ref}
+    if classes is None or PERENNIAL in classes:
+        out[PERENNIAL] = soc_stock(ref, f("f_lu_perennial"), mg, inp)
+    return out
 
 
 def gain_loss_names(cfg: dict, cc: CompactClasses) -> list:
@@ -667,11 +701,11 @@ def gain_loss_names(cfg: dict, cc: CompactClasses) -> list:
 
 
 def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
-                    stratum: tuple = (None, None)) -> dict[str, np.ndarray]:
+                    stratum: dict | None = None) -> dict[str, np.ndarray]:
     """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) of a period [y0, y1]
-    (sinks.models.gain_loss) in one stratum ``(forest growth, soil class)`` (None = the
-    config's region-wide default), with the registry (``reg``: a registry with other values,
-    e.g. one Monte Carlo draw).
+    (sinks.models.gain_loss) in one stratum ``{layer: level}`` (STRATUM_CLASSES; None or absent
+    = the config's region-wide default), with the registry (``reg``: a registry with other
+    values, e.g. one Monte Carlo draw).
 
     Keys ``net``, ``removals``, ``emissions``: (K, K) tables over the pair of gain-loss classes
     (:func:`gain_loss_names`) at y0 and y1; ``history_<key>``: tables over the conversion-history
@@ -683,11 +717,11 @@ def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
 
     names = gain_loss_names(cfg, cc)
     reg = load_registry(cfg["parameters"]) if reg is None else reg
-    gw_id, r_id = GROWTH_STRATA[stratum[0] or cfg["gain_loss"]["forest_growth"]]
+    gw_id, r_id = GROWTH_STRATA[(stratum or {}).get("forest_growth") or cfg["gain_loss"]["forest_growth"]]
     gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
     biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
     biomass = np.concatenate([biomass, np.zeros(len(names) - biomass.size)])  # lake: none
-    by_class = ecosystem_soc(cfg, reg, stratum[1])
+    by_class = ecosystem_soc(cfg, reg, stratum, names)
     soc = np.array([0.0] + [by_class.get(n, by_class["default"]) for n in names[1:]])
     applies = np.array([n is not None and n not in NO_SOIL for n in names])
     d = value(reg, "soc_period_d")
@@ -712,36 +746,45 @@ def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
     return {key: v * C_TO_CO2 for key, v in rates.items()}
 
 
-def strata_levels(cfg: dict) -> tuple[list, list]:
-    """Forest-growth and soil strata of the run (index 0 = None: the region-wide default, for
-    pixels outside the strata rasters); stratum index = forest index × len(soil) + soil index."""
+def strata_levels(cfg: dict) -> dict[str, list]:
+    """Levels of each stratum layer of the run (STRATUM_CLASSES order; index 0 = None: the
+    region-wide default, for pixels outside that layer's raster or without one). The stratum
+    index is mixed-radix over the layers, the last fastest: forest × n_soil_strata + the index
+    of (soil, climate, management)."""
     st = cfg["gain_loss"]["strata"]
-    return tuple([None] + (sorted(set(st[kind]["codes"].values())) if st[kind] else [])
-                 for kind in ("forest_growth", "soil"))
+    return {kind: [None] + (sorted(set(st[kind]["codes"].values())) if st[kind] else [])
+            for kind in STRATUM_CLASSES}
+
+
+def n_soil_strata(cfg: dict) -> int:
+    """Number of (soil, climate, management) strata: those the history tables depend on."""
+    return int(np.prod([len(v) for k, v in strata_levels(cfg).items() if k != "forest_growth"]))
 
 
 def stratified_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
     """:func:`gain_loss_rates` of every stratum, stacked: (S, K, K) pair tables and (S, codes)
     history tables, stratum index as in :func:`strata_levels`."""
-    forest, soil = strata_levels(cfg)
-    per = [gain_loss_rates(cfg, cc, y0, y1, reg, (f, s)) for f in forest for s in soil]
+    levels = strata_levels(cfg)
+    per = [gain_loss_rates(cfg, cc, y0, y1, reg, dict(zip(levels, combo)))
+           for combo in itertools.product(*levels.values())]
     return {key: np.stack([p[key] for p in per]) for key in per[0]}
 
 
 def strata_map(cfg: dict, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray | None:
-    """Stratum index per pixel (uint8, :func:`strata_levels`) from the strata rasters
+    """Stratum index per pixel (uint16, :func:`strata_levels`) from the strata rasters
     (``gain_loss.strata``; classes aligned by nearest/mode, codes mapped by the config; nodata
     = the region default), or None without strata rasters. An unmapped code is an error."""
     from sinks.errors import MissingClassError
     from sinks.io.rasters import code_histogram
 
     st = cfg["gain_loss"]["strata"]
-    if not (st["forest_growth"] or st["soil"]):
+    if not any(st.values()):
         return None
-    forest, soil = strata_levels(cfg)
+    levels = strata_levels(cfg)
+    sizes = [len(v) for v in levels.values()]
     index = None
-    for kind, names, step in (("forest_growth", forest, len(soil)), ("soil", soil, 1)):
-        spec = st[kind]
+    for i, (kind, names) in enumerate(levels.items()):
+        spec, step = st[kind], int(np.prod(sizes[i + 1:]))
         if not spec:
             continue
         src = open_raster(spec["raster"], chunks=chunks)
@@ -755,10 +798,10 @@ def strata_map(cfg: dict, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataA
         aligned = align(src, grid, categorical=True, name=f"gain_loss.strata.{kind} ({spec['raster']})",
                         chunks=chunks)
         lut = build_lut({int(c): names.index(v) * step for c, v in spec["codes"].items()},
-                        lut_size(src.dtype), 0, dtype="uint8")
+                        lut_size(src.dtype), 0, dtype="uint16")
         part = apply_lut(aligned, lut, 0)
         index = part if index is None else index + part
-    return index.astype("uint8")
+    return index
 
 
 def history_keep(cfg: dict, names: list, year: int) -> np.ndarray:
@@ -804,11 +847,12 @@ def gain_loss_rate_vectors(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=
                            ) -> dict[str, np.ndarray]:
     """The gain-loss rates of a period as flat vectors, the layout of the zone rows'
     coefficients: per key (``net``, ``removals``, ``emissions``) the pair tables of every
-    stratum, then the history tables of the soil strata (which alone change the history rates);
+    stratum, then the history tables of the (soil, climate, management) strata (which alone
+    change the history rates: the first :func:`n_soil_strata` strata, forest growth default);
     with wetland CH4 also ``ch4`` (the CH4 rate of land flooded all year, Mg CO2e ha-1 yr-1)
     and ``net_with_ch4`` (``net`` then ``ch4``). ``reg``: a registry or one of its draws."""
     rates = stratified_rates(cfg, cc, y0, y1, reg)
-    n_soil = len(strata_levels(cfg)[1])
+    n_soil = n_soil_strata(cfg)
     out = {key: np.concatenate([rates[key].ravel(), rates[f"history_{key}"][:n_soil].ravel()])
            for key in ("net", "removals", "emissions")}
     if cfg["wetland"]["ch4"]:
@@ -971,7 +1015,9 @@ def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
     maps = []
     for kind, layer in layers.items():
         m = _map(cfg, kind, layer, paths.output(kind, y0=y0, y1=y1), basis=basis,
-                 model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']})",
+                 model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']}, "
+                       f"climate zone {cfg['gain_loss']['climate_zone']}"
+                       + "".join(f", {k} raster" for k, v in cfg["gain_loss"]["strata"].items() if v) + ")",
                  inputs=src + [resolve_densities(cfg), "sinks parameter registry",
                                paths.conversion_history(y0)], y0=y0, y1=y1)
         m.tags["citation"] = CH4_CITATION if kind == "ch4_emissions_co2e" else GAIN_LOSS_CITATION

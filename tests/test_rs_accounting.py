@@ -179,12 +179,12 @@ def test_zone_rows_do_not_depend_on_chunks(tmp_path, chdir):
     pd.testing.assert_frame_equal(tables[0], tables[1])
 
 
-def test_uncertainty_of_map_stocks_combines_pixel_model_and_density_errors(tmp_path, chdir):
-    """Approach 1 with the sinks table of test_propagation (AGB sd: forest 6, shrub 1), plus a
-    forest soil sd of 4 Mg C/ha so the pools that stay class defaults carry uncertainty."""
-    from sinks import stages
-    from test_propagation import _table
+def _map_stocks_with_density_sd(tmp_path, chdir, uncertainty):
+    """The tiny case with a 2000 AGB map, the sinks table of test_propagation (AGB sd: forest
+    6, shrub 1) plus a forest soil sd of 4 Mg C/ha so the pools that stay class defaults carry
+    uncertainty; ``uncertainty`` is the config section."""
     from conftest import build_tiny
+    from test_propagation import _table
 
     root = chdir(build_tiny(tmp_path))
     make_raster(root / "ndvi.tif", np.full(LC_2000.shape, 0.8, dtype="float32"))
@@ -194,8 +194,15 @@ def test_uncertainty_of_map_stocks_combines_pixel_model_and_density_errors(tmp_p
     def edit(cfg):
         biomass_config([2000])(cfg)
         cfg["carbon"] = {"densities": "densities.csv", "paddy_share": 0.5}
-        cfg["uncertainty"] = {"approaches": ["approach1"], "seed": 7}
-    cfg, paths, df = run_tiny_stages(root, edit, before_summary=write_maps({2000: AGB_2000}))
+        cfg["uncertainty"] = uncertainty
+    return run_tiny_stages(root, edit, before_summary=write_maps({2000: AGB_2000}))
+
+
+def test_uncertainty_of_map_stocks_combines_pixel_model_and_density_errors(tmp_path, chdir):
+    """Approach 1 (see _map_stocks_with_density_sd for the densities)."""
+    from sinks import stages
+
+    cfg, paths, df = _map_stocks_with_density_sd(tmp_path, chdir, {"approaches": ["approach1"], "seed": 7})
     f = CF * (1 + R)  # Mg C per Mg d.m. of AGB, AGB + BGB
     # W 2000, map-based total: shrub 2 px (AGB sd 1 each) and the soil of the 3 mapped forest
     # px (sd 4 each) from the densities: 2^2 + 12^2 = 148; the map: 3 px of sd 10 independent
@@ -238,19 +245,8 @@ def test_demo_synthetic_ndvi_epoch_is_reproducible_and_labelled():
 def test_monte_carlo_of_map_stocks_matches_approach1(tmp_path, chdir):
     """Normal densities and normal map errors: the Monte Carlo sd of the map-based total
     converges to the Approach 1 sd of the test above (4000 draws: about 1 % sampling error)."""
-    from test_propagation import _table
-    from conftest import build_tiny
-
-    root = chdir(build_tiny(tmp_path))
-    make_raster(root / "ndvi.tif", np.full(LC_2000.shape, 0.8, dtype="float32"))
-    (root / "densities.csv").write_text(_table().replace("forest,soc,55,Mg C ha-1,0,none",
-                                                         "forest,soc,55,Mg C ha-1,4,normal"))
-
-    def edit(cfg):
-        biomass_config([2000])(cfg)
-        cfg["carbon"] = {"densities": "densities.csv", "paddy_share": 0.5}
-        cfg["uncertainty"] = {"approaches": ["monte_carlo"], "n_draws": 4000, "seed": 7}
-    _, _, df = run_tiny_stages(root, edit, before_summary=write_maps({2000: AGB_2000}))
+    _, _, df = _map_stocks_with_density_sd(tmp_path, chdir, {"approaches": ["monte_carlo"],
+                                                            "n_draws": 4000, "seed": 7})
     f = CF * (1 + R)
     row = rows(df, quantity="carbon_stock", method="biomass_map", ecosystem="all", year_start=2000).loc["W"]
     assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 336 + (U_CF1R * f * 240) ** 2), rel=0.05)

@@ -178,3 +178,12 @@ def test_invalid_run_settings():
         monte_carlo_zone_totals(-AREAS, NORMAL, n_draws=10)
     with pytest.raises(ConfigError, match="independent_unit_ha"):
         monte_carlo_zone_totals(AREAS, NORMAL, n_draws=10, independent_unit_ha=0)
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 1000, 2001])
+def test_interval95_equals_numpy_percentile(n):
+    # The partial-sort percentiles must be np.percentile's (linear interpolation), whatever n.
+    from sinks.uncertainty import interval95
+    v = np.random.default_rng(n).normal(size=(6, n))
+    lo, hi = interval95(v)
+    np.testing.assert_allclose(np.stack([lo, hi]), np.percentile(v, [2.5, 97.5], axis=1), rtol=1e-12)

@@ -504,10 +504,7 @@ def _check_approach1(u: np.ndarray, total: float, what: str) -> None:
 def _convergence(totals: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float) -> Convergence:
     half = totals.shape[0] // 2
     lo_h, hi_h = np.percentile(totals[:half], [2.5, 97.5], axis=0)
-    width = hi - lo
-    shift = np.maximum(np.abs(lo_h - lo), np.abs(hi_h - hi))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(width > 0, shift / width, np.where(shift > 0, np.inf, 0.0))
+    rel = _interval_shift(lo_h, hi_h, lo, hi)
     return Convergence(n_half=half, rel_change=rel, tolerance=tol,
                        converged=bool((rel <= tol).all()))
 
@@ -547,14 +544,40 @@ def linear_monte_carlo(coeffs: np.ndarray, draws: np.ndarray, batch_rows: int = 
     against all, shift as a fraction of the interval width)."""
     c = np.asarray(coeffs, dtype="float64")
     out = {k: np.empty(c.shape[0]) for k in ("mean", "sd", "p2_5", "p97_5", "rel_change")}
+    half = draws.shape[0] // 2
     for r0 in range(0, c.shape[0], batch_rows):
-        values = draws @ c[r0:r0 + batch_rows].T  # (n_draws, rows)
-        lo, hi = np.percentile(values, [2.5, 97.5], axis=0)
-        sl = slice(r0, r0 + values.shape[1])
-        out["mean"][sl], out["sd"][sl] = values.mean(axis=0), values.std(axis=0, ddof=1)
+        values = c[r0:r0 + batch_rows] @ draws.T  # (rows, n_draws): each row's draws contiguous
+        lo, hi = interval95(values)
+        sl = slice(r0, r0 + values.shape[0])
+        out["mean"][sl], out["sd"][sl] = values.mean(axis=1), values.std(axis=1, ddof=1)
         out["p2_5"][sl], out["p97_5"][sl] = lo, hi
-        out["rel_change"][sl] = _convergence(values, lo, hi, tolerance).rel_change
+        out["rel_change"][sl] = _interval_shift(*interval95(values[:, :half]), lo, hi)
     return out
+
+
+def interval95(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2.5 and 97.5 percentiles of each row of ``values`` (rows, draws), as ``np.percentile``'s
+    default (linear interpolation) computes them, by one partial sort per row (np.partition on
+    the four order statistics needed: several times faster than np.percentile on 10⁴ draws)."""
+    n = values.shape[1]
+    pos = [(n - 1) * q for q in (0.025, 0.975)]
+    kth = sorted({min(int(np.floor(p)) + i, n - 1) for p in pos for i in (0, 1)})
+    part = np.partition(values, kth, axis=1)
+    out = []
+    for p in pos:
+        f = int(np.floor(p))
+        w = p - f
+        out.append(part[:, f] * (1 - w) + part[:, min(f + 1, n - 1)] * w)
+    return out[0], out[1]
+
+
+def _interval_shift(lo_h: np.ndarray, hi_h: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Largest shift of an interval bound as a fraction of the interval's width (see
+    :class:`Convergence`)."""
+    width = hi - lo
+    shift = np.maximum(np.abs(lo_h - lo), np.abs(hi_h - hi))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(width > 0, shift / width, np.where(shift > 0, np.inf, 0.0))
 
 
 def variance_shares(coeffs: np.ndarray, sds: np.ndarray) -> np.ndarray:

@@ -114,13 +114,16 @@ def spec(reg: pd.DataFrame, pid: str) -> dict:
     return {"dist": "normal", "mean": v, "sd": sd}
 
 
-def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int):
+def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int, batch: int | None = None):
     """Monte Carlo draws of the registry (IPCC 2006 Vol.1 Ch.3 §3.2.3.2): yields ``n_draws``
     :class:`RegistryDraw` in which every uncertain entry that may be used (not UNCONFIRMED) is
     drawn from its distribution (:func:`sinks.uncertainty.parameter_draws`, seeded).
 
-    The same registry and seed give the same draw of a parameter in every method, so methods
-    that share one (CF, R) are correlated as they should be.
+    With ``batch``, yields instead one :class:`RegistryDraw` per ``batch`` consecutive draws,
+    whose drawn values are arrays over those draws, for models that broadcast over a leading
+    draw axis (the same draws either way). The same registry and seed give the same draw of a
+    parameter in every method, so methods that share one (CF, R) are correlated as they
+    should be.
     """
     from sinks.uncertainty import parameter_draws
 
@@ -128,6 +131,10 @@ def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int):
     fixed = {i: float(reg.loc[i, "value"]) for i in usable}
     ids = [i for i in usable if reg.loc[i, "sd"] > 0]
     draws = parameter_draws([spec(reg, i) for i in ids], n_draws, seed)
+    if batch:
+        for b0 in range(0, len(draws), batch):
+            yield RegistryDraw(reg, {**fixed, **dict(zip(ids, draws[b0:b0 + batch].T))})
+        return
     for row in draws:
         yield RegistryDraw(reg, {**fixed, **dict(zip(ids, row.tolist()))})
 

@@ -700,16 +700,19 @@ def potential_rows(cfg: dict, areas: dict, onehot: np.ndarray, names: list[str],
     df = pd.DataFrame(rows).assign(uncertainty_approach="none: uncertainty disabled")
     _registry_uncertainty(cfg, df, {"rates": (np.arange(len(df)), np.array(coefs))}, lambda reg: {
         "rates": np.nan_to_num(np.concatenate([_class_vector(v, len(names)) for v in
-                                               potential_rates(cfg, names, last_year, reg).values()]))},
-        "areas of the last epoch fixed")
+                                               potential_rates(cfg, names, last_year, reg).values()],
+                                              axis=-1))},
+        "areas of the last epoch fixed", batched=True)
     return df
 
 
-def _class_vector(per_ha: dict[int, float], n: int) -> np.ndarray:
-    """Rates per reporting class index as a vector, NaN for classes not grown."""
-    v = np.full(n, np.nan)
+def _class_vector(per_ha: dict, n: int) -> np.ndarray:
+    """Rates per reporting class index as a vector (n,), NaN for classes not grown; (draws, n)
+    when the rates are arrays over a batch of draws."""
+    lead = np.broadcast_shapes(*(np.shape(r) for r in per_ha.values())) if per_ha else ()
+    v = np.full(lead + (n,), np.nan)
     for c, rate in per_ha.items():
-        v[c] = rate
+        v[..., c] = rate
     return v
 
 
@@ -747,13 +750,15 @@ def _gain_loss_uncertainty(cfg: dict, df: pd.DataFrame, start: int, rows: list, 
         if pick:
             groups[key] = (start + np.array(pick, dtype="int64"), np.array([coefs[i] for i in pick]))
     _registry_uncertainty(cfg, df, groups, lambda reg: gain_loss_rate_vectors(cfg, cc, y0, y1, reg),
-                          "densities fixed")
+                          "densities fixed", batched=True)
 
 
-def _registry_uncertainty(cfg: dict, df: pd.DataFrame, groups: dict, rates_of, fixed: str) -> None:
+def _registry_uncertainty(cfg: dict, df: pd.DataFrame, groups: dict, rates_of, fixed: str,
+                          batched: bool = False) -> None:
     """Uncertainty columns of rows whose values are ``coefs @ rates_of(registry)[key]``: per
     key, ``groups[key] = (row positions in df, coefs)``; the rates are nonlinear in the
-    registry parameters θ (products such as G_W (1 + R) CF, the growth curve).
+    registry parameters θ (products such as G_W (1 + R) CF, the growth curve). ``batched``:
+    ``rates_of`` broadcasts over a leading draw axis (a batch of draws at once).
 
     * Approach 1 (IPCC 2006 Vol.1 Ch.3 §3.2.3.1): first-order propagation,
       sd² = Σ_j (coefs · ∂rate/∂θ_j × sd_j)² — Eq. 3.1 and 3.2 are this rule for products and
@@ -771,7 +776,12 @@ def _registry_uncertainty(cfg: dict, df: pd.DataFrame, groups: dict, rates_of, f
     reg = load_registry(cfg["parameters"])
     mc = _monte_carlo(cfg)
     if mc:
-        draws = [rates_of(d) for d in registry_draws(reg, unc["n_draws"], registry_seed(cfg))]
+        from sinks.stages import DRAW_BATCH
+
+        runs = [rates_of(d) for d in registry_draws(reg, unc["n_draws"], registry_seed(cfg),
+                                                    batch=DRAW_BATCH if batched else None)]
+        stack = np.concatenate if batched else np.stack
+        draws = {key: stack([r[key] for r in runs]) for key in groups}
     for key, (pick, coefs) in groups.items():
         idx = df.index[pick]
         values = df.loc[idx, "value"].to_numpy()
@@ -789,7 +799,7 @@ def _registry_uncertainty(cfg: dict, df: pd.DataFrame, groups: dict, rates_of, f
                 df.loc[idx, "uncertainty_approach"] = (
                     f"IPCC Approach 1 (first-order propagation of the registry parameters; {fixed})")
         if mc:
-            _fill_monte_carlo(df, pick, linear_monte_carlo(coefs, np.array([d[key] for d in draws])),
+            _fill_monte_carlo(df, pick, linear_monte_carlo(coefs, draws[key]),
                               f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
                               f"registry parameters; {fixed})")
 

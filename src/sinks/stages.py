@@ -722,26 +722,31 @@ def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
     biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
     biomass = np.concatenate([biomass, np.zeros(len(names) - biomass.size)])  # lake: none
     by_class = ecosystem_soc(cfg, reg, stratum, names)
-    soc = np.array([0.0] + [by_class.get(n, by_class["default"]) for n in names[1:]])
+    # (K,) per class, or (n, K) for a batch of n draws (RegistryDraw values of shape (n,))
+    soc = np.stack(np.broadcast_arrays(0.0, *[by_class.get(n, by_class["default"]) for n in names[1:]]), axis=-1)
+    lead = soc.shape[:-1]
     applies = np.array([n is not None and n not in NO_SOIL for n in names])
     d = value(reg, "soc_period_d")
     perennial = np.array([n == PERENNIAL for n in names])
     rate, cycle = ((value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle"))
                    if perennial.any() else (0.0, 0.0))
+    new_crop = np.where(perennial, np.asarray(perennial_gain(rate, cycle, y0, y0, y1))[..., None], 0.0)
     rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc, applies,
-                             gain, cfg["gain_loss"]["wood_removals"], y1 - y0, d,
-                             np.where(perennial, perennial_gain(rate, cycle, y0, y0, y1), 0.0))
+                             gain, cfg["gain_loss"]["wood_removals"], y1 - y0, d, new_crop)
     k = len(names)
     years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
     j, a, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
     converted = (a != b) & (a > 0) & (b > 0)
+    over = (None, None, None)  # a draw axis in front of (epoch, class before, class after)
     ramp = np.where(applies[a] & applies[b] & converted,
-                    soc_ramp_rate(soc[a], soc[b], years[j], y0, y1, d), 0.0)
-    growth = np.where(perennial[b] & converted, perennial_gain(rate, cycle, years[j], y0, y1), 0.0)
+                    soc_ramp_rate(soc[..., a], soc[..., b], years[j], y0, y1, np.asarray(d)[(...,) + over]), 0.0)
+    growth = np.where(perennial[b] & converted,
+                      perennial_gain(np.asarray(rate)[(...,) + over], np.asarray(cycle)[(...,) + over],
+                                     years[j], y0, y1), 0.0)
     codes = history_code(j, a, b, k).ravel()
     for key, term in (("removals", np.clip(ramp, 0, None) + growth), ("emissions", np.clip(-ramp, 0, None))):
-        rates[f"history_{key}"] = np.zeros(years.size * k * k)
-        rates[f"history_{key}"][codes] = term.ravel()
+        rates[f"history_{key}"] = np.zeros(lead + (years.size * k * k,))
+        rates[f"history_{key}"][..., codes] = np.broadcast_to(term, lead + term.shape[-3:]).reshape(lead + (-1,))
     rates["history_net"] = rates["history_removals"] - rates["history_emissions"]
     return {key: v * C_TO_CO2 for key, v in rates.items()}
 
@@ -767,7 +772,9 @@ def stratified_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) 
     levels = strata_levels(cfg)
     per = [gain_loss_rates(cfg, cc, y0, y1, reg, dict(zip(levels, combo)))
            for combo in itertools.product(*levels.values())]
-    return {key: np.stack([p[key] for p in per]) for key in per[0]}
+    # the stratum axis right before the table's own axes (after a draw axis, if any)
+    return {key: np.stack([p[key] for p in per], axis=-2 if key.startswith("history") else -3)
+            for key in per[0]}
 
 
 def strata_map(cfg: dict, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray | None:
@@ -853,23 +860,30 @@ def gain_loss_rate_vectors(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=
     and ``net_with_ch4`` (``net`` then ``ch4``). ``reg``: a registry or one of its draws."""
     rates = stratified_rates(cfg, cc, y0, y1, reg)
     n_soil = n_soil_strata(cfg)
-    out = {key: np.concatenate([rates[key].ravel(), rates[f"history_{key}"][:n_soil].ravel()])
+    lead = rates["net"].shape[:-3]  # () or (n,) for a batch of draws
+    out = {key: np.concatenate([rates[key].reshape(lead + (-1,)),
+                                rates[f"history_{key}"][..., :n_soil, :].reshape(lead + (-1,))], axis=-1)
            for key in ("net", "removals", "emissions")}
     if cfg["wetland"]["ch4"]:
-        out["ch4"] = np.array([ch4_rate(cfg, reg)])
-        out["net_with_ch4"] = np.concatenate([out["net"], out["ch4"]])
+        out["ch4"] = np.broadcast_to(np.asarray(ch4_rate(cfg, reg))[..., None], lead + (1,))
+        out["net_with_ch4"] = np.concatenate([out["net"], out["ch4"]], axis=-1)
     return out
 
 
 def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
     """Monte Carlo draws of :func:`gain_loss_rate_vectors`, (n_draws, size) per key: every
     uncertain, confirmed registry parameter drawn from its distribution
-    (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`); densities held."""
+    (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`); densities held. The
+    rates of a batch of draws are computed at once (the models broadcast over draws)."""
     from sinks.parameters import load_registry, registry_draws
 
-    draws = [gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in
-             registry_draws(load_registry(cfg["parameters"]), cfg["uncertainty"]["n_draws"], registry_seed(cfg))]
-    return {key: np.array([d[key] for d in draws]) for key in draws[0]}
+    batches = [gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in
+               registry_draws(load_registry(cfg["parameters"]), cfg["uncertainty"]["n_draws"],
+                              registry_seed(cfg), batch=DRAW_BATCH)]
+    return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
+
+
+DRAW_BATCH = 512  # Monte Carlo draws of the registry evaluated at once (memory ~ batch x rates)
 
 
 def stage_map_inundation(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> Path:
@@ -1029,7 +1043,7 @@ CH4_CITATION = ("IPCC 2013 Wetlands Supplement Ch.5 (Tier 1 CH4 = area x EF); GW
                 "Ch.8 Table 8.7 (28) or AR6 WG1 Ch.7 Table 7.15 (27.0, non-fossil)")
 
 
-def ch4_rate(cfg: dict, reg=None) -> float:
+def ch4_rate(cfg: dict, reg=None):
     """CH4 of a wetland flooded all year, Mg CO2e ha-1 yr-1 (negative = source), from the
     registry's ``wetland.ch4_emission_factor`` and the GWP100 of ``wetland.gwp``."""
     from sinks.models.wetland import GWP_IDS, ch4_co2e
@@ -1037,7 +1051,7 @@ def ch4_rate(cfg: dict, reg=None) -> float:
 
     reg = load_registry(cfg["parameters"]) if reg is None else reg
     wet = cfg["wetland"]
-    return float(ch4_co2e(value(reg, wet["ch4_emission_factor"]), 1.0, value(reg, GWP_IDS[wet["gwp"]])))
+    return ch4_co2e(value(reg, wet["ch4_emission_factor"]), 1.0, value(reg, GWP_IDS[wet["gwp"]]))
 
 
 def ch4_map(cfg: dict, paths: RunPaths, cc: CompactClasses, compact1: xr.DataArray,
@@ -1285,7 +1299,8 @@ def potential_rates(cfg: dict, names: list[str], last_year: int, reg=None,
                     ) -> dict[tuple[str, int], dict[int, float]]:
     """Annual sink per hectare (Mg CO2 ha-1 yr-1) of each reporting class index, per
     (scenario, target year), from the growth curve (sinks.models.potential) and the registry
-    (``reg``: a registry with other values, e.g. one Monte Carlo draw)."""
+    (``reg``: a registry with other values, e.g. one Monte Carlo draw, or a batch of draws:
+    then each rate is an array over the draws)."""
     from sinks.models.potential import annual_removal
     from sinks.parameters import load_registry, value
 
@@ -1300,8 +1315,8 @@ def potential_rates(cfg: dict, names: list[str], last_year: int, reg=None,
     for year in pot["target_years"]:
         if year <= last_year:
             raise InputDataError(f"potential.target_years: {year} is not after the last epoch {last_year}")
-        grown = float(annual_removal(pot["current_age"] + year - last_year, *curve, r, cf))
-        planted = float(annual_removal(year - last_year - 1, *curve, r, cf))
+        grown = annual_removal(pot["current_age"] + year - last_year, *curve, r, cf)
+        planted = annual_removal(year - last_year - 1, *curve, r, cf)
         for scenario in pot["scenarios"]:
             per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
             if scenario == "afforestation":

@@ -42,7 +42,7 @@ def soc_stock(soc_ref, f_lu, f_mg=1.0, f_i=1.0):
 def annual_soc_change(soc_before, soc_after, years: float, d: float = 20.0):
     """Annual SOC change during a period of ``years`` after a land-use change, t C ha-1 yr-1:
     (SOC_after − SOC_before) / max(D, years) (Eq. 2.25 with its D-year transition)."""
-    return (np.asarray(soc_after) - np.asarray(soc_before)) / max(d, years)
+    return (np.asarray(soc_after) - np.asarray(soc_before)) / np.maximum(d, years)
 
 
 def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray,
@@ -75,21 +75,26 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
     Returns
     -------
     dict of (K, K) arrays: ``removals``, ``emissions``, ``net`` (removals − emissions).
+
+    Monte Carlo draws may be evaluated at once: ``gain`` and ``d`` of shape (n,), ``soc`` and
+    ``new_crop_gain`` of shape (n, K) give (n, K, K) arrays (draw n in row n).
     """
     k = biomass.size
     changed = ~np.eye(k, dtype=bool)
     terms = []
     to_forest = np.broadcast_to(is_forest[None, :], (k, k))
-    terms.append(np.where(to_forest, gain, 0.0))                                 # Eq. 2.9
+    terms.append(np.where(to_forest, np.asarray(gain)[..., None, None], 0.0))   # Eq. 2.9
     remaining_forest = to_forest & ~changed
     terms.append(np.where(remaining_forest, -wood_removals, 0.0))                # Eq. 2.11
     crop = np.zeros(k) if new_crop_gain is None else np.asarray(new_crop_gain, dtype="float64")
     after = np.where(is_forest | (crop > 0), 0.0, biomass)  # a new stand starts from 0, then grows
-    conversion = (after[None, :] - biomass[:, None]) / years                     # Eq. 2.16
+    conversion = (after[..., None, :] - biomass[:, None]) / years                # Eq. 2.16
     terms.append(np.where(changed, conversion, 0.0))
-    terms.append(np.where(changed, crop[None, :], 0.0))                          # perennial crops
+    terms.append(np.where(changed, crop[..., None, :], 0.0))                     # perennial crops
     both = soc_applies[:, None] & soc_applies[None, :]
-    terms.append(np.where(changed & both, annual_soc_change(soc[:, None], soc[None, :], years, d), 0.0))
+    soc_change = annual_soc_change(soc[..., :, None], soc[..., None, :], years,
+                                   np.asarray(d)[..., None, None])
+    terms.append(np.where(changed & both, soc_change, 0.0))
     removals = sum(np.clip(t, 0, None) for t in terms)
     emissions = sum(np.clip(-t, 0, None) for t in terms)
     return {"removals": removals, "emissions": emissions, "net": removals - emissions}

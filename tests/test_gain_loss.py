@@ -203,7 +203,7 @@ def test_batched_registry_draws_equal_one_by_one(tmp_path, chdir, case):
     # history tables carry the drawn SOC factors and growth).
     import numpy as np
 
-    from sinks import stages
+    from sinks import rate_tables, stages
     from sinks.parameters import load_registry, registry_draws
     from test_perennial import _perennial
     from test_strata import _strata
@@ -222,8 +222,8 @@ def test_batched_registry_draws_equal_one_by_one(tmp_path, chdir, case):
     cc = stages.compact_classes(cfg, np.dtype("uint8"))
     y0, y1 = (2000, 2020) if case == "strata" else (2006, 2031)
     reg = load_registry(cfg["parameters"])
-    one = [stages.gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in registry_draws(reg, 40, 3)]
-    batch = [stages.gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in registry_draws(reg, 40, 3, batch=16)]
+    one = [rate_tables.gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in registry_draws(reg, 40, 3)]
+    batch = [rate_tables.gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in registry_draws(reg, 40, 3, batch=16)]
     for key in one[0]:
         np.testing.assert_allclose(np.concatenate([b[key] for b in batch]),
                                    np.stack([o[key] for o in one]), rtol=1e-12, atol=1e-12)

@@ -246,7 +246,7 @@ def test_unmapped_climate_code_is_refused_and_validate_lists_the_layers(tmp_path
 
 def test_zonal_registry_ids_exist():
     from sinks.parameters import load_registry
-    from sinks.stages import CLIMATE_ZONES, ZONAL_IDS, zone_id
+    from sinks.rate_tables import CLIMATE_ZONES, ZONAL_IDS, zone_id
 
     reg = load_registry()
     for zone in CLIMATE_ZONES:
@@ -256,7 +256,7 @@ def test_zonal_registry_ids_exist():
 
 def test_schema_levels_match_the_stratum_classes():
     from sinks.config import schema
-    from sinks.stages import CLIMATE_ZONES, INPUTS, STRATUM_CLASSES, TILLAGE
+    from sinks.rate_tables import CLIMATE_ZONES, INPUTS, STRATUM_CLASSES, TILLAGE
 
     gl = schema()["properties"]["gain_loss"]["properties"]
     assert (gl["climate_zone"]["enum"], gl["tillage"]["enum"], gl["input"]["enum"]) == (

@@ -186,7 +186,7 @@ def test_wetland_lake_and_ch4_rows_and_maps(tmp_path, chdir):
 
 
 def test_wetland_needs_confirmed_ef_threshold_and_masks(tmp_path, chdir):
-    from sinks import stages
+    from sinks import rate_tables
     from sinks.config import load_config
     from conftest import write_config
     import yaml
@@ -198,7 +198,7 @@ def test_wetland_needs_confirmed_ef_threshold_and_masks(tmp_path, chdir):
     cfg["parameters"] = {}
     write_config(root / "config.yaml", cfg)
     with pytest.raises(ConfigError, match="ch4_ef_rewetted_wetland .*UNCONFIRMED"):
-        stages.ch4_rate(load_config(root / "config.yaml"))
+        rate_tables.ch4_rate(load_config(root / "config.yaml"))
     cfg["wetland"]["open_water_threshold"] = None
     write_config(root / "config.yaml", cfg)
     with pytest.raises(ConfigError, match="open_water_threshold is not set"):

@@ -136,7 +136,8 @@ def _check_methods(cfg: dict, legend) -> list[str]:
         if legend is None:
             raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem "
                                  "of each code decides forest growth and soil factors)")
-        from sinks.stages import GROWTH_STRATA, PERENNIAL, ecosystem_soc, run_grid, strata_levels, strata_map
+        from sinks.rate_tables import GROWTH_STRATA, PERENNIAL, ecosystem_soc, strata_levels
+        from sinks.stages import run_grid, strata_map
         gl = cfg["gain_loss"]
         levels = strata_levels(cfg)
         for pid in (*GROWTH_STRATA[gl["forest_growth"]], "carbon_fraction", "soc_period_d",

@@ -25,10 +25,11 @@ from sinks.io.vectors import read_zones
 from sinks.landcover import apply_lut
 from sinks.models.stock_difference import C_TO_CO2
 from sinks.propagation import table_uncertainty
-from sinks.stages import (LAKE, RunPaths, ch4_rate, compact_classes, epoch_landcover,
-                          gain_loss_compact, gain_loss_names, gain_loss_rate_draws,
-                          inundation, n_soil_strata, potential_rates, registry_seed, strata_levels,
-                          strata_map, stratified_rates, uncertainty_parameters, zone_levels)
+from sinks.rate_tables import (LAKE, ch4_rate, gain_loss_names, gain_loss_rate_draws,
+                               gain_loss_rate_vectors, n_soil_strata, potential_rates,
+                               registry_seed, strata_levels, stratified_rates)
+from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_compact, inundation,
+                          strata_map, uncertainty_parameters, zone_levels)
 from sinks.uncertainty import linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
@@ -221,7 +222,7 @@ def _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, transitions, zone_idx, n_
     conversions at earlier epochs still moving, Eq. 2.25); with the wetland rule also the
     area by class, lake open water as its own class left out of the 'all' rows, and with CH4
     ``ch4_emissions_co2e`` and ``net_sink_with_ch4``. Returns rows, their coefficient vectors
-    over the rates (pairs, then history codes; :func:`sinks.stages.gain_loss_rate_vectors`)."""
+    over the rates (pairs, then history codes; :func:`sinks.rate_tables.gain_loss_rate_vectors`)."""
     k, onehot, compact, strata = gl["k"], gl["onehot"], gl["compact"], gl["strata"]
     wet = cfg["wetland"]
     n_strata, n_soil = gl["n_strata"], gl["n_soil"]
@@ -738,10 +739,8 @@ def _gain_loss_uncertainty(cfg: dict, df: pd.DataFrame, start: int, rows: list, 
                            cc, y0: int, y1: int) -> None:
     """Uncertainty of a period's gain-loss rows (from ``start`` in ``df``): each row is its
     coefficient vector (areas of pairs and history codes, or flooded area for CH4) times the
-    rates of its quantity (:func:`sinks.stages.gain_loss_rate_vectors`), which depend on the
+    rates of its quantity (:func:`sinks.rate_tables.gain_loss_rate_vectors`), which depend on the
     registry parameters."""
-    from sinks.stages import gain_loss_rate_vectors
-
     keys = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions",
             "ch4_emissions_co2e": "ch4", "net_sink_with_ch4": "net_with_ch4"}
     groups = {}
@@ -765,7 +764,7 @@ def _registry_uncertainty(cfg: dict, df: pd.DataFrame, groups: dict, rates_of, f
       sums — with the derivatives by central differences
       (:func:`sinks.parameters.registry_sensitivities`).
     * Approach 2 (§3.2.3.2): the rates re-evaluated for every draw of θ
-      (:func:`sinks.parameters.registry_draws`, seed :func:`sinks.stages.registry_seed`).
+      (:func:`sinks.parameters.registry_draws`, seed :func:`sinks.rate_tables.registry_seed`).
     """
     from sinks.parameters import load_registry, registry_draws, registry_sensitivities
     from sinks.uncertainty import Z95
@@ -776,7 +775,7 @@ def _registry_uncertainty(cfg: dict, df: pd.DataFrame, groups: dict, rates_of, f
     reg = load_registry(cfg["parameters"])
     mc = _monte_carlo(cfg)
     if mc:
-        from sinks.stages import DRAW_BATCH
+        from sinks.rate_tables import DRAW_BATCH
 
         runs = [rates_of(d) for d in registry_draws(reg, unc["n_draws"], registry_seed(cfg),
                                                     batch=DRAW_BATCH if batched else None)]

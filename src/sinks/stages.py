@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -30,6 +29,9 @@ from sinks.io.rasters import MapToWrite, code_histogram, open_raster, raster_geo
 from sinks.io.vectors import read_zones
 from sinks.landcover import ECOSYSTEM_CODES, ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, build_lut, ecosystem_lut, lut_size
 from sinks.models.stock_difference import C_TO_CO2, class_densities, net_sink, pool_luts, stocks, total_stock
+from sinks.rate_tables import (GROWTH_STRATA, LAKE, STRATUM_CLASSES, WET_CLASSES, ch4_rate,
+                               gain_loss_names, gain_loss_rate_draws, history_keep, n_soil_strata,
+                               potential_rates, registry_seed, strata_levels, stratified_rates)
 from sinks.scenario import derive_epoch
 from sinks.zones import rasterize_zones
 
@@ -623,160 +625,6 @@ def _pair_lookup(c0: xr.DataArray, c1: xr.DataArray, table: np.ndarray,
     return apply_lut(key, lut.ravel(), np.nan)
 
 
-GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
-    "plantation": ("gw_plantation_subtropical_humid", "root_shoot_plantation"),
-    "natural_secondary_le20": ("gw_natural_secondary_le20", "root_shoot_natural"),
-    "natural_secondary_gt20": ("gw_natural_secondary_gt20", "root_shoot_natural"),
-}
-SOIL_REF = {"LAC": "soc_ref_lac", "HAC": "soc_ref_hac", "sandy": "soc_ref_sandy",
-            "wetland": "soc_ref_wetland"}  # soil class -> SOC_ref registry id (2019 Table 2.3)
-# IPCC climate zones with registry values (2019 Vol.4 Ch.3 Fig. 3A.5.1; parameters.md §1): the
-# first is the ids' own zone, the others have the ids of ZONAL_IDS as <id>_<zone>.
-CLIMATE_ZONES = ("warm_temperate_moist", "tropical_moist")
-ZONAL_IDS = frozenset({*SOIL_REF.values(), "f_lu_paddy", "f_lu_cropland_annual", "f_lu_perennial",
-                       "f_lu_set_aside", "f_mg_reduced_tillage", "f_mg_no_till"})
-TILLAGE = ("full_tillage", "reduced_tillage", "no_till")  # F_MG levels (2019 Table 5.5)
-INPUTS = ("low", "medium", "high_no_manure", "high_manure")  # F_I levels (2019 Table 5.5)
-# Stratum layers and their levels. forest_growth comes first, so stratum % n_soil_strata (soil,
-# climate, management: the layers that change SOC) indexes the history tables, which forest
-# growth does not change.
-STRATUM_CLASSES = {"forest_growth": list(GROWTH_STRATA), "soil": list(SOIL_REF),
-                   "climate": list(CLIMATE_ZONES), "management": [f"{t}/{i}" for t in TILLAGE for i in INPUTS]}
-PERENNIAL = "cropland_perennial"  # perennial woody crops (orchards, tea): biomass accumulates
-LAKE = "lake_open_water"  # open water of a natural lake (wetland.enabled): not managed land
-NO_SOIL = {"water", "other", LAKE}  # open water (not managed land) and bare land: no soil reported
-WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake open water
-
-
-def zone_id(pid: str, zone: str) -> str:
-    """Registry id of parameter ``pid`` in IPCC climate zone ``zone``: ``<pid>_<zone>`` for the
-    zone-specific ids (ZONAL_IDS) outside warm temperate moist, else ``pid`` (one value for
-    both zones where the reference gives no tropical value: F_I, full tillage, F = 1)."""
-    return f"{pid}_{zone}" if zone != CLIMATE_ZONES[0] and pid in ZONAL_IDS else pid
-
-
-def ecosystem_soc(cfg: dict, reg, stratum: dict | None = None, classes=None) -> dict[str, float]:
-    """Equilibrium mineral-soil stock of each ecosystem class, t C ha-1 (Eq. 2.25), from the
-    registry: LAC SOC_ref for upland classes (F = 1 for forest, shrub, grassland and, an
-    assumption at Tier 1, settlements: key "default"), cropland F_LU x F_MG x F_I (paddy,
-    annual upland, perennial/tree crop; 2019 Table 5.5), wetland soils for wetlands (2019
-    Table 2.3), in the config's climate zone, tillage and input.
-
-    ``stratum``: levels of the strata rasters (STRATUM_CLASSES; None or absent = the config
-    default): ``soil`` sets SOC_ref for every class, ``climate`` the zone of SOC_ref and the F
-    factors, ``management`` (``tillage/input``) F_MG and F_I. ``classes``: the ecosystem classes
-    needed (None = all); the perennial-crop factor is looked up only if listed (UNCONFIRMED in
-    the tropical moist zone)."""
-    from sinks.models.gain_loss import soc_stock
-    from sinks.parameters import value
-
-    gl, st = cfg["gain_loss"], stratum or {}
-    zone = st.get("climate") or gl["climate_zone"]
-    tillage, inputs = st["management"].split("/") if st.get("management") else (gl["tillage"], gl["input"])
-
-    def f(pid):
-        return value(reg, zone_id(pid, zone))
-
-    soil = st.get("soil")
-    ref = f(SOIL_REF[soil or "LAC"])
-    mg, inp = f(f"f_mg_{tillage}"), f(f"f_i_{inputs}")
-    paddy = soc_stock(ref, f("f_lu_paddy"), mg, inp)
-    upland = soc_stock(ref, f("f_lu_cropland_annual"), mg, inp)
-    share = cfg["carbon"]["paddy_share"]
-    share = 0.5 if share is None else share
-    out = {"wetland": f(SOIL_REF[soil or "wetland"]), "cropland_paddy": paddy,
-           "cropland_upland": upland, "cropland": share * paddy + (1 - share) * upland,
-           "forest": soc_stock(ref, f("f_forest")),
-           "grassland": soc_stock(ref, f("f_grassland")), "default": ref}
-    if classes is None or PERENNIAL in classes:
-        out[PERENNIAL] = soc_stock(ref, f("f_lu_perennial"), mg, inp)
-    return out
-
-
-def gain_loss_names(cfg: dict, cc: CompactClasses) -> list:
-    """Ecosystem class of each gain-loss class index (None at 0): the compact classes, plus
-    ``lake_open_water`` at index K when ``wetland.enabled``."""
-    names = _gain_loss_classes(cfg, cc)
-    return names + [LAKE] if cfg["wetland"]["enabled"] else names
-
-
-def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
-                    stratum: dict | None = None) -> dict[str, np.ndarray]:
-    """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) of a period [y0, y1]
-    (sinks.models.gain_loss) in one stratum ``{layer: level}`` (STRATUM_CLASSES; None or absent
-    = the config's region-wide default), with the registry (``reg``: a registry with other
-    values, e.g. one Monte Carlo draw).
-
-    Keys ``net``, ``removals``, ``emissions``: (K, K) tables over the pair of gain-loss classes
-    (:func:`gain_loss_names`) at y0 and y1; ``history_<key>``: tables over the conversion-history
-    codes (sinks.models.gain_loss.history_code) of the SOC still moving after a conversion at an
-    earlier epoch (Eq. 2.25, D years)."""
-    from sinks.models.gain_loss import (biomass_gain, history_code, perennial_gain, soc_ramp_rate,
-                                        transition_rates)
-    from sinks.parameters import load_registry, value
-
-    names = gain_loss_names(cfg, cc)
-    reg = load_registry(cfg["parameters"]) if reg is None else reg
-    gw_id, r_id = GROWTH_STRATA[(stratum or {}).get("forest_growth") or cfg["gain_loss"]["forest_growth"]]
-    gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
-    biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
-    biomass = np.concatenate([biomass, np.zeros(len(names) - biomass.size)])  # lake: none
-    by_class = ecosystem_soc(cfg, reg, stratum, names)
-    # (K,) per class, or (n, K) for a batch of n draws (RegistryDraw values of shape (n,))
-    soc = np.stack(np.broadcast_arrays(0.0, *[by_class.get(n, by_class["default"]) for n in names[1:]]), axis=-1)
-    lead = soc.shape[:-1]
-    applies = np.array([n is not None and n not in NO_SOIL for n in names])
-    d = value(reg, "soc_period_d")
-    perennial = np.array([n == PERENNIAL for n in names])
-    rate, cycle = ((value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle"))
-                   if perennial.any() else (0.0, 0.0))
-    new_crop = np.where(perennial, np.asarray(perennial_gain(rate, cycle, y0, y0, y1))[..., None], 0.0)
-    rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc, applies,
-                             gain, cfg["gain_loss"]["wood_removals"], y1 - y0, d, new_crop)
-    k = len(names)
-    years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
-    j, a, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
-    converted = (a != b) & (a > 0) & (b > 0)
-    over = (None, None, None)  # a draw axis in front of (epoch, class before, class after)
-    ramp = np.where(applies[a] & applies[b] & converted,
-                    soc_ramp_rate(soc[..., a], soc[..., b], years[j], y0, y1, np.asarray(d)[(...,) + over]), 0.0)
-    growth = np.where(perennial[b] & converted,
-                      perennial_gain(np.asarray(rate)[(...,) + over], np.asarray(cycle)[(...,) + over],
-                                     years[j], y0, y1), 0.0)
-    codes = history_code(j, a, b, k).ravel()
-    for key, term in (("removals", np.clip(ramp, 0, None) + growth), ("emissions", np.clip(-ramp, 0, None))):
-        rates[f"history_{key}"] = np.zeros(lead + (years.size * k * k,))
-        rates[f"history_{key}"][..., codes] = np.broadcast_to(term, lead + term.shape[-3:]).reshape(lead + (-1,))
-    rates["history_net"] = rates["history_removals"] - rates["history_emissions"]
-    return {key: v * C_TO_CO2 for key, v in rates.items()}
-
-
-def strata_levels(cfg: dict) -> dict[str, list]:
-    """Levels of each stratum layer of the run (STRATUM_CLASSES order; index 0 = None: the
-    region-wide default, for pixels outside that layer's raster or without one). The stratum
-    index is mixed-radix over the layers, the last fastest: forest × n_soil_strata + the index
-    of (soil, climate, management)."""
-    st = cfg["gain_loss"]["strata"]
-    return {kind: [None] + (sorted(set(st[kind]["codes"].values())) if st[kind] else [])
-            for kind in STRATUM_CLASSES}
-
-
-def n_soil_strata(cfg: dict) -> int:
-    """Number of (soil, climate, management) strata: those the history tables depend on."""
-    return int(np.prod([len(v) for k, v in strata_levels(cfg).items() if k != "forest_growth"]))
-
-
-def stratified_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
-    """:func:`gain_loss_rates` of every stratum, stacked: (S, K, K) pair tables and (S, codes)
-    history tables, stratum index as in :func:`strata_levels`."""
-    levels = strata_levels(cfg)
-    per = [gain_loss_rates(cfg, cc, y0, y1, reg, dict(zip(levels, combo)))
-           for combo in itertools.product(*levels.values())]
-    # the stratum axis right before the table's own axes (after a draw axis, if any)
-    return {key: np.stack([p[key] for p in per], axis=-2 if key.startswith("history") else -3)
-            for key in per[0]}
-
-
 def strata_map(cfg: dict, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray | None:
     """Stratum index per pixel (uint16, :func:`strata_levels`) from the strata rasters
     (``gain_loss.strata``; classes aligned by nearest/mode, codes mapped by the config; nodata
@@ -809,81 +657,6 @@ def strata_map(cfg: dict, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataA
         part = apply_lut(aligned, lut, 0)
         index = part if index is None else index + part
     return index
-
-
-def history_keep(cfg: dict, names: list, year: int) -> np.ndarray:
-    """Which conversion-history codes still matter at ``year``: conversions less than D years
-    back (soil, Eq. 2.25), or less than the perennial crop cycle back for land converted to
-    perennial crops (biomass still accumulating)."""
-    from sinks.parameters import load_registry, value
-
-    reg = load_registry(cfg["parameters"])
-    k = len(names)
-    years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
-    span = np.full(k, value(reg, "soc_period_d"))
-    if PERENNIAL in names:
-        span[names.index(PERENNIAL)] = max(span[0], value(reg, "perennial_cycle"))
-    j, _, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
-    keep = (years[j] + span[b] > year).ravel()
-    keep[0] = False
-    return keep
-
-
-@functools.lru_cache(maxsize=8)
-def _legend_of(spec: str):
-    from sinks.io.tables import read_legend
-    return read_legend(spec)
-
-
-def _gain_loss_classes(cfg: dict, cc: CompactClasses) -> list:
-    """Ecosystem class of each compact class (None at 0); gain-loss needs a legend."""
-    if not cfg["landcover"]["legend"]:
-        raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem of "
-                             "each code decides forest growth and soil factors)")
-    legend = _legend_of(cfg["landcover"]["legend"])
-    return [None] + [legend[int(c)] for c in cc.codes]
-
-
-def registry_seed(cfg: dict) -> int:
-    """Seed of the registry-parameter draws (gain-loss and potential share it, so a parameter
-    used by both, e.g. CF, takes the same value in both in each iteration)."""
-    return cfg["uncertainty"]["seed"] + 1
-
-
-def gain_loss_rate_vectors(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None
-                           ) -> dict[str, np.ndarray]:
-    """The gain-loss rates of a period as flat vectors, the layout of the zone rows'
-    coefficients: per key (``net``, ``removals``, ``emissions``) the pair tables of every
-    stratum, then the history tables of the (soil, climate, management) strata (which alone
-    change the history rates: the first :func:`n_soil_strata` strata, forest growth default);
-    with wetland CH4 also ``ch4`` (the CH4 rate of land flooded all year, Mg CO2e ha-1 yr-1)
-    and ``net_with_ch4`` (``net`` then ``ch4``). ``reg``: a registry or one of its draws."""
-    rates = stratified_rates(cfg, cc, y0, y1, reg)
-    n_soil = n_soil_strata(cfg)
-    lead = rates["net"].shape[:-3]  # () or (n,) for a batch of draws
-    out = {key: np.concatenate([rates[key].reshape(lead + (-1,)),
-                                rates[f"history_{key}"][..., :n_soil, :].reshape(lead + (-1,))], axis=-1)
-           for key in ("net", "removals", "emissions")}
-    if cfg["wetland"]["ch4"]:
-        out["ch4"] = np.broadcast_to(np.asarray(ch4_rate(cfg, reg))[..., None], lead + (1,))
-        out["net_with_ch4"] = np.concatenate([out["net"], out["ch4"]], axis=-1)
-    return out
-
-
-def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
-    """Monte Carlo draws of :func:`gain_loss_rate_vectors`, (n_draws, size) per key: every
-    uncertain, confirmed registry parameter drawn from its distribution
-    (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`); densities held. The
-    rates of a batch of draws are computed at once (the models broadcast over draws)."""
-    from sinks.parameters import load_registry, registry_draws
-
-    batches = [gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in
-               registry_draws(load_registry(cfg["parameters"]), cfg["uncertainty"]["n_draws"],
-                              registry_seed(cfg), batch=DRAW_BATCH)]
-    return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
-
-
-DRAW_BATCH = 512  # Monte Carlo draws of the registry evaluated at once (memory ~ batch x rates)
 
 
 def stage_map_inundation(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> Path:
@@ -948,11 +721,11 @@ def gain_loss_compact(cfg: dict, paths: RunPaths, cc: CompactClasses, year: int,
     compact = apply_lut(open_raster(path, chunks=chunks), cc.lut, 0)
     if not cfg["wetland"]["enabled"]:
         return compact
-    names = _gain_loss_classes(cfg, cc)
+    names = gain_loss_names(cfg, cc)
     wet = apply_lut(compact, np.array([n in WET_CLASSES for n in names]), False)
     lake = is_lake(wet, inundation(cfg, paths, compact.odc.geobox, chunks),
                    cfg["wetland"]["open_water_threshold"])
-    return compact.where(~lake, len(names)).astype(compact.dtype)
+    return compact.where(~lake, names.index(LAKE)).astype(compact.dtype)
 
 
 def history_dtype(cfg: dict, k: int) -> str:
@@ -1041,17 +814,6 @@ def stage_compute_gain_loss(cfg: dict, paths: RunPaths, y0: int, y1: int,
 
 CH4_CITATION = ("IPCC 2013 Wetlands Supplement Ch.5 (Tier 1 CH4 = area x EF); GWP100 IPCC AR5 WG1 "
                 "Ch.8 Table 8.7 (28) or AR6 WG1 Ch.7 Table 7.15 (27.0, non-fossil)")
-
-
-def ch4_rate(cfg: dict, reg=None):
-    """CH4 of a wetland flooded all year, Mg CO2e ha-1 yr-1 (negative = source), from the
-    registry's ``wetland.ch4_emission_factor`` and the GWP100 of ``wetland.gwp``."""
-    from sinks.models.wetland import GWP_IDS, ch4_co2e
-    from sinks.parameters import load_registry, value
-
-    reg = load_registry(cfg["parameters"]) if reg is None else reg
-    wet = cfg["wetland"]
-    return ch4_co2e(value(reg, wet["ch4_emission_factor"]), 1.0, value(reg, GWP_IDS[wet["gwp"]]))
 
 
 def ch4_map(cfg: dict, paths: RunPaths, cc: CompactClasses, compact1: xr.DataArray,
@@ -1294,36 +1056,6 @@ def stage_compute_rs_sink(cfg: dict, paths: RunPaths, y0: int, y1: int,
 
 
 # --- sink potential -----------------------------------------------------------------------
-
-def potential_rates(cfg: dict, names: list[str], last_year: int, reg=None,
-                    ) -> dict[tuple[str, int], dict[int, float]]:
-    """Annual sink per hectare (Mg CO2 ha-1 yr-1) of each reporting class index, per
-    (scenario, target year), from the growth curve (sinks.models.potential) and the registry
-    (``reg``: a registry with other values, e.g. one Monte Carlo draw, or a batch of draws:
-    then each rate is an array over the draws)."""
-    from sinks.models.potential import annual_removal
-    from sinks.parameters import load_registry, value
-
-    pot = cfg["potential"]
-    reg = load_registry(cfg["parameters"]) if reg is None else reg
-    curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
-    r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
-    removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2
-    forest = names.index("forest")
-    suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
-    out = {}
-    for year in pot["target_years"]:
-        if year <= last_year:
-            raise InputDataError(f"potential.target_years: {year} is not after the last epoch {last_year}")
-        grown = annual_removal(pot["current_age"] + year - last_year, *curve, r, cf)
-        planted = annual_removal(year - last_year - 1, *curve, r, cf)
-        for scenario in pot["scenarios"]:
-            per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
-            if scenario == "afforestation":
-                per_ha.update({c: planted for c in suitable})
-            out[(scenario, year)] = per_ha
-    return out
-
 
 def stage_map_potential(cfg: dict, paths: RunPaths, chunks: int = DEFAULT_CHUNK) -> list[Path]:
     """Write sink_potential_<scenario>_<year>.tif (Mg CO2 ha-1 yr-1, SCENARIO) for every

@@ -30,7 +30,7 @@ from sinks.rate_tables import (LAKE, ch4_rate, gain_loss_names, gain_loss_rate_d
                                registry_seed, strata_levels, stratified_rates)
 from sinks.stages import (RunPaths, compact_classes, epoch_landcover, gain_loss_compact, inundation,
                           strata_map, uncertainty_parameters, zone_levels)
-from sinks.uncertainty import linear_monte_carlo, variance_shares
+from sinks.uncertainty import interval95, linear_monte_carlo, variance_shares
 from sinks.zones import zonal_totals
 
 log = logging.getLogger(__name__)
@@ -243,6 +243,7 @@ def _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, transitions, zone_idx, n_
         history = zonal_totals(zone_idx, n_zones, [soil, hist, compact[e1.year]], [n_soil, n_hist, k],
                                {"area": area})
     rates = stratified_rates(cfg, cc, e0.year, e1.year)
+    ch4 = ch4_rate(cfg) if wet["ch4"] else 0.0  # Mg CO2e ha-1 yr-1 of land flooded all year
     ok = onehot.any(axis=1)
     res, coef, keep = {}, {}, {}
     for lv in pairs:
@@ -263,7 +264,7 @@ def _gain_loss_period_rows(cfg, paths, cc, gl, e0, e1, transitions, zone_idx, n_
         if wet["enabled"]:
             res[lv]["area"] = by_class
         if wet["ch4"]:
-            per_class = np.array([ch4_rate(cfg) if n == "wetland" else 0.0 for n in gl["names"]])
+            per_class = np.where(np.array(gl["names"]) == "wetland", ch4, 0.0)
             flooded = pairs[lv]["flooded"].reshape(-1, n_strata, k, k).sum(axis=(1, 2))
             res[lv]["ch4_emissions_co2e"] = (flooded @ onehot) * per_class
             res[lv]["net_sink_with_ch4"] = res[lv]["net_sink"] + res[lv]["ch4_emissions_co2e"]
@@ -464,7 +465,7 @@ def _map_rows_table(cfg, per, tables, names, quantity, y0, y1, basis, params, se
                  + factor[:, None] * rng.standard_normal(n)[None, :]
                  + indep[:, None] * rng.standard_normal((len(value), n)))
         sd = draws.std(axis=1, ddof=1)
-        lo, hi = np.percentile(draws, [2.5, 97.5], axis=1)
+        lo, hi = interval95(draws)
         how = f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws)"
     else:
         dens_sd = linear_approach1_sd(coef, params.sds) if density else 0.0
@@ -647,8 +648,9 @@ def area_adjusted_period_rows(cfg: dict, paths: RunPaths, periods: list, transit
                 how = "IPCC Approach 1 (sampling error + densities, Eq. 3.2)"
             sd, lo, hi = np.sqrt(var), value - Z95 * np.sqrt(var), value + Z95 * np.sqrt(var)
             if method in draws:
-                per_draw = np.einsum("zh,dhc->dzc", a[:, uniq], means[method])
-                sd, (lo, hi) = per_draw.std(axis=0, ddof=1), np.percentile(per_draw, [2.5, 97.5], axis=0)
+                per_draw = np.einsum("zh,dhc->zcd", a[:, uniq], means[method])
+                sd = per_draw.std(axis=2, ddof=1)
+                lo, hi = (b.reshape(sd.shape) for b in interval95(per_draw.reshape(sd.size, -1)))
                 how = (f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
                        f"{'densities' if method == 'stock_difference' else 'registry parameters'} "
                        "with a stratified bootstrap of the reference sample)")

@@ -526,6 +526,7 @@ def stage_map_gain_loss_uncertainty(cfg: dict, paths: RunPaths, y0: int, y1: int
     import dask.array as da
 
     from sinks.io.outputs import UNCERTAINTY_STATS
+    from sinks.uncertainty import interval95
 
     if "monte_carlo" not in cfg["uncertainty"]["approaches"]:
         raise InputDataError("gain-loss uncertainty maps need uncertainty.approaches to include "
@@ -550,9 +551,9 @@ def stage_map_gain_loss_uncertainty(cfg: dict, paths: RunPaths, y0: int, y1: int
     present = np.unique(da.unique(combo.data).compute())
     present = present[present >= 0]
     draws = gain_loss_rate_draws(cfg, cc, y0, y1)["net"]
-    series = draws[:, present // (n_soil * n_hist)] + draws[:, n_pairs + present % (n_soil * n_hist)]
-    lo, hi = np.percentile(series, [2.5, 97.5], axis=0)
-    stats = {"sd": series.std(axis=0, ddof=1), "p2_5": lo, "p97_5": hi}
+    series = (draws[:, present // (n_soil * n_hist)] + draws[:, n_pairs + present % (n_soil * n_hist)]).T
+    lo, hi = interval95(series)
+    stats = {"sd": series.std(axis=1, ddof=1), "p2_5": lo, "p97_5": hi}
     basis = "scenario" if "scenario" in (cfgmod.epoch(cfg, y0).basis, cfgmod.epoch(cfg, y1).basis) else "observed"
     unc = cfg["uncertainty"]
     maps = []

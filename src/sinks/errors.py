@@ -35,3 +35,7 @@ class EmptyDataError(InputDataError):
 
 class OutputError(SinksError):
     """An output cannot be written, or fails its post-write invariant checks."""
+
+
+class OutputRangeError(OutputError):
+    """A map's values fall outside the valid range of its kind (sinks.io.outputs): not written."""

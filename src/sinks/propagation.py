@@ -1,4 +1,10 @@
-"""Uncertainty of a run's tables and maps, propagated from the density table's distributions.
+"""The uncertainty engine: IPCC Approach 1 and Monte Carlo for every row and map of a run.
+
+Two kinds of parameters: the density table's distributions (class look-up figures are linear in
+them, below) and the cited parameter registry (gain-loss, potential: rates nonlinear in it,
+:func:`registry_uncertainty`). The draw and interval primitives are in :mod:`sinks.uncertainty`.
+
+Density parameters:
 
 Every figure of the class look-up model is linear in the densities θ (one parameter per table
 row, i.e. per class and pool): a zone's stock is Σ area(class) × density(class) and a period's
@@ -19,12 +25,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import logging
+
 import numpy as np
 import pandas as pd
 
-from sinks.io.outputs import POOLS
+from sinks.constants import POOLS
 from sinks.models.stock_difference import DEFAULT_PADDY_SHARE
-from sinks.uncertainty import Z95, linear_approach1_sd, linear_monte_carlo, parameter_draws
+from sinks.parameters import registry_draws, registry_sensitivities
+from sinks.uncertainty import Z95, linear_approach1_sd, linear_monte_carlo, parameter_draws, variance_shares
+
+log = logging.getLogger(__name__)
 
 APPROACH1 = "IPCC Approach 1 (propagation of error)"
 MONTE_CARLO = "IPCC Approach 2 (Monte Carlo, {n} draws, seed {seed})"
@@ -122,3 +133,111 @@ def class_statistics(coeffs: np.ndarray, centre: np.ndarray, params: ClassParame
         return {"sd": mc["sd"], "p2_5": mc["p2_5"], "p97_5": mc["p97_5"]}
     sd = linear_approach1_sd(coeffs, params.sds)
     return {"sd": sd, "p2_5": centre - Z95 * sd, "p97_5": centre + Z95 * sd}
+
+
+DRAW_BATCH = 512  # Monte Carlo draws of the registry evaluated at once (memory ~ batch x rates)
+UNCERTAINTY_COLUMNS = ("sd", "ci_low", "ci_high", "uncertainty_pct")
+
+
+def monte_carlo(cfg: dict) -> bool:
+    """True when the config runs IPCC Approach 2 (Monte Carlo)."""
+    unc = cfg["uncertainty"]
+    return unc["enabled"] and "monte_carlo" in unc["approaches"]
+
+
+def registry_seed(cfg: dict) -> int:
+    """Seed of the registry-parameter draws (gain-loss and potential share it, so a parameter
+    used by both, e.g. CF, takes the same value in both in each iteration)."""
+    return cfg["uncertainty"]["seed"] + 1
+
+
+def density_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params: ClassParameters | None
+                        ) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Add the uncertainty columns to rows whose values are linear in the density parameters
+    (``coefs[i]``: the row's coefficient vector, or None for rows that do not depend on them).
+    Returns the table and the variance shares of the rows with coefficients (None without
+    parameters), for the attribution table."""
+    if params is None:
+        reason = ("none: uncertainty disabled" if not cfg["uncertainty"]["enabled"] else
+                  "none: the density table has no sd column")
+        return df.assign(sd=np.nan, ci_low=np.nan, ci_high=np.nan, uncertainty_pct=np.nan,
+                         uncertainty_approach=reason), None
+    has = np.array([c is not None for c in coefs], dtype=bool)
+    matrix = np.array([c for c in coefs if c is not None])
+    if has.any():
+        cols, convergence = table_uncertainty(df["value"].to_numpy()[has], matrix, params,
+                                              cfg["uncertainty"])
+    else:
+        cols, convergence = pd.DataFrame(columns=[*UNCERTAINTY_COLUMNS, "uncertainty_approach"]), {}
+    for name in cols.columns:
+        df[name] = "" if name == "uncertainty_approach" else np.nan
+        df.loc[has, name] = cols[name].to_numpy()
+    df.loc[~has, "uncertainty_approach"] = np.where(
+        df.loc[~has, "quantity"] == "area", "none: map area (no accuracy assessment)",
+        "none: not propagated for this method yet")
+    if convergence:
+        log.info("Monte Carlo: %d draws; the 95 %% intervals moved by at most %.2f %% of their "
+                 "width between %d and %d draws", convergence["n_draws"],
+                 100 * convergence["max_interval_shift"], convergence["n_half"], convergence["n_draws"])
+        if not convergence["converged"]:
+            log.warning("Monte Carlo intervals not stable to %.0f %% of their width; increase "
+                        "uncertainty.n_draws", 100 * convergence["tolerance"])
+    return df, (variance_shares(matrix, params.sds) if has.any() else None)
+
+
+def fill_monte_carlo(df: pd.DataFrame, idx, mc: dict, approach: str) -> None:
+    """Write Monte Carlo sd, 95 % interval and relative uncertainty into rows ``idx`` (positions)."""
+    idx = df.index[idx]
+    values = df.loc[idx, "value"].to_numpy()
+    half = (mc["p97_5"] - mc["p2_5"]) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(values != 0, 100 * half / np.abs(values), np.nan)
+    for col, v in (("sd", mc["sd"]), ("ci_low", mc["p2_5"]), ("ci_high", mc["p97_5"]),
+                   ("uncertainty_pct", pct)):
+        df.loc[idx, col] = v
+    df.loc[idx, "uncertainty_approach"] = approach
+
+
+def registry_uncertainty(cfg: dict, reg, df: pd.DataFrame, groups: dict, rates_of, fixed: str,
+                         batched: bool = False) -> None:
+    """Uncertainty columns of rows whose values are ``coefs @ rates_of(registry)[key]``: per
+    key, ``groups[key] = (row positions in df, coefs)``; the rates are nonlinear in the
+    registry parameters θ (products such as G_W (1 + R) CF, the growth curve). ``batched``:
+    ``rates_of`` broadcasts over a leading draw axis (a batch of draws at once).
+
+    * Approach 1 (IPCC 2006 Vol.1 Ch.3 §3.2.3.1): first-order propagation,
+      sd² = Σ_j (coefs · ∂rate/∂θ_j × sd_j)² — Eq. 3.1 and 3.2 are this rule for products and
+      sums — with the derivatives by central differences
+      (:func:`sinks.parameters.registry_sensitivities`).
+    * Approach 2 (§3.2.3.2): the rates re-evaluated for every draw of θ
+      (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`).
+    """
+    unc = cfg["uncertainty"]
+    if not unc["enabled"] or not groups:
+        return
+    mc = monte_carlo(cfg)
+    if mc:
+        runs = [rates_of(d) for d in registry_draws(reg, unc["n_draws"], registry_seed(cfg),
+                                                    batch=DRAW_BATCH if batched else None)]
+        stack = np.concatenate if batched else np.stack
+        draws = {key: stack([r[key] for r in runs]) for key in groups}
+    for key, (pick, coefs) in groups.items():
+        idx = df.index[pick]
+        values = df.loc[idx, "value"].to_numpy()
+        if "approach1" in unc["approaches"]:
+            sens = registry_sensitivities(reg, lambda r: rates_of(r)[key])
+            sd1 = np.sqrt(((coefs @ sens.T) ** 2).sum(axis=1))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u1 = np.where(values != 0, 100 * Z95 * sd1 / np.abs(values), np.nan)
+            if mc:
+                df.loc[idx, "approach1_uncertainty_pct"] = u1
+            else:
+                for col, v in (("sd", sd1), ("ci_low", values - Z95 * sd1),
+                               ("ci_high", values + Z95 * sd1), ("uncertainty_pct", u1)):
+                    df.loc[idx, col] = v
+                df.loc[idx, "uncertainty_approach"] = (
+                    f"IPCC Approach 1 (first-order propagation of the registry parameters; {fixed})")
+        if mc:
+            fill_monte_carlo(df, pick, linear_monte_carlo(coefs, draws[key]),
+                             f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
+                             f"registry parameters; {fixed})")

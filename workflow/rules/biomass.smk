@@ -10,9 +10,7 @@ rule train_biomass:
     output:
         model=P.biomass_model(BIOMASS_YEAR),
         sidecar=P.biomass_model(BIOMASS_YEAR).with_suffix(".json"),
-        cv=report(P.outputs / f"biomass_cv_{BIOMASS_YEAR}.csv", category="Biomass"),
-        figure=report(P.outputs / f"biomass_cv_{BIOMASS_YEAR}.png", category="Biomass"),
-        plots=P.outputs / f"biomass_plots_{BIOMASS_YEAR}.gpkg",
+        products=OUT("train_biomass", "Biomass"),
     params:
         biomass=digest({k: v for k, v in CFG["biomass"].items() if k not in ("years", "use_in_stock", "features")},
                        feature_files(BIOMASS_YEAR), "grid", CFG["landcover"]["legend"]),
@@ -33,7 +31,7 @@ rule predict_biomass:
         landcover=lambda w: landcover_file(w.year),
         features=lambda w: feature_files(w.year),
     output:
-        [report(P.output(k, year="{year}"), category="Biomass") for k in ("agb", "agb_low", "agb_high")],
+        OUT("predict_biomass", "Biomass"),
     log:
         f"{RUN}/logs/predict_biomass_{{year}}.log",
     benchmark:
@@ -52,7 +50,7 @@ rule compute_rs_sink:
     input:
         agb=lambda w: [P.output("agb", year=w.y0), P.output("agb", year=w.y1)],
     output:
-        report(P.outputs / "rs_net_sink_{y0}_{y1}.tif", category="Biomass"),
+        OUT("compute_rs_sink", "Biomass"),
     params:
         biomass=digest("biomass", "parameters", "gain_loss"),
     log:

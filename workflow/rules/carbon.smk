@@ -1,6 +1,3 @@
-from sinks.io.outputs import POOLS, UNCERTAINTY_STATS
-
-
 rule compute_stock:
     """Carbon stock per pool and in total for one epoch (Mg C ha-1), one pass over the data."""
     input:
@@ -9,9 +6,7 @@ rule compute_stock:
         legend=LEGEND_FILE,
         biomass=lambda w: biomass_map_input(w.year),
     output:
-        total=report(P.outputs / "carbon_stock_{year}.tif", category="Carbon stock"),
-        pools=[P.outputs / f"carbon_{pool}_{{year}}.tif" for pool in POOLS]
-        if CFG["outputs"]["pool_maps"] else [],
+        OUT("compute_stock", "Carbon stock"),
     params:
         carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "outputs")
         + biomass_digest(w.year),
@@ -35,7 +30,7 @@ rule compute_sink:
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:
-        report(P.outputs / "net_sink_{y0}_{y1}.tif", category="Carbon sink"),
+        OUT("compute_sink", "Carbon sink"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"]),
     log:
@@ -59,7 +54,7 @@ rule map_stock_uncertainty:
         legend=LEGEND_FILE,
         biomass=lambda w: biomass_map_input(w.year),
     output:
-        [report(P.outputs / f"carbon_stock_{{year}}_{s}.tif", category="Uncertainty") for s in UNCERTAINTY_STATS],
+        OUT("map_stock_uncertainty", "Uncertainty"),
     params:
         carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "uncertainty")
         + biomass_digest(w.year),
@@ -72,7 +67,7 @@ rule map_stock_uncertainty:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} map-uncertainty {CFG_ARGS} --year {wildcards.year} "
+        "{SINKS} --log-file {log} map-stock-uncertainty {CFG_ARGS} --year {wildcards.year} "
         "--threads {threads} --chunks {CHUNKS}"
 
 
@@ -83,7 +78,7 @@ rule map_sink_uncertainty:
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:
-        [report(P.outputs / f"net_sink_{{y0}}_{{y1}}_{s}.tif", category="Uncertainty") for s in UNCERTAINTY_STATS],
+        OUT("map_sink_uncertainty", "Uncertainty"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "uncertainty"),
     log:
@@ -95,7 +90,7 @@ rule map_sink_uncertainty:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} map-uncertainty {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
+        "{SINKS} --log-file {log} map-sink-uncertainty {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
         "--threads {threads} --chunks {CHUNKS}"
 
 
@@ -105,7 +100,7 @@ rule map_inundation:
         sources=INUNDATION_INPUTS,
         clip=clip_zone_file(),
     output:
-        report(P.output("inundation_frequency"), category="Wetlands"),
+        OUT("map_inundation", "Wetlands"),
     params:
         wetland=digest("wetland", "grid"),
     log:
@@ -151,7 +146,7 @@ rule compute_gain_loss:
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:
-        [report(P.outputs / f"{k}_{{y0}}_{{y1}}.tif", category="Gain-loss") for k in GAIN_LOSS_MAPS],
+        OUT("compute_gain_loss", "Gain-loss"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland"),
     log:
@@ -177,8 +172,7 @@ rule map_gain_loss_uncertainty:
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:
-        [report(P.outputs / f"gain_loss_net_{{y0}}_{{y1}}_{s}.tif", category="Uncertainty")
-         for s in UNCERTAINTY_STATS],
+        OUT("map_gain_loss_uncertainty", "Uncertainty"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland",
                       "uncertainty"),
@@ -191,7 +185,7 @@ rule map_gain_loss_uncertainty:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} map-uncertainty {CFG_ARGS} --method gain_loss "
+        "{SINKS} --log-file {log} map-gain-loss-uncertainty {CFG_ARGS} "
         "--y0 {wildcards.y0} --y1 {wildcards.y1} --threads {threads} --chunks {CHUNKS}"
 
 
@@ -201,8 +195,7 @@ rule map_potential:
         landcover=landcover_file(list(EPOCHS)[-1]),
         legend=LEGEND_FILE,
     output:
-        [report(P.output("sink_potential", scenario=s, year=y), category="Sink potential")
-         for s in CFG["potential"]["scenarios"] for y in CFG["potential"]["target_years"]],
+        OUT("map_potential", "Sink potential"),
     params:
         potential=digest("potential", "parameters", "gain_loss", CFG["landcover"]["legend"]),
     log:

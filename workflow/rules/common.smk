@@ -5,9 +5,6 @@
 
 import sys
 
-from sinks.checks import load_tables, resolve_densities
-from sinks.io.tables import density_distributions
-
 SINKS = f"'{sys.executable}' -m sinks"  # the sinks CLI of the Python that runs Snakemake
 CFG_ARGS = f"--config '{CFG['_source']}' --run-dir '{RUN}'"
 CHUNKS = 2048
@@ -27,7 +24,7 @@ FIRST_EPOCH = str(next(iter(EPOCHS.values())).path)
 GRID_DIGEST = digest("grid", FIRST_EPOCH,
                      [z for z in CFG["zones"] if z["level"] == CFG["grid"]["clip_to"]])
 LEGEND_FILE = [CFG["landcover"]["legend"]] if str(CFG["landcover"]["legend"]).endswith(".csv") else []
-DENSITIES_FILE = resolve_densities(CFG)
+DENSITIES_FILE = plan.densities_file(CFG)
 
 
 def landcover_file(year):
@@ -41,17 +38,17 @@ def clip_zone_file():
     return [str(P.zones(level))] if level else []
 
 
-# Uncertainty columns, attribution and maps need a density table with sd columns.
-UNCERTAINTY = CFG["uncertainty"]["enabled"] and density_distributions(load_tables(CFG)[1]) is not None
-UNCERTAINTY_MAPS = UNCERTAINTY and CFG["uncertainty"]["maps"]
-GAIN_LOSS = "gain_loss" in CFG["carbon"]["method"]
+GAIN_LOSS = plan.PREDICATES["gain_loss"](CFG)
+WETLAND = plan.PREDICATES["wetland"](CFG)
 STRATA_FILES = [spec["raster"] for spec in CFG["gain_loss"]["strata"].values() if spec]
-WETLAND = CFG["wetland"]["enabled"]
-GAIN_LOSS_MAPS = ["gain_loss_net", "gross_removals", "gross_emissions"] + (
-    ["ch4_emissions_co2e"] if WETLAND and CFG["wetland"]["ch4"] else [])
-# Gain-loss uncertainty maps come from Monte Carlo draws of the registry (no density sd needed).
-GAIN_LOSS_UNCERTAINTY_MAPS = (GAIN_LOSS and CFG["uncertainty"]["enabled"] and CFG["uncertainty"]["maps"]
-                              and "monte_carlo" in CFG["uncertainty"]["approaches"])
+
+
+def OUT(rule, category=None):
+    """A rule's outputs from the output registry (sinks.plan), as Snakemake report items."""
+    files = plan.rule_outputs(CFG, P, rule)
+    return [report(f, category=category) for f in files] if category else files
+
+
 INUNDATION_INPUTS = ([CFG["wetland"]["inundation"]] if CFG["wetland"]["inundation"]
                      else CFG["wetland"]["water_masks"]) if WETLAND else []
 INUNDATION = [str(P.output("inundation_frequency"))] if WETLAND else []
@@ -68,16 +65,16 @@ def history_inputs(year):
 
 def biomass_map_input(year):
     """The AGB map (and its model sidecar) an epoch's stock uses, if any."""
-    if not uses_biomass_map(CFG, int(year)):
+    if not plan.uses_biomass_map(CFG, int(year)):
         return []
     return [str(P.output("agb", year=year)), str(P.biomass_model(CFG["biomass"]["year"]).with_suffix(".json"))]
 
 
 def biomass_digest(year):
     """Config the stock of an epoch depends on through the biomass map (empty if unused)."""
-    return digest("biomass", "parameters", "gain_loss") if uses_biomass_map(CFG, int(year)) else ""
+    return digest("biomass", "parameters", "gain_loss") if plan.uses_biomass_map(CFG, int(year)) else ""
 
 
 def feature_files(year):
     """The biomass features of an epoch: configured rasters or interim index files."""
-    return [str(p) for p in feature_paths(CFG, P, int(year)).values()]
+    return [str(p) for p in plan.feature_paths(CFG, P, int(year)).values()]

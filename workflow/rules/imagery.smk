@@ -3,7 +3,7 @@ rule extract_features:
     input:
         scenes=lambda w: [s["path"] for s in CFG["imagery"]["scenes"][w.year]],
     output:
-        [P.interim / f"index_{name}_{{year}}.tif" for name in CFG["imagery"]["indices"]],
+        OUT("extract_features"),
     params:
         imagery=digest("imagery", "grid"),
     log:

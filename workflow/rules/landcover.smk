@@ -28,7 +28,7 @@ rule make_scenario:
         base=lambda w: landcover_file(EPOCHS[int(w.year)].scenario["from"]),
     output:
         raster=P.interim / "landcover_{year}_scenario.tif",
-        report=P.outputs / "scenario_changes_{year}.csv",
+        report=OUT("make_scenario"),
     params:
         scenario=lambda w: digest(EPOCHS[int(w.year)].scenario),
     log:
@@ -47,7 +47,7 @@ rule classify_ecosystem:
         landcover=lambda w: landcover_file(w.year),
         legend=LEGEND_FILE,
     output:
-        report(P.outputs / "ecosystem_{year}.tif", category="Ecosystem maps"),
+        OUT("classify_ecosystem", "Ecosystem maps"),
     params:
         legend=digest(CFG["landcover"]["legend"]),
     log:

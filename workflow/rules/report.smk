@@ -6,7 +6,8 @@ rule summarize:
         zone_files=[z["path"] for z in CFG["zones"]],
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
-        sinks=[P.output("net_sink", y0=y0, y1=y1) for y0, y1 in PERIODS],
+        sinks=[P.output("net_sink" if plan.PREDICATES["stock_difference"](CFG) else "gain_loss_net",
+                        y0=y0, y1=y1) for y0, y1 in PERIODS],
         history=[P.conversion_history(y) for y in EPOCHS] if GAIN_LOSS else [],
         inundation=INUNDATION,
         strata=STRATA_FILES if GAIN_LOSS else [],
@@ -15,16 +16,7 @@ rule summarize:
         samples=[CFG["uncertainty"]["accuracy_assessment"]["samples"]]
         if CFG["uncertainty"]["accuracy_assessment"] else [],
     output:
-        table=report(P.zonal_summary(), category="Tables"),
-        attribution=report(P.attribution(), category="Uncertainty") if UNCERTAINTY else [],
-        attribution_plot=report(P.attribution_plot(), category="Uncertainty") if UNCERTAINTY else [],
-        transitions=report(P.transitions(), category="Tables"),
-        time_series=report(P.time_series(), category="Tables"),
-        comparison=report(P.method_comparison(), category="Tables") if GAIN_LOSS and "stock_difference" in CFG["carbon"]["method"] else [],
-        time_series_plot=report(P.time_series_plot(), category="Figures"),
-        time_series_svg=P.time_series_plot().with_suffix(".svg"),
-        gpkg=P.zones_gpkg(),
-        plot=report(P.summary_plot(), category="Figures"),
+        OUT("summarize", "Tables and figures"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
         uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass", "potential", "wetland"),

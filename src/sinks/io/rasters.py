@@ -25,7 +25,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 from rasterio.errors import RasterioIOError
 
-from sinks.errors import CRSMismatchError, EmptyDataError, InputDataError, OutputError
+from sinks.errors import CRSMismatchError, EmptyDataError, InputDataError, OutputError, OutputRangeError
 from sinks.grid import DEFAULT_CHUNK
 from sinks.io.styles import DIVERGING, SEQUENTIAL, classes_qml, sample_range, ramp_qml, write_qml
 
@@ -102,16 +102,35 @@ def code_histogram(arr: xr.DataArray) -> dict[int, int]:
 
 
 class _WindowWriter:
-    """``da.store`` target writing each block into a rasterio dataset window."""
+    """``da.store`` target writing each block into a rasterio dataset window, after checking
+    it against the map's valid range."""
 
-    def __init__(self, dst):
-        self.dst = dst
+    def __init__(self, dst, m: "MapToWrite"):
+        self.dst, self.m = dst, m
 
     def __setitem__(self, key, value):
+        check_range(self.m, value)
         rows, cols = key
         window = rasterio.windows.Window(cols.start, rows.start, cols.stop - cols.start,
                                          rows.stop - rows.start)
         self.dst.write(value, 1, window=window)
+
+
+def check_range(m: "MapToWrite", block: np.ndarray) -> None:
+    """Raise ``OutputRangeError`` naming the map if a valid pixel of ``block`` lies outside the
+    map's valid range (STYLE §7: invariants checked before a deliverable exists)."""
+    if m.valid_range is None:
+        return
+    values = block[block != m.nodata] if m.nodata is not None else block.ravel()
+    if values.size == 0:
+        return
+    lo, hi = m.valid_range
+    vmin, vmax = values.min(), values.max()
+    if not (lo <= vmin and vmax <= hi) or not np.isfinite([vmin, vmax]).all():
+        raise OutputRangeError(f"{m.path.name}: values {vmin:.6g} to {vmax:.6g} {m.unit} lie "
+                               f"outside the valid range {lo:g} to {hi:g} of this map kind; "
+                               "nothing was written. Check the densities, rates or inputs that "
+                               "feed it (sinks validate CONFIG, sinks parameters CONFIG)")
 
 
 @dataclass
@@ -129,6 +148,7 @@ class MapToWrite:
     colormap: dict | None = None
     style: str | None = None  # QGIS style sidecar: "classes", "sequential", "diverging" or None
     class_labels: dict[int, str] | None = None
+    valid_range: tuple[float, float] | None = None  # checked block by block before writing
 
 
 def write_cogs(maps: list[MapToWrite]) -> list[Path]:
@@ -155,8 +175,9 @@ def write_cogs(maps: list[MapToWrite]) -> list[Path]:
             arr = _prepared(m)
             if isinstance(arr, da.Array):
                 sources.append(arr)
-                targets.append(_WindowWriter(dst))
+                targets.append(_WindowWriter(dst, m))
             else:
+                check_range(m, np.asarray(arr))
                 dst.write(arr, 1)
         if sources:
             da.store(sources, targets, lock=threading.Lock())

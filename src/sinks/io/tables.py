@@ -210,3 +210,11 @@ def read_legend(spec: str) -> dict[int, str]:
         raise InputDataError(f"{path}: unknown ecosystem class(es) {unknown}; use "
                              f"{sorted(ECOSYSTEM_CODES)}")
     return dict(zip(codes.astype(int), eco))
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write a table atomically (temporary name, then rename), floats to 10 significant digits."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False, float_format="%.10g")
+    tmp.replace(path)

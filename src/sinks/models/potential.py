@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-C_TO_CO2 = 44.0 / 12.0
+from sinks.constants import C_TO_CO2
 
 
 def chapman_richards(age, b_max: float, k: float, p: float):

@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sinks.io.outputs import POOLS
+from sinks.constants import C_TO_CO2, POOLS
 from sinks.landcover import apply_lut, build_lut
 
 log = logging.getLogger(__name__)
 
-C_TO_CO2 = 44.0 / 12.0  # molecular weight ratio CO2 / C (IPCC 2006 Vol.4 Ch.2)
 DEFAULT_PADDY_SHARE = 0.5
 
 

@@ -1,24 +1,25 @@
-"""Per-hectare rate tables of a run's gain-loss and potential models, from its config and the
-parameter registry: every class pair (and conversion history) in every stratum, and their
-Monte Carlo draws. Pure functions of the config, the compact classes and a registry (or a
-batch of registry draws: the tables then carry a leading draw axis); the stages map them onto
-pixels and the report onto zones.
+"""Per-hectare rate tables of the gain-loss method, from the run's config and parameter
+registry: every class pair (and conversion history) in every stratum, and their Monte Carlo
+draws. Functions of the run, the compact classes and a registry (or a batch of registry draws:
+the tables then carry a leading draw axis); the maps look them up per pixel, the rows per zone.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sinks import config as cfgmod
+from sinks.classes import CompactClasses
+from sinks.constants import C_TO_CO2
 from sinks.errors import InputDataError
-from sinks.models.stock_difference import C_TO_CO2
-
-if TYPE_CHECKING:
-    from sinks.stages import CompactClasses
+from sinks.models.gain_loss import (biomass_gain, history_code, perennial_gain, soc_ramp_rate,
+                                    soc_stock, transition_rates)
+from sinks.models.wetland import GWP_IDS, ch4_co2e
+from sinks.parameters import registry_draws, value
+from sinks.propagation import DRAW_BATCH, registry_seed
+from sinks.run import Run
 
 
 GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
@@ -65,9 +66,6 @@ def ecosystem_soc(cfg: dict, reg, stratum: dict | None = None, classes=None) -> 
     factors, ``management`` (``tillage/input``) F_MG and F_I. ``classes``: the ecosystem classes
     needed (None = all); the perennial-crop factor is looked up only if listed (UNCONFIRMED in
     the tropical moist zone)."""
-    from sinks.models.gain_loss import soc_stock
-    from sinks.parameters import value
-
     gl, st = cfg["gain_loss"], stratum or {}
     zone = st.get("climate") or gl["climate_zone"]
     tillage, inputs = st["management"].split("/") if st.get("management") else (gl["tillage"], gl["input"])
@@ -91,14 +89,14 @@ def ecosystem_soc(cfg: dict, reg, stratum: dict | None = None, classes=None) -> 
     return out
 
 
-def gain_loss_names(cfg: dict, cc: CompactClasses) -> list:
+def gain_loss_names(run: Run, cc: CompactClasses) -> list:
     """Ecosystem class of each gain-loss class index (None at 0): the compact classes, plus
     ``lake_open_water`` at index K when ``wetland.enabled``."""
-    names = _gain_loss_classes(cfg, cc)
-    return names + [LAKE] if cfg["wetland"]["enabled"] else names
+    names = _gain_loss_classes(run, cc)
+    return names + [LAKE] if run.cfg["wetland"]["enabled"] else names
 
 
-def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
+def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
                     stratum: dict | None = None) -> dict[str, np.ndarray]:
     """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) of a period [y0, y1]
     (sinks.models.gain_loss) in one stratum ``{layer: level}`` (STRATUM_CLASSES; None or absent
@@ -109,12 +107,9 @@ def gain_loss_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None,
     (:func:`gain_loss_names`) at y0 and y1; ``history_<key>``: tables over the conversion-history
     codes (sinks.models.gain_loss.history_code) of the SOC still moving after a conversion at an
     earlier epoch (Eq. 2.25, D years)."""
-    from sinks.models.gain_loss import (biomass_gain, history_code, perennial_gain, soc_ramp_rate,
-                                        transition_rates)
-    from sinks.parameters import load_registry, value
-
-    names = gain_loss_names(cfg, cc)
-    reg = load_registry(cfg["parameters"]) if reg is None else reg
+    cfg = run.cfg
+    names = gain_loss_names(run, cc)
+    reg = run.registry if reg is None else reg
     gw_id, r_id = GROWTH_STRATA[(stratum or {}).get("forest_growth") or cfg["gain_loss"]["forest_growth"]]
     gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
     biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
@@ -164,24 +159,24 @@ def n_soil_strata(cfg: dict) -> int:
     return int(np.prod([len(v) for k, v in strata_levels(cfg).items() if k != "forest_growth"]))
 
 
-def stratified_rates(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
+def stratified_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
     """:func:`gain_loss_rates` of every stratum, stacked: (S, K, K) pair tables and (S, codes)
     history tables, stratum index as in :func:`strata_levels`."""
+    cfg = run.cfg
     levels = strata_levels(cfg)
-    per = [gain_loss_rates(cfg, cc, y0, y1, reg, dict(zip(levels, combo)))
+    per = [gain_loss_rates(run, cc, y0, y1, reg, dict(zip(levels, combo)))
            for combo in itertools.product(*levels.values())]
     # the stratum axis right before the table's own axes (after a draw axis, if any)
     return {key: np.stack([p[key] for p in per], axis=-2 if key.startswith("history") else -3)
             for key in per[0]}
 
 
-def history_keep(cfg: dict, names: list, year: int) -> np.ndarray:
+def history_keep(run: Run, names: list, year: int) -> np.ndarray:
     """Which conversion-history codes still matter at ``year``: conversions less than D years
     back (soil, Eq. 2.25), or less than the perennial crop cycle back for land converted to
     perennial crops (biomass still accumulating)."""
-    from sinks.parameters import load_registry, value
-
-    reg = load_registry(cfg["parameters"])
+    cfg = run.cfg
+    reg = run.registry
     k = len(names)
     years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
     span = np.full(k, value(reg, "soc_period_d"))
@@ -193,28 +188,15 @@ def history_keep(cfg: dict, names: list, year: int) -> np.ndarray:
     return keep
 
 
-@functools.lru_cache(maxsize=8)
-def _legend_of(spec: str):
-    from sinks.io.tables import read_legend
-    return read_legend(spec)
-
-
-def _gain_loss_classes(cfg: dict, cc: CompactClasses) -> list:
+def _gain_loss_classes(run: Run, cc: CompactClasses) -> list:
     """Ecosystem class of each compact class (None at 0); gain-loss needs a legend."""
-    if not cfg["landcover"]["legend"]:
+    if run.legend is None:
         raise InputDataError("carbon.method gain_loss needs landcover.legend (the ecosystem of "
                              "each code decides forest growth and soil factors)")
-    legend = _legend_of(cfg["landcover"]["legend"])
-    return [None] + [legend[int(c)] for c in cc.codes]
+    return [None] + [run.legend[int(c)] for c in cc.codes]
 
 
-def registry_seed(cfg: dict) -> int:
-    """Seed of the registry-parameter draws (gain-loss and potential share it, so a parameter
-    used by both, e.g. CF, takes the same value in both in each iteration)."""
-    return cfg["uncertainty"]["seed"] + 1
-
-
-def gain_loss_rate_vectors(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=None
+def gain_loss_rate_vectors(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None
                            ) -> dict[str, np.ndarray]:
     """The gain-loss rates of a period as flat vectors, the layout of the zone rows'
     coefficients: per key (``net``, ``removals``, ``emissions``) the pair tables of every
@@ -222,70 +204,35 @@ def gain_loss_rate_vectors(cfg: dict, cc: CompactClasses, y0: int, y1: int, reg=
     change the history rates: the first :func:`n_soil_strata` strata, forest growth default);
     with wetland CH4 also ``ch4`` (the CH4 rate of land flooded all year, Mg CO2e ha-1 yr-1)
     and ``net_with_ch4`` (``net`` then ``ch4``). ``reg``: a registry or one of its draws."""
-    rates = stratified_rates(cfg, cc, y0, y1, reg)
+    cfg = run.cfg
+    rates = stratified_rates(run, cc, y0, y1, reg)
     n_soil = n_soil_strata(cfg)
     lead = rates["net"].shape[:-3]  # () or (n,) for a batch of draws
     out = {key: np.concatenate([rates[key].reshape(lead + (-1,)),
                                 rates[f"history_{key}"][..., :n_soil, :].reshape(lead + (-1,))], axis=-1)
            for key in ("net", "removals", "emissions")}
     if cfg["wetland"]["ch4"]:
-        out["ch4"] = np.broadcast_to(np.asarray(ch4_rate(cfg, reg))[..., None], lead + (1,))
+        out["ch4"] = np.broadcast_to(np.asarray(ch4_rate(run, reg))[..., None], lead + (1,))
         out["net_with_ch4"] = np.concatenate([out["net"], out["ch4"]], axis=-1)
     return out
 
 
-def gain_loss_rate_draws(cfg: dict, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
+def gain_loss_rate_draws(run: Run, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
     """Monte Carlo draws of :func:`gain_loss_rate_vectors`, (n_draws, size) per key: every
     uncertain, confirmed registry parameter drawn from its distribution
     (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`); densities held. The
     rates of a batch of draws are computed at once (the models broadcast over draws)."""
-    from sinks.parameters import load_registry, registry_draws
-
-    batches = [gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in
-               registry_draws(load_registry(cfg["parameters"]), cfg["uncertainty"]["n_draws"],
+    cfg = run.cfg
+    batches = [gain_loss_rate_vectors(run, cc, y0, y1, d) for d in
+               registry_draws(run.registry, cfg["uncertainty"]["n_draws"],
                               registry_seed(cfg), batch=DRAW_BATCH)]
     return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
 
 
-DRAW_BATCH = 512  # Monte Carlo draws of the registry evaluated at once (memory ~ batch x rates)
-
-
-def ch4_rate(cfg: dict, reg=None):
+def ch4_rate(run: Run, reg=None):
     """CH4 of a wetland flooded all year, Mg CO2e ha-1 yr-1 (negative = source), from the
     registry's ``wetland.ch4_emission_factor`` and the GWP100 of ``wetland.gwp``."""
-    from sinks.models.wetland import GWP_IDS, ch4_co2e
-    from sinks.parameters import load_registry, value
-
-    reg = load_registry(cfg["parameters"]) if reg is None else reg
+    cfg = run.cfg
+    reg = run.registry if reg is None else reg
     wet = cfg["wetland"]
     return ch4_co2e(value(reg, wet["ch4_emission_factor"]), 1.0, value(reg, GWP_IDS[wet["gwp"]]))
-
-
-def potential_rates(cfg: dict, names: list[str], last_year: int, reg=None,
-                    ) -> dict[tuple[str, int], dict[int, float]]:
-    """Annual sink per hectare (Mg CO2 ha-1 yr-1) of each reporting class index, per
-    (scenario, target year), from the growth curve (sinks.models.potential) and the registry
-    (``reg``: a registry with other values, e.g. one Monte Carlo draw, or a batch of draws:
-    then each rate is an array over the draws)."""
-    from sinks.models.potential import annual_removal
-    from sinks.parameters import load_registry, value
-
-    pot = cfg["potential"]
-    reg = load_registry(cfg["parameters"]) if reg is None else reg
-    curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
-    r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
-    removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2
-    forest = names.index("forest")
-    suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
-    out = {}
-    for year in pot["target_years"]:
-        if year <= last_year:
-            raise InputDataError(f"potential.target_years: {year} is not after the last epoch {last_year}")
-        grown = annual_removal(pot["current_age"] + year - last_year, *curve, r, cf)
-        planted = annual_removal(year - last_year - 1, *curve, r, cf)
-        for scenario in pot["scenarios"]:
-            per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
-            if scenario == "afforestation":
-                per_ha.update({c: planted for c in suitable})
-            out[(scenario, year)] = per_ha
-    return out

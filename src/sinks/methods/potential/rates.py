@@ -1,0 +1,38 @@
+"""Per-hectare sink-potential rates: the growth curve of each scenario and target year, from
+the run's config and parameter registry (or a batch of its Monte Carlo draws)."""
+
+from __future__ import annotations
+
+from sinks.constants import C_TO_CO2
+from sinks.errors import InputDataError
+from sinks.models.potential import annual_removal
+from sinks.parameters import value
+from sinks.run import Run
+
+
+def potential_rates(run: Run, names: list[str], last_year: int, reg=None,
+                    ) -> dict[tuple[str, int], dict[int, float]]:
+    """Annual sink per hectare (Mg CO2 ha-1 yr-1) of each reporting class index, per
+    (scenario, target year), from the growth curve (sinks.models.potential) and the registry
+    (``reg``: a registry with other values, e.g. one Monte Carlo draw, or a batch of draws:
+    then each rate is an array over the draws)."""
+    cfg = run.cfg
+    pot = cfg["potential"]
+    reg = run.registry if reg is None else reg
+    curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
+    r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
+    removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2
+    forest = names.index("forest")
+    suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
+    out = {}
+    for year in pot["target_years"]:
+        if year <= last_year:
+            raise InputDataError(f"potential.target_years: {year} is not after the last epoch {last_year}")
+        grown = annual_removal(pot["current_age"] + year - last_year, *curve, r, cf)
+        planted = annual_removal(year - last_year - 1, *curve, r, cf)
+        for scenario in pot["scenarios"]:
+            per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
+            if scenario == "afforestation":
+                per_ha.update({c: planted for c in suitable})
+            out[(scenario, year)] = per_ha
+    return out

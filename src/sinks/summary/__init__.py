@@ -1,0 +1,63 @@
+"""The summary of a run: the zone table from every enabled method's rows, and the tables,
+GeoPackage and figures made from it (rule ``summarize``)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from sinks.io.tables import write_csv
+from sinks.methods.registry import enabled
+from sinks.plan import PREDICATES
+from sinks.propagation import density_uncertainty
+from sinks.run import Run
+from sinks.summary.figures import write_attribution_plot, write_summary_plot, write_time_series_plot
+from sinks.summary.tables import (attribution, method_comparison, time_series, transition_table,
+                                  write_zones_gpkg)
+from sinks.zone_rows import Accounts
+
+log = logging.getLogger(__name__)
+
+
+def summarize(run: Run) -> pd.DataFrame:
+    """Write ``zonal_summary.csv`` (every enabled method's rows with their uncertainty, in
+    registry order), the land-cover transitions, the method comparison, the uncertainty
+    attribution, the time series, the zones GeoPackage and the figures; return the zone table.
+
+    Methods with ``density_rows`` return their rows with coefficients over the density
+    parameters; their uncertainty is propagated here in one engine
+    (:func:`sinks.propagation.density_uncertainty`), so the attribution covers all of them.
+    """
+    cfg, paths = run.cfg, run.paths
+    acc = Accounts.build(run)
+    frames, shared, shares = [], [], []
+    for method in enabled(cfg):
+        if method.density_rows:
+            df, coefs = method.rows(acc)
+            df, s = density_uncertainty(cfg, df, coefs, acc.params)
+            if s is not None:
+                has = np.array([c is not None for c in coefs])
+                shared.append(df[has])
+                shares.append(s)
+        else:
+            df = method.rows(acc)
+        frames.append(df)
+    df = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    if shares:
+        table = attribution(pd.concat(shared, ignore_index=True), np.concatenate(shares),
+                            acc.params.names)
+        write_csv(table, paths.attribution())
+        write_attribution_plot(cfg, table, paths)
+    write_csv(df, paths.zonal_summary())
+    write_csv(transition_table(acc.periods, acc.transitions, acc.tables, acc.names, acc.onehot),
+              paths.transitions())
+    if PREDICATES["method_comparison"](cfg):
+        write_csv(method_comparison(df), paths.method_comparison())
+    write_zones_gpkg(cfg, df, paths.zones_gpkg(), acc.grid)
+    write_summary_plot(cfg, df, paths)
+    series = time_series(df)
+    write_csv(series, paths.time_series())
+    write_time_series_plot(cfg, series, paths)
+    return df

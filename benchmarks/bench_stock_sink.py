@@ -31,6 +31,12 @@ import numpy as np
 import rasterio
 from rasterio.transform import from_origin
 from rasterio.windows import Window
+from sinks.methods.stock_difference.maps import compute_sink
+from sinks.methods.stock_difference.maps import compute_stock
+from sinks.paths import run_paths
+from sinks.prepare import align_landcover
+from sinks.prepare import rasterize_zones
+from sinks.run import Run
 
 BLOCK = 2048
 
@@ -85,10 +91,11 @@ def write_config(out: Path, lc0: Path, lc1: Path) -> Path:
 
 def total_density_lut(config: Path) -> np.ndarray:
     """Total carbon density (Mg C ha-1, float32, NaN = no data) per code, as sinks uses it."""
+    from sinks.classes import carbon_luts
     from sinks.config import load_config
-    from sinks.stages import carbon_luts
 
-    luts = carbon_luts(load_config(config), "uint8")
+    run = Run.from_config(load_config(config))
+    luts = carbon_luts(run.legend, run.densities, run.cfg["carbon"]["paddy_share"], "uint8")
     return luts["agb"] + luts["bgb"] + luts["dead"] + luts["soc"]
 
 
@@ -97,23 +104,22 @@ def run_sinks(config: str, out: str, threads: int, chunks: int) -> dict:
 
     import dask
 
-    from sinks import stages
     from sinks.config import load_config
-    from sinks.report import summarize
+    from sinks.summary import summarize
 
     os.chdir(out)
     cfg = load_config(config)
-    paths = stages.run_paths(cfg)
+    run = Run(cfg, run_paths(cfg), chunks)
     with dask.config.set(scheduler="threads", num_workers=threads):
         t0 = time.perf_counter()
-        stages.stage_rasterize_zones(cfg, paths, chunks)
+        rasterize_zones(run)
         for year in (2000, 2020):
-            stages.stage_align_landcover(cfg, paths, year, chunks)
+            align_landcover(run, year)
         t1 = time.perf_counter()
         for year in (2000, 2020):
-            stages.stage_compute_stock(cfg, paths, year, chunks)
-        stages.stage_compute_sink(cfg, paths, 2000, 2020, chunks)
-        summarize(cfg, paths, chunks)
+            compute_stock(run, year)
+        compute_sink(run, 2000, 2020)
+        summarize(run)
         t2 = time.perf_counter()
     return {"maps": 3, "prepare_seconds": t1 - t0, "stage_seconds": t2 - t1}
 

@@ -22,6 +22,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from sinks.methods.stock_difference.maps import compute_sink
+from sinks.methods.stock_difference.maps import compute_stock
+from sinks.methods.stock_difference.maps import map_sink_uncertainty
+from sinks.methods.stock_difference.maps import map_stock_uncertainty
+from sinks.paths import RunPaths
+from sinks.paths import run_paths
+from sinks.prepare import align_landcover
+from sinks.run import Run
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -31,24 +39,23 @@ def demo_tables(draws: int) -> dict:
     import copy
     import os
 
-    from sinks import stages
     from sinks.config import load_config
-    from sinks.report import summarize
+    from sinks.summary import summarize
 
     os.chdir(REPO)  # the demo config's paths are relative to the repository
     cfg = load_config("config/config.yaml")
-    paths = stages.run_paths(cfg, REPO)
+    paths = run_paths(cfg, REPO)
     if not paths.zonal_summary().exists():
         sys.exit("run `make run` first: this part uses the demo run's aligned land cover")
     seconds = {}
     for label, approaches in (("approach1", ["approach1"]), ("monte_carlo", ["approach1", "monte_carlo"])):
         c = copy.deepcopy(cfg)
         c["uncertainty"].update(approaches=approaches, n_draws=draws)
-        scratch = stages.RunPaths(Path("/tmp/sinks_bench_uncertainty"))
+        scratch = RunPaths(Path("/tmp/sinks_bench_uncertainty"))
         shutil.rmtree(scratch.root, ignore_errors=True)  # a copy of the demo run: tables go there
         shutil.copytree(paths.root, scratch.root)
         t0 = time.perf_counter()
-        df = summarize(c, scratch)
+        df = summarize(Run(c, scratch))
         seconds[label] = time.perf_counter() - t0
     return {"rows": len(df), "zones": int(df.groupby(["zone_level", "zone_id"]).ngroups),
             "approach1_seconds": seconds["approach1"], "mc_seconds": seconds["monte_carlo"]}
@@ -59,22 +66,21 @@ def maps(out: str, threads: int, chunks: int, draws: int) -> dict:
 
     import dask
 
-    from sinks import stages
     from sinks.config import load_config
 
     os.chdir(out)
     cfg = load_config("bench.yaml")
     cfg["uncertainty"].update(n_draws=draws)
-    paths = stages.run_paths(cfg)
+    paths = run_paths(cfg)
     times = {}
     with dask.config.set(scheduler="threads", num_workers=threads):
         for year in (2000, 2020):
             if not paths.landcover(year).exists():
-                stages.stage_align_landcover(cfg, paths, year, chunks)
-        for label, run in (("stock", lambda: stages.stage_compute_stock(cfg, paths, 2020, chunks)),
-                           ("stock_uncertainty", lambda: stages.stage_map_uncertainty(cfg, paths, year=2020, chunks=chunks)),
-                           ("sink", lambda: stages.stage_compute_sink(cfg, paths, 2000, 2020, chunks)),
-                           ("sink_uncertainty", lambda: stages.stage_map_uncertainty(cfg, paths, period=(2000, 2020), chunks=chunks))):
+                align_landcover(Run(cfg, paths, chunks), year)
+        for label, run in (("stock", lambda: compute_stock(Run(cfg, paths, chunks), 2020)),
+                           ("stock_uncertainty", lambda: map_stock_uncertainty(Run(cfg, paths, chunks), 2020)),
+                           ("sink", lambda: compute_sink(Run(cfg, paths, chunks), 2000, 2020)),
+                           ("sink_uncertainty", lambda: map_sink_uncertainty(Run(cfg, paths, chunks), 2000, 2020))):
             t0 = time.perf_counter()
             run()
             times[label] = time.perf_counter() - t0

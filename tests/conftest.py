@@ -85,34 +85,36 @@ def build_tiny(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# The rules whose outputs the summary reads, and the gain-loss maps its figure shows when there
+# is no stock-difference sink: what the tiny runs compute before summarizing.
+SUMMARY_INPUTS = ("rasterize_zones", "align_landcover", "make_scenario", "map_inundation",
+                  "track_conversions", "compute_sink")
+
+
 def run_tiny_stages(root: Path, edit=None, chunks: int = 2048, before_summary=None):
-    """Edit the tiny case's config (``edit(cfg)``), then run its stages in-process up to the
-    zone tables (zones, epochs aligned, inundation and conversion history when enabled, the
-    last period's sink map the summary figure shows, ``before_summary(cfg, paths)`` if given,
-    summarize). Returns (cfg, paths, zonal summary)."""
-    from sinks import stages
+    """Edit the tiny case's config (``edit(cfg)``), then run in-process, in the plan's order
+    (sinks.plan.stage_order), the jobs the zone tables need, ``before_summary(cfg, paths)`` if
+    given, and summarize. Returns (cfg, paths, zonal summary)."""
+    from sinks import plan
     from sinks.config import load_config
-    from sinks.report import summarize
+    from sinks.paths import run_paths
+    from sinks.run import Run
+    from sinks.summary import summarize
 
     cfg = yaml.safe_load((root / "config.yaml").read_text())
     if edit:
         edit(cfg)
     write_config(root / "config.yaml", cfg)
     cfg = load_config(root / "config.yaml")
-    paths = stages.run_paths(cfg)
-    stages.stage_rasterize_zones(cfg, paths, chunks)
-    years = list(cfg["landcover"]["epochs"])
-    for year in years:
-        stages.stage_align_landcover(cfg, paths, int(year), chunks)
-    if cfg["wetland"]["enabled"]:
-        stages.stage_map_inundation(cfg, paths, chunks)
-    if "gain_loss" in cfg["carbon"]["method"]:
-        for year in years:
-            stages.stage_track_conversions(cfg, paths, int(year), chunks)
-    stages.stage_compute_sink(cfg, paths, int(years[-2]), int(years[-1]), chunks)
+    paths = run_paths(cfg)
+    run = Run(cfg, paths, chunks)
+    wanted = SUMMARY_INPUTS + (() if "stock_difference" in plan.methods(cfg) else ("compute_gain_loss",))
+    for rule, wildcards in plan.stage_order(cfg):
+        if rule in wanted:
+            plan.RULES[rule].load()(run, **wildcards)
     if before_summary:
         before_summary(cfg, paths)
-    return cfg, paths, summarize(cfg, paths, chunks)
+    return cfg, paths, summarize(Run(cfg, paths, chunks))
 
 
 def write_config(path: Path, cfg: dict) -> Path:

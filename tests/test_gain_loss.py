@@ -14,6 +14,11 @@ from sinks.errors import ConfigError
 from sinks.models.gain_loss import annual_soc_change, biomass_gain, soc_stock, transition_rates
 from sinks.parameters import load_registry, registry_table, spec, value
 from test_workflow import PX_HA
+from sinks.methods.gain_loss.maps import compute_gain_loss
+from sinks.methods.gain_loss.maps import map_gain_loss_uncertainty
+from sinks.methods.potential.maps import map_potential
+from sinks.paths import run_paths
+from sinks.run import Run
 
 # Plantation gain, Eq. 2.9-2.10: G_W 8 t d.m./ha/yr x (1 + R 0.224) x CF 0.47 = 4.60224 t C/ha/yr.
 GAIN = 8 * 1.224 * 0.47
@@ -79,11 +84,10 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
     # remaining, 1 px settlement remaining. Gain on the 4 forest px; the shrub -> forest px
     # loses its shrub biomass (InVEST table: 2 + 5 + 0 = 7 Mg C/ha) over 20 yr; soils: shrub and
     # forest both LAC reference x 1, no change. Net = (4 x 4.60224 - 7/20) px-ha x 44/12 per yr.
-    from sinks import stages
 
     root = chdir(build_tiny(tmp_path))
     cfg, paths, df = run_tiny_stages(root, lambda c: c["carbon"].update(method=["stock_difference", "gain_loss"]))
-    stages.stage_compute_gain_loss(cfg, paths, 2000, 2020)
+    compute_gain_loss(Run(cfg, paths), 2000, 2020)
     gl = df[(df.method == "gain_loss") & (df.ecosystem == "all")].set_index(["zone_name", "quantity"])["value"]
     expected = (4 * GAIN - 7 / 20) * PX_HA * 44 / 12
     assert gl[("W", "net_sink")] == pytest.approx(expected, rel=1e-6)
@@ -102,7 +106,7 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
     # Per-pixel uncertainty maps from the same registry draws: a forest-remaining-forest pixel's
     # sd is 0.458 of its rate (as the row above); a settlement pixel that stays has rate 0, sd 0.
     from test_outputs import check_cog
-    written = stages.stage_map_gain_loss_uncertainty(cfg, paths, 2000, 2020)
+    written = map_gain_loss_uncertainty(Run(cfg, paths), 2000, 2020)
     with rasterio.open(out / "gain_loss_net_2000_2020_sd.tif") as src:
         sd = src.read(1)
     assert sd[0, 0] == pytest.approx(0.458 * GAIN * 44 / 12, rel=0.1)
@@ -146,7 +150,6 @@ def test_potential_rows_on_tiny_case(tmp_path, chdir):
     # Last epoch 2020: zone W has 4 forest px and 1 shrub px. Target 2030, age 15 at 2020:
     # business as usual = 4 px x annual_removal(25); afforestation adds 1 shrub px x
     # annual_removal(9) (planted in 2020, its 10th year of growth in 2030).
-    from sinks import stages
     from sinks.models.potential import annual_removal
 
     def edit(c):
@@ -174,7 +177,7 @@ def test_potential_rows_on_tiny_case(tmp_path, chdir):
     assert row.uncertainty_approach.startswith("IPCC Approach 2")
     # Maps: a forest pixel holds the per-hectare rate, a shrub pixel the planted rate.
     from test_outputs import check_cog
-    maps = stages.stage_map_potential(cfg, paths)
+    maps = map_potential(Run(cfg, paths))
     assert len(maps) == 3  # three scenarios x one target year
     out = tmp_path / "data/processed/my_county/outputs"
     with rasterio.open(out / "sink_potential_afforestation_2030.tif") as src:
@@ -203,7 +206,7 @@ def test_batched_registry_draws_equal_one_by_one(tmp_path, chdir, case):
     # history tables carry the drawn SOC factors and growth).
     import numpy as np
 
-    from sinks import rate_tables, stages
+    from sinks.methods.gain_loss import rates as rate_tables
     from sinks.parameters import load_registry, registry_draws
     from test_perennial import _perennial
     from test_strata import _strata
@@ -219,11 +222,11 @@ def test_batched_registry_draws_equal_one_by_one(tmp_path, chdir, case):
             c["parameters"] = {"perennial_agb_rate": {"value": 2.1, "sd": 0.5, "source": "test"},
                                "perennial_cycle": {"value": 30, "sd": 5, "source": "test"}}
     cfg = _cfg_of(root, edit)
-    cc = stages.compact_classes(cfg, np.dtype("uint8"))
+    cc = Run(cfg, run_paths(cfg)).classes(np.dtype("uint8"))
     y0, y1 = (2000, 2020) if case == "strata" else (2006, 2031)
     reg = load_registry(cfg["parameters"])
-    one = [rate_tables.gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in registry_draws(reg, 40, 3)]
-    batch = [rate_tables.gain_loss_rate_vectors(cfg, cc, y0, y1, d) for d in registry_draws(reg, 40, 3, batch=16)]
+    one = [rate_tables.gain_loss_rate_vectors(Run(cfg, run_paths(cfg)), cc, y0, y1, d) for d in registry_draws(reg, 40, 3)]
+    batch = [rate_tables.gain_loss_rate_vectors(Run(cfg, run_paths(cfg)), cc, y0, y1, d) for d in registry_draws(reg, 40, 3, batch=16)]
     for key in one[0]:
         np.testing.assert_allclose(np.concatenate([b[key] for b in batch]),
                                    np.stack([o[key] for o in one]), rtol=1e-12, atol=1e-12)

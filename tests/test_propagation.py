@@ -12,6 +12,10 @@ import rasterio
 from conftest import build_tiny, run_tiny_stages
 from test_outputs import check_cog
 from test_workflow import PX_HA
+from sinks.methods.gain_loss.maps import compute_gain_loss
+from sinks.methods.stock_difference.maps import map_sink_uncertainty
+from sinks.methods.stock_difference.maps import map_stock_uncertainty
+from sinks.run import Run
 
 # Zones of the tiny case: W = columns 0-1, E = columns 2-3.
 # 2000: W forest 3, shrub 2, settlement 1 px; E cropland 4, water 2 px.
@@ -47,7 +51,6 @@ def _table() -> str:
 
 
 def _run(root, approaches, chunks=2048, n_draws=4000):
-    from sinks import stages
 
     (root / "densities.csv").write_text(_table())
 
@@ -56,8 +59,8 @@ def _run(root, approaches, chunks=2048, n_draws=4000):
         cfg["uncertainty"] = {"approaches": approaches, "n_draws": n_draws, "seed": 7}
 
     cfg, paths, df = run_tiny_stages(root, edit, chunks)
-    maps = stages.stage_map_uncertainty(cfg, paths, year=2000, chunks=chunks)
-    maps += stages.stage_map_uncertainty(cfg, paths, period=(2000, 2020), chunks=chunks)
+    maps = map_stock_uncertainty(Run(cfg, paths, chunks), 2000)
+    maps += map_sink_uncertainty(Run(cfg, paths, chunks), 2000, 2020)
     return df.set_index(["zone_name", "ecosystem", "quantity", "year_start", "year_end"]), maps
 
 
@@ -228,8 +231,7 @@ def test_period_rows_monte_carlo_bootstrap_and_gain_loss(tmp_path, chdir):
     assert adj["uncertainty_approach"].startswith("IPCC Approach 2")
     # Gain-loss: the same reallocation with the gain-loss rate of cropland -> forest (r0c2 of its
     # map) against 0 for cropland remaining cropland (Tier 1).
-    from sinks import stages
-    stages.stage_compute_gain_loss(cfg, paths, 2000, 2020)
+    compute_gain_loss(Run(cfg, paths), 2000, 2020)
     with rasterio.open(root / "data/processed/my_county/outputs/gain_loss_net_2000_2020.tif") as src:
         g = float(src.read(1)[0, 2])
     gl = rows.loc["gain_loss_area_adjusted"]

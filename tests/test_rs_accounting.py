@@ -16,6 +16,10 @@ import xarray as xr
 
 from conftest import LC_2000, make_raster, run_tiny_stages
 from sinks.errors import InputDataError
+from sinks.methods.biomass_map.maps import compute_rs_sink
+from sinks.methods.stock_difference.maps import compute_stock
+from sinks.methods.stock_difference.maps import map_stock_uncertainty
+from sinks.run import Run
 
 PX_HA = 900 / 0.9996**2 / 1e4  # tiny-case pixel area (UTM 50N central meridian), see test_workflow
 CF, R = 0.47, 0.224  # registry carbon_fraction (IPCC 2006 Table 4.3), root_shoot_plantation (2019 Table 4.4)
@@ -71,9 +75,8 @@ def rows(df, **sel):
 
 
 def test_stock_with_the_biomass_map_equals_hand_arithmetic(two_epochs):
-    from sinks import stages
     cfg, paths, df = two_epochs
-    stages.stage_compute_stock(cfg, paths, 2000)
+    compute_stock(Run(cfg, paths), 2000)
     # Zone W (columns 0-1) in 2000, InVEST table per ha: forest 2 = 30 + 7 + 55 + 2 = 94,
     # shrub 3 = 57, built-up 8 = 20: class defaults 3 x 94 + 2 x 57 + 20 = 416 Mg C per pixel-ha.
     # The map replaces the forest AGB + BGB (3 x (30 + 7) = 111) by
@@ -105,9 +108,8 @@ def test_stock_with_the_biomass_map_equals_hand_arithmetic(two_epochs):
 
 
 def test_rs_sink_of_two_agb_epochs_equals_hand_arithmetic(two_epochs):
-    from sinks import stages
     cfg, paths, df = two_epochs
-    out = stages.stage_compute_rs_sink(cfg, paths, 2000, 2020)
+    out = compute_rs_sink(Run(cfg, paths), 2000, 2020)
     # Pixels mapped at both ends: (0,0) 100 -> 110, (0,1) 80 -> 90, (1,0) 60 -> 60, all in W.
     # Per pixel: dAGB x CF x (1 + R) / 20 yr x 44/12; (0,2) and (1,1) are mapped in 2020 only.
     per_px = CF * (1 + R) / 20 * 44 / 12
@@ -129,7 +131,6 @@ def test_rs_sink_of_two_agb_epochs_equals_hand_arithmetic(two_epochs):
 
 def test_mixed_period_gets_no_rs_sink_and_refuses_explicit_request(tmp_path, chdir, caplog):
     from conftest import build_tiny
-    from sinks import stages
     root = chdir(build_tiny(tmp_path))
     make_raster(root / "ndvi.tif", np.full(LC_2000.shape, 0.8, dtype="float32"))
     with caplog.at_level("INFO"):
@@ -141,11 +142,11 @@ def test_mixed_period_gets_no_rs_sink_and_refuses_explicit_request(tmp_path, chd
     with rasterio.open(paths.output("net_sink", y0=2000, y1=2020)) as src:
         assert src.read(1)[0, 0] == 0.0
     with pytest.raises(InputDataError, match="never differenced against a class-default"):
-        stages.stage_compute_rs_sink(cfg, paths, 2000, 2020)
+        compute_rs_sink(Run(cfg, paths), 2000, 2020)
 
 
 def test_map_stocks_numpy_equals_dask_with_small_chunks():
-    from sinks.stages import map_stocks
+    from sinks.methods.biomass_map.stocks import map_stocks
     rng = np.random.default_rng(0)
     shape = (7, 9)
     agb = np.where(rng.random(shape) < 0.4, np.nan, rng.uniform(0, 200, shape))
@@ -200,7 +201,6 @@ def _map_stocks_with_density_sd(tmp_path, chdir, uncertainty):
 
 def test_uncertainty_of_map_stocks_combines_pixel_model_and_density_errors(tmp_path, chdir):
     """Approach 1 (see _map_stocks_with_density_sd for the densities)."""
-    from sinks import stages
 
     cfg, paths, df = _map_stocks_with_density_sd(tmp_path, chdir, {"approaches": ["approach1"], "seed": 7})
     f = CF * (1 + R)  # Mg C per Mg d.m. of AGB, AGB + BGB
@@ -216,7 +216,7 @@ def test_uncertainty_of_map_stocks_combines_pixel_model_and_density_errors(tmp_p
     assert default.sd == pytest.approx(PX_HA * np.sqrt(472), rel=1e-9)
     # Per-pixel sd map: mapped forest pixel sqrt(4^2 + (f x 10)^2 + (U_CF1R x f x 100)^2);
     # shrub pixel 1 (its AGB sd).
-    stages.stage_map_uncertainty(cfg, paths, year=2000)
+    map_stock_uncertainty(Run(cfg, paths), 2000)
     with rasterio.open(paths.output("carbon_stock_sd", year=2000)) as src:
         sd = src.read(1)
         assert "pixel error" in src.tags()["model"]

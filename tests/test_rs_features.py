@@ -16,6 +16,13 @@ import yaml
 
 from conftest import make_raster, write_config
 from test_rs_imagery import make_scene
+from sinks.methods.biomass_map.maps import extract_features
+from sinks.methods.biomass_map.maps import predict_biomass
+from sinks.methods.biomass_map.maps import train_biomass
+from sinks.paths import run_paths
+from sinks.prepare import align_landcover
+from sinks.prepare import rasterize_zones
+from sinks.run import Run
 
 REPO = Path(__file__).resolve().parents[1]
 S2 = REPO / "data/raw/sentinel2/sentinel2_patagonia_10m.tif"
@@ -83,7 +90,6 @@ def test_bad_scene_through_the_cli_exits_2_with_one_line(tmp_path):
 
 
 def test_no_overlap_is_one_line(tmp_path, chdir):
-    from sinks import stages
     from sinks.config import load_config
     from sinks.errors import EmptyDataError
     chdir(tmp_path)
@@ -95,14 +101,13 @@ def test_no_overlap_is_one_line(tmp_path, chdir):
                     "indices": ["NDVI"]}})
     cfg = load_config(tmp_path / "config.yaml")
     with pytest.raises(EmptyDataError, match="does not overlap the run grid") as err:
-        stages.stage_extract_features(cfg, stages.run_paths(cfg), 2000)
+        extract_features(Run(cfg, run_paths(cfg)), 2000)
     assert "\n" not in str(err.value)
 
 
 def test_index_feature_feeds_the_biomass_model(tmp_path, chdir):
     """Two synthetic scenes (median composite) -> NDVI by hand -> biomass features 'index:NDVI'
     -> SYNTHETIC plots, model and map of the epoch."""
-    from sinks import stages
     from sinks.config import load_config
     chdir(tmp_path)
     n = 40
@@ -120,16 +125,16 @@ def test_index_feature_feeds_the_biomass_model(tmp_path, chdir):
         "biomass": {"enabled": True, "year": 2000, "features": {"ndvi": "index:NDVI"},
                     "simulate_n": 100, "block_size": 300}})
     cfg = load_config(tmp_path / "config.yaml")
-    paths = stages.run_paths(cfg)
-    stages.stage_rasterize_zones(cfg, paths)
-    stages.stage_align_landcover(cfg, paths, 2000)
-    stages.stage_extract_features(cfg, paths, 2000)
+    paths = run_paths(cfg)
+    rasterize_zones(Run(cfg, paths))
+    align_landcover(Run(cfg, paths), 2000)
+    extract_features(Run(cfg, paths), 2000)
     with rasterio.open(paths.index("NDVI", 2000)) as src:
         ndvi = src.read(1)
     expected = (nir - red) / (nir + red)
     np.testing.assert_allclose(ndvi, expected, rtol=1e-5)
-    stages.stage_train_biomass(cfg, paths)
-    stages.stage_predict_biomass(cfg, paths, 2000)
+    train_biomass(Run(cfg, paths))
+    predict_biomass(Run(cfg, paths), 2000)
     with rasterio.open(paths.output("agb", year=2000)) as src:
         agb = src.read(1, masked=True)
         assert "index_NDVI_2000.tif" in src.tags()["inputs"]

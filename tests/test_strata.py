@@ -12,6 +12,9 @@ from conftest import build_tiny, make_raster, run_tiny_stages
 from sinks.errors import MissingClassError
 from test_gain_loss import GAIN
 from test_workflow import PX_HA
+from sinks.methods.gain_loss.maps import compute_gain_loss
+from sinks.methods.gain_loss.maps import map_gain_loss_uncertainty
+from sinks.run import Run
 
 CO2 = 44 / 12
 G_GT20 = 1.0 * 1.230 * 0.47  # natural secondary > 20 y: G_W 1.0 x (1 + R 0.230) x CF 0.47 = 0.5781
@@ -39,7 +42,6 @@ def test_strata_rasters_change_the_rates_of_their_pixels(tmp_path, chdir):
     # natural > 20 y, the others plantations; the shrub -> forest px loses 7 Mg C/ha over 20 yr.
     # E zone: cropland -> forest on sandy soil (0,2): GAIN - 5/20 + RAMP_SANDY; cropland ->
     # settlement on LAC (1,2): -5/20 + RAMP_LAC; the rest remains (0).
-    from sinks import stages
 
     root = chdir(build_tiny(tmp_path))
     cfg, paths, df = run_tiny_stages(root, _strata(root))
@@ -49,7 +51,7 @@ def test_strata_rasters_change_the_rates_of_their_pixels(tmp_path, chdir):
     assert gl["E"] == pytest.approx((GAIN - 0.25 + RAMP_SANDY - 0.25 + RAMP_LAC) * PX_HA * CO2, rel=1e-6)
     maps = {}
     for chunks in (2048, 1):
-        stages.stage_compute_gain_loss(cfg, paths, 2000, 2020, chunks)
+        compute_gain_loss(Run(cfg, paths, chunks), 2000, 2020)
         with rasterio.open(paths.output("gain_loss_net", y0=2000, y1=2020)) as src:
             maps[chunks] = src.read(1)
     np.testing.assert_array_equal(maps[2048], maps[1])
@@ -64,7 +66,7 @@ def test_unmapped_stratum_code_is_refused(tmp_path, chdir):
     import yaml
 
     from conftest import write_config
-    from sinks.checks import validate_inputs
+    from sinks.validate import validate_inputs
     from sinks.config import load_config
 
     root = chdir(build_tiny(tmp_path))
@@ -73,7 +75,7 @@ def test_unmapped_stratum_code_is_refused(tmp_path, chdir):
     edit(cfg)
     write_config(root / "config.yaml", cfg)
     with pytest.raises(MissingClassError, match=r"soil.tif: codes \[5\] are not in gain_loss.strata.soil.codes"):
-        validate_inputs(load_config(root / "config.yaml"))
+        validate_inputs(Run.from_config(load_config(root / "config.yaml")))
 
 
 # Climate zone and management strata (issue 4 item 1). Forest -> annual cropland (paddy_share 0)
@@ -110,7 +112,6 @@ def test_climate_and_management_strata_change_only_their_pixels(tmp_path, chdir)
     # GAIN - 7/20 (reduced tillage / low input does not touch forest); (0,2) cropland -> forest
     # GAIN - 5/20 - SOIL_WARM; (1,2) cropland -> settlement -5/20 - SOIL_WARM; (0,3) cropland
     # remaining (no-till raster code, but the same factors at both ends) 0; the rest 0.
-    from sinks import stages
 
     root = chdir(build_tiny(tmp_path))
     cfg, paths, df = run_tiny_stages(root, _climate_management(root))
@@ -120,7 +121,7 @@ def test_climate_and_management_strata_change_only_their_pixels(tmp_path, chdir)
                          [0, 0, 0, np.nan]]) * CO2
     maps = {}
     for chunks in (2048, 1):
-        stages.stage_compute_gain_loss(cfg, paths, 2000, 2020, chunks)
+        compute_gain_loss(Run(cfg, paths, chunks), 2000, 2020)
         with rasterio.open(paths.output("gain_loss_net", y0=2000, y1=2020)) as src:
             maps[chunks] = np.where(src.read(1) == src.nodata, np.nan, src.read(1))
     np.testing.assert_array_equal(maps[2048], maps[1])
@@ -133,7 +134,7 @@ def test_climate_and_management_strata_change_only_their_pixels(tmp_path, chdir)
     assert gl["E"] == pytest.approx(net[:, 2:].sum() * PX_HA, rel=1e-5)
     # Per-pixel Monte Carlo maps look the tropical pixel up in its own stratum: its interval
     # brackets its rate.
-    stages.stage_map_gain_loss_uncertainty(cfg, paths, 2000, 2020)
+    map_gain_loss_uncertainty(Run(cfg, paths), 2000, 2020)
     out = paths.output("gain_loss_net_p2_5", y0=2000, y1=2020)
     with rasterio.open(out) as lo, rasterio.open(str(out).replace("p2_5", "p97_5")) as hi:
         for px in ((0, 0), (0, 1)):
@@ -145,7 +146,6 @@ def test_history_rates_follow_the_climate_stratum(tmp_path, chdir):
     # 2010 -> 2020, all pixels natural forest > 20 y (forest stratum index 1, so the history
     # tables are found by stratum % n_soil_strata). The soil still moves in 2010-2020 (D = 20 yr
     # after the conversion): SOIL_TROPICAL on (0,0), SOIL_WARM on (0,1).
-    from sinks import stages
 
     root = chdir(build_tiny(tmp_path))
     lc = {2000: [[2, 2, 1, 1], [2, 3, 1, 5], [8, 3, 1, 5]],
@@ -166,7 +166,7 @@ def test_history_rates_follow_the_climate_stratum(tmp_path, chdir):
 
     cfg, paths, df = run_tiny_stages(root, edit)
     for chunks in (2048, 1):
-        stages.stage_compute_gain_loss(cfg, paths, 2010, 2020, chunks)
+        compute_gain_loss(Run(cfg, paths, chunks), 2010, 2020)
         with rasterio.open(paths.output("gain_loss_net", y0=2010, y1=2020)) as src:
             net = src.read(1)
         assert net[0, 0] == pytest.approx(SOIL_TROPICAL * CO2, rel=1e-6)
@@ -227,7 +227,7 @@ def test_unmapped_climate_code_is_refused_and_validate_lists_the_layers(tmp_path
     import yaml
 
     from conftest import write_config
-    from sinks.checks import validate_inputs
+    from sinks.validate import validate_inputs
     from sinks.config import load_config
 
     root = chdir(build_tiny(tmp_path))
@@ -235,18 +235,18 @@ def test_unmapped_climate_code_is_refused_and_validate_lists_the_layers(tmp_path
     cfg = yaml.safe_load((root / "config.yaml").read_text())
     edit(cfg)
     write_config(root / "config.yaml", cfg)
-    lines = validate_inputs(load_config(root / "config.yaml"))
+    lines = validate_inputs(Run.from_config(load_config(root / "config.yaml")))
     strata = [ln for ln in lines if ln.startswith("gain_loss strata:")][0]
     assert "climate ['tropical_moist', 'warm_temperate_moist']" in strata and "management" in strata
     del cfg["gain_loss"]["strata"]["climate"]["codes"][2]
     write_config(root / "config.yaml", cfg)
     with pytest.raises(MissingClassError, match=r"climate.tif: codes \[2\] are not in gain_loss.strata.climate.codes"):
-        validate_inputs(load_config(root / "config.yaml"))
+        validate_inputs(Run.from_config(load_config(root / "config.yaml")))
 
 
 def test_zonal_registry_ids_exist():
     from sinks.parameters import load_registry
-    from sinks.rate_tables import CLIMATE_ZONES, ZONAL_IDS, zone_id
+    from sinks.methods.gain_loss.rates import CLIMATE_ZONES, ZONAL_IDS, zone_id
 
     reg = load_registry()
     for zone in CLIMATE_ZONES:
@@ -256,7 +256,7 @@ def test_zonal_registry_ids_exist():
 
 def test_schema_levels_match_the_stratum_classes():
     from sinks.config import schema
-    from sinks.rate_tables import CLIMATE_ZONES, INPUTS, STRATUM_CLASSES, TILLAGE
+    from sinks.methods.gain_loss.rates import CLIMATE_ZONES, INPUTS, STRATUM_CLASSES, TILLAGE
 
     gl = schema()["properties"]["gain_loss"]["properties"]
     assert (gl["climate_zone"]["enum"], gl["tillage"]["enum"], gl["input"]["enum"]) == (

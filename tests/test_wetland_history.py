@@ -13,6 +13,9 @@ from sinks.models.gain_loss import history_code, next_history, soc_ramp_rate
 from sinks.models.wetland import ch4_co2e, is_lake
 from test_gain_loss import GAIN
 from test_workflow import PX_HA
+from sinks.methods.gain_loss.maps import compute_gain_loss
+from sinks.methods.gain_loss.maps import track_conversions
+from sinks.run import Run
 
 CO2 = 44 / 12
 SOC_UPLAND = 55 * 0.69  # cropland (paddy_share 0): SOC_ref LAC 55 x F_LU 0.69 = 37.95 t C/ha
@@ -72,7 +75,6 @@ def test_conversion_history_across_three_epochs(tmp_path, chdir):
     # in 2006-2011 (5 yr); 1 px forest since 2000; shrub and settlement remain.
     # Period 1, per converted px: GAIN - 5/6 (cropland biomass 5 Mg C/ha lost over 6 yr)
     # + RAMP (soil, over D = 20 > 6 yr). Period 2: GAIN + RAMP (the soil still moves, 5 of 5 yr).
-    from sinks import stages
 
     root = chdir(build_tiny(tmp_path))
     cfg, paths, df = run_tiny_stages(root, _three_epochs(root))
@@ -89,8 +91,8 @@ def test_conversion_history_across_three_epochs(tmp_path, chdir):
     maps = {}
     for chunks in (2048, 1):
         for year in LC3:
-            stages.stage_track_conversions(cfg, paths, year, chunks)
-        stages.stage_compute_gain_loss(cfg, paths, 2006, 2011, chunks)
+            track_conversions(Run(cfg, paths, chunks), year)
+        compute_gain_loss(Run(cfg, paths, chunks), 2006, 2011)
         with rasterio.open(paths.output("gain_loss_net", y0=2006, y1=2011)) as src:
             maps[chunks] = src.read(1)
     np.testing.assert_array_equal(maps[2048], maps[1])
@@ -146,7 +148,6 @@ def _wetland(root, **extra):
 def test_wetland_lake_and_ch4_rows_and_maps(tmp_path, chdir):
     # E zone gain-loss net (lake excluded): cropland -> forest GAIN - 5/20 + RAMP; cropland ->
     # settlement -5/20 + RAMP (settlement soil: LAC reference 55); wetland and water remain: 0.
-    from sinks import stages
     from test_outputs import check_cog
 
     root = chdir(build_tiny(tmp_path))
@@ -167,7 +168,7 @@ def test_wetland_lake_and_ch4_rows_and_maps(tmp_path, chdir):
     sd_area = df[(df.method == "stock_difference") & (df.zone_name == "E") & (df.quantity == "area")
                  & (df.ecosystem == "all") & (df.year_start == 2020)]["value"].iloc[0]
     assert sd_area == pytest.approx(6 * PX_HA)
-    written = stages.stage_compute_gain_loss(cfg, paths, 2000, 2020)
+    written = compute_gain_loss(Run(cfg, paths), 2000, 2020)
     with rasterio.open(paths.output("ch4_emissions_co2e", y0=2000, y1=2020)) as src:
         ch4 = src.read(1, masked=True)
     assert ch4[2, 2] == pytest.approx(CH4_HALF, rel=1e-6)
@@ -179,14 +180,14 @@ def test_wetland_lake_and_ch4_rows_and_maps(tmp_path, chdir):
         gl_map = src.read(1, masked=True)
     assert gl_map.mask[0, 3] and not gl_map.mask[2, 2]
     # 1-px chunks (block seams everywhere) give the same maps.
-    stages.stage_compute_gain_loss(cfg, paths, 2000, 2020, chunks=1)
+    compute_gain_loss(Run(cfg, paths, 1), 2000, 2020)
     for kind, before in (("ch4_emissions_co2e", ch4), ("gain_loss_net", gl_map)):
         with rasterio.open(paths.output(kind, y0=2000, y1=2020)) as src:
             np.testing.assert_array_equal(src.read(1, masked=True), before)
 
 
 def test_wetland_needs_confirmed_ef_threshold_and_masks(tmp_path, chdir):
-    from sinks import rate_tables
+    from sinks.methods.gain_loss import rates as rate_tables
     from sinks.config import load_config
     from conftest import write_config
     import yaml
@@ -198,7 +199,7 @@ def test_wetland_needs_confirmed_ef_threshold_and_masks(tmp_path, chdir):
     cfg["parameters"] = {}
     write_config(root / "config.yaml", cfg)
     with pytest.raises(ConfigError, match="ch4_ef_rewetted_wetland .*UNCONFIRMED"):
-        rate_tables.ch4_rate(load_config(root / "config.yaml"))
+        rate_tables.ch4_rate(Run.from_config(load_config(root / "config.yaml")))
     cfg["wetland"]["open_water_threshold"] = None
     write_config(root / "config.yaml", cfg)
     with pytest.raises(ConfigError, match="open_water_threshold is not set"):

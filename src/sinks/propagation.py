@@ -171,7 +171,8 @@ def density_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params: ClassP
         cols, convergence = pd.DataFrame(columns=[*UNCERTAINTY_COLUMNS, "uncertainty_approach"]), {}
     for name in cols.columns:
         df[name] = "" if name == "uncertainty_approach" else np.nan
-        df.loc[has, name] = cols[name].to_numpy()
+        if has.any():
+            df.loc[has, name] = cols[name].to_numpy()
     df.loc[~has, "uncertainty_approach"] = np.where(
         df.loc[~has, "quantity"] == "area", "none: map area (no accuracy assessment)",
         "none: not propagated for this method yet")

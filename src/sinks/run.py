@@ -19,6 +19,7 @@ from odc.geo.geobox import GeoBox
 
 from sinks import __version__
 from sinks import config as cfgmod
+from sinks import parameters
 from sinks.classes import CompactClasses, compact_classes
 from sinks.grid import DEFAULT_CHUNK, reference_grid, require_same_grid
 from sinks.inputs import load_tables, resolve_densities
@@ -27,7 +28,6 @@ from sinks.io.rasters import MapToWrite, open_raster, raster_geobox
 from sinks.io.tables import density_distributions
 from sinks.io.vectors import read_zones
 from sinks.landcover import ECOSYSTEMS
-from sinks.parameters import load_registry
 from sinks.paths import RunPaths, run_paths
 from sinks.propagation import ClassParameters, class_parameters
 
@@ -90,7 +90,7 @@ class Run:
     @functools.cached_property
     def registry(self):
         """The cited parameter registry with the config's overrides (sinks.parameters)."""
-        return load_registry(self.cfg["parameters"])
+        return parameters.load_registry(self.cfg["parameters"])
 
     @functools.cached_property
     def grid(self) -> GeoBox:

@@ -57,8 +57,8 @@ def epoch_rows(acc: Accounts) -> pd.DataFrame:
     rho, sd_rho = np.ones(k), np.zeros(k)
     for j, code in enumerate(cc.codes, start=1):
         if int(code) in table.index and table.loc[int(code), "mapped_area"] > 0:
-            row = table.loc[int(code)]
-            rho[j], sd_rho[j] = row["area"] / row["mapped_area"], row["area_se"] / row["mapped_area"]
+            est = table.loc[int(code)]
+            rho[j], sd_rho[j] = est["area"] / est["mapped_area"], est["area_se"] / est["mapped_area"]
     dens = sum(cc.density[p] for p in POOLS)
     mc = params is not None and monte_carlo(cfg)
     if mc:

@@ -33,8 +33,7 @@ def map_potential(run: Run) -> list[Path]:
         lut[0] = np.nan
         for c, rate in per_ha.items():
             lut[c] = rate
-        m = run.map("sink_potential", apply_lut(eco, lut, np.nan),
-                 paths.output("sink_potential", scenario=scenario, year=year), basis="scenario",
+        m = run.map("sink_potential", apply_lut(eco, lut, np.nan), basis="scenario",
                  model="Chapman-Richards growth curve (sinks.models.potential)",
                  inputs=[src, "sinks parameter registry"], scenario=scenario, year=year)
         maps.append(m)

@@ -115,3 +115,23 @@ def test_run_without_zones_writes_a_region_layer(tmp_path, chdir):
     total = df[(df.quantity == "carbon_stock") & (df.ecosystem == "all") & (df.year_start == 2000)
                & (df.method == "stock_difference")].value.iloc[0]
     assert gdf["carbon_stock_MgC_2000"].iloc[0] == pytest.approx(total)
+
+
+def test_a_map_outside_its_valid_range_is_not_written(tmp_path):
+    # valid_range of the registry is enforced block by block before anything is renamed into
+    # place: a stock of 1e30 Mg C/ha stops the stage with an error naming the map.
+    from sinks.errors import OutputRangeError
+
+    spec = OUTPUTS["carbon_stock"]
+    grid = GeoBox.from_bbox((500000, 2999000, 501024, 3000024), "EPSG:32650", resolution=1.0)
+    data = np.full(grid.shape.yx, 100.0, dtype="float32")
+    data[700, 900] = 1e30
+    m = MapToWrite(on_grid(data, grid).chunk(512), tmp_path / "carbon_stock_2000.tif", spec.dtype,
+                   spec.nodata, "stock", spec.unit, {}, "average", valid_range=spec.valid_range)
+    with pytest.raises(OutputRangeError, match="carbon_stock_2000.tif.*1e\\+30.*0 to 2000"):
+        write_cogs([m])
+    assert not list(tmp_path.iterdir())  # neither the map nor a temporary file
+    data[700, 900] = 2000.0  # the bound itself is valid
+    assert write_cogs([MapToWrite(on_grid(data, grid).chunk(512), m.path, spec.dtype, spec.nodata,
+                                  "stock", spec.unit, {}, "average",
+                                  valid_range=spec.valid_range)]) == [m.path]

@@ -37,6 +37,10 @@ import numpy as np
 import pandas as pd
 
 from sinks.errors import CRSMismatchError, InputDataError
+from sinks.grid import on_grid, pixel_area_ha
+from sinks.io.rasters import open_raster
+from sinks.io.vectors import read_points
+from sinks.zones import zonal_totals
 
 log = logging.getLogger(__name__)
 
@@ -388,11 +392,6 @@ def assess_class_map(samples_path: str | Path, map_path: str | Path, label_field
     (pixel areas computed from the map's grid), and applies :func:`stratified_area_estimate`.
     Returns one row per class with ``mapped_area`` too; overall accuracy in ``.attrs``.
     """
-    from sinks.grid import on_grid, pixel_area_ha
-    from sinks.io.rasters import open_raster
-    from sinks.io.vectors import read_points
-    from sinks.zones import zonal_totals
-
     points = read_points(samples_path, label_field)
     labels = pd.Series(reference_codes(points, label_field, samples_path))
     mapped = sample_map(points, map_path).astype("int64")

@@ -18,6 +18,7 @@ import pandas as pd
 import pint
 
 from sinks.errors import ConfigError
+from sinks.uncertainty import parameter_draws
 
 UNITS = pint.UnitRegistry()
 KIND_UNITS = {  # a unit of the right dimension for each kind of parameter
@@ -125,8 +126,6 @@ def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int, batch: int | None
     parameter in every method, so methods that share one (CF, R) are correlated as they
     should be.
     """
-    from sinks.uncertainty import parameter_draws
-
     usable = [i for i in reg.index if str(reg.loc[i, "status"]).upper() != "UNCONFIRMED"]
     fixed = {i: float(reg.loc[i, "value"]) for i in usable}
     ids = [i for i in usable if reg.loc[i, "sd"] > 0]

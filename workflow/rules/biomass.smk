@@ -14,6 +14,8 @@ rule train_biomass:
     params:
         biomass=digest({k: v for k, v in CFG["biomass"].items() if k not in ("years", "use_in_stock", "features")},
                        feature_files(BIOMASS_YEAR), "grid", CFG["landcover"]["legend"]),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/train_biomass.log",
     threads: 2
@@ -21,7 +23,7 @@ rule train_biomass:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} train-biomass {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"
+        stage_shell("train_biomass")
 
 
 rule predict_biomass:
@@ -32,6 +34,8 @@ rule predict_biomass:
         features=lambda w: feature_files(w.year),
     output:
         OUT("predict_biomass", "Biomass"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/predict_biomass_{{year}}.log",
     benchmark:
@@ -41,8 +45,7 @@ rule predict_biomass:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} predict-biomass {CFG_ARGS} --year {wildcards.year} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("predict_biomass")
 
 
 rule compute_rs_sink:
@@ -53,6 +56,8 @@ rule compute_rs_sink:
         OUT("compute_rs_sink", "Biomass"),
     params:
         biomass=digest("biomass", "parameters", "gain_loss"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/compute_rs_sink_{{y0}}_{{y1}}.log",
     threads: 2
@@ -60,5 +65,4 @@ rule compute_rs_sink:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} compute-rs-sink {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("compute_rs_sink")

@@ -10,6 +10,8 @@ rule compute_stock:
     params:
         carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "outputs")
         + biomass_digest(w.year),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/compute_stock_{{year}}.log",
     benchmark:
@@ -19,8 +21,7 @@ rule compute_stock:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} compute-stock {CFG_ARGS} --year {wildcards.year} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("compute_stock")
 
 
 rule compute_sink:
@@ -33,6 +34,8 @@ rule compute_sink:
         OUT("compute_sink", "Carbon sink"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"]),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/compute_sink_{{y0}}_{{y1}}.log",
     benchmark:
@@ -42,8 +45,7 @@ rule compute_sink:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} compute-sink {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("compute_sink")
 
 
 rule map_stock_uncertainty:
@@ -58,6 +60,8 @@ rule map_stock_uncertainty:
     params:
         carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "uncertainty")
         + biomass_digest(w.year),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/map_stock_uncertainty_{{year}}.log",
     benchmark:
@@ -67,8 +71,7 @@ rule map_stock_uncertainty:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} map-stock-uncertainty {CFG_ARGS} --year {wildcards.year} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("map_stock_uncertainty")
 
 
 rule map_sink_uncertainty:
@@ -81,6 +84,8 @@ rule map_sink_uncertainty:
         OUT("map_sink_uncertainty", "Uncertainty"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "uncertainty"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/map_sink_uncertainty_{{y0}}_{{y1}}.log",
     benchmark:
@@ -90,8 +95,7 @@ rule map_sink_uncertainty:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} map-sink-uncertainty {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("map_sink_uncertainty")
 
 
 rule map_inundation:
@@ -103,6 +107,8 @@ rule map_inundation:
         OUT("map_inundation", "Wetlands"),
     params:
         wetland=digest("wetland", "grid"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/map_inundation.log",
     threads: 2
@@ -110,7 +116,7 @@ rule map_inundation:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} map-inundation {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"
+        stage_shell("map_inundation")
 
 
 rule track_conversions:
@@ -124,6 +130,8 @@ rule track_conversions:
         P.interim / "conversion_history_{year}.tif",
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "wetland", "parameters"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/track_conversions_{{year}}.log",
     threads: 2
@@ -131,8 +139,7 @@ rule track_conversions:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} track-conversions {CFG_ARGS} --year {wildcards.year} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("track_conversions")
 
 
 rule compute_gain_loss:
@@ -149,6 +156,8 @@ rule compute_gain_loss:
         OUT("compute_gain_loss", "Gain-loss"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/compute_gain_loss_{{y0}}_{{y1}}.log",
     benchmark:
@@ -158,8 +167,7 @@ rule compute_gain_loss:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} compute-gain-loss {CFG_ARGS} --y0 {wildcards.y0} --y1 {wildcards.y1} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("compute_gain_loss")
 
 
 rule map_gain_loss_uncertainty:
@@ -176,6 +184,8 @@ rule map_gain_loss_uncertainty:
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland",
                       "uncertainty"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/map_gain_loss_uncertainty_{{y0}}_{{y1}}.log",
     benchmark:
@@ -185,8 +195,7 @@ rule map_gain_loss_uncertainty:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} map-gain-loss-uncertainty {CFG_ARGS} "
-        "--y0 {wildcards.y0} --y1 {wildcards.y1} --threads {threads} --chunks {CHUNKS}"
+        stage_shell("map_gain_loss_uncertainty")
 
 
 rule map_potential:
@@ -198,6 +207,8 @@ rule map_potential:
         OUT("map_potential", "Sink potential"),
     params:
         potential=digest("potential", "parameters", "gain_loss", CFG["landcover"]["legend"]),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/map_potential.log",
     threads: 2
@@ -205,4 +216,4 @@ rule map_potential:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} map-potential {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"
+        stage_shell("map_potential")

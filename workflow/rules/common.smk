@@ -3,11 +3,25 @@
 # Snakemake's params rerun-trigger recomputes exactly what a config change affects; input files
 # are tracked by modification time.
 
+import shlex
 import sys
 
-SINKS = f"'{sys.executable}' -m sinks"  # the sinks CLI of the Python that runs Snakemake
-CFG_ARGS = f"--config '{CFG['_source']}' --run-dir '{RUN}'"
 CHUNKS = 2048
+CONDA_ENV = "../../environment.yml"  # the software of every rule (used with --use-conda)
+
+
+def stage_shell(rule):
+    """The shell command of a rule: its ``sinks`` stage command (sinks.plan.RULES) with the
+    rule's wildcards, log and threads. The Python, config and run folder are quoted for the
+    shell (and their braces escaped for Snakemake's formatting), so a path with spaces,
+    quotes or ``$(...)`` in it is passed as one argument and never run."""
+    def fixed(text):
+        return shlex.quote(str(text)).replace("{", "{{").replace("}", "}}")
+
+    wildcards = "".join(f" --{w} {{wildcards.{w}}}" for w in plan.RULES[rule].wildcards)
+    return (f"{fixed(sys.executable)} -m sinks --log-file {{log}} {rule.replace('_', '-')} "
+            f"--config {fixed(CFG['_source'])} --run-dir {fixed(RUN)}{wildcards} "
+            f"--threads {{threads}} --chunks {CHUNKS}")
 
 wildcard_constraints:
     year=r"\d+",

@@ -6,6 +6,8 @@ rule extract_features:
         OUT("extract_features"),
     params:
         imagery=digest("imagery", "grid"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/extract_features_{{year}}.log",
     benchmark:
@@ -15,5 +17,4 @@ rule extract_features:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} extract-features {CFG_ARGS} --year {wildcards.year} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("extract_features")

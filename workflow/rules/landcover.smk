@@ -9,6 +9,8 @@ rule align_landcover:
     params:
         grid=GRID_DIGEST,
         legend=digest(CFG["landcover"]["legend"]),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/align_landcover_{{year}}.log",
     benchmark:
@@ -18,8 +20,7 @@ rule align_landcover:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} align-landcover {CFG_ARGS} --year {wildcards.year} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("align_landcover")
 
 
 rule make_scenario:
@@ -31,6 +32,8 @@ rule make_scenario:
         report=OUT("make_scenario"),
     params:
         scenario=lambda w: digest(EPOCHS[int(w.year)].scenario),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/make_scenario_{{year}}.log",
     threads: 1
@@ -38,7 +41,7 @@ rule make_scenario:
         mem_mb=4000,
         runtime=30,
     shell:
-        "{SINKS} --log-file {log} make-scenario {CFG_ARGS} --year {wildcards.year} --chunks {CHUNKS}"
+        stage_shell("make_scenario")
 
 
 rule classify_ecosystem:
@@ -50,6 +53,8 @@ rule classify_ecosystem:
         OUT("classify_ecosystem", "Ecosystem maps"),
     params:
         legend=digest(CFG["landcover"]["legend"]),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/classify_ecosystem_{{year}}.log",
     threads: 2
@@ -57,5 +62,4 @@ rule classify_ecosystem:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} classify-ecosystem {CFG_ARGS} --year {wildcards.year} "
-        "--threads {threads} --chunks {CHUNKS}"
+        stage_shell("classify_ecosystem")

@@ -20,6 +20,8 @@ rule summarize:
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
         uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass", "potential", "wetland"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/summarize.log",
     benchmark:
@@ -29,4 +31,4 @@ rule summarize:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} summarize {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"
+        stage_shell("summarize")

@@ -4,6 +4,8 @@ rule write_run_config:
         P.run_config(),
     params:
         h=sinks_config.config_hash(CFG),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/write_run_config.log",
     threads: 1
@@ -11,7 +13,7 @@ rule write_run_config:
         mem_mb=500,
         runtime=5,
     shell:
-        "{SINKS} --log-file {log} write-run-config {CFG_ARGS}"
+        stage_shell("write_run_config")
 
 
 rule rasterize_zones:
@@ -25,6 +27,8 @@ rule rasterize_zones:
     params:
         grid=GRID_DIGEST,
         zones=digest("zones"),
+    conda:
+        CONDA_ENV
     log:
         f"{RUN}/logs/rasterize_zones.log",
     benchmark:
@@ -34,4 +38,4 @@ rule rasterize_zones:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{SINKS} --log-file {log} rasterize-zones {CFG_ARGS} --threads {threads} --chunks {CHUNKS}"
+        stage_shell("rasterize_zones")

@@ -18,7 +18,7 @@ def map_potential(run: Run) -> list[Path]:
     """Write sink_potential_<scenario>_<year>.tif (Mg CO2 ha-1 yr-1, SCENARIO) for every
     scenario and target year: a look-up of the last epoch's ecosystem class (0 for classes the
     scenario does not grow, nodata outside the land cover)."""
-    paths, chunks = run.paths, run.chunks
+    chunks = run.chunks
     legend = run.legend
     if legend is None:
         raise InputDataError("potential needs landcover.legend (forest and suitable classes)")

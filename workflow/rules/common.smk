@@ -3,6 +3,7 @@
 # Snakemake's params rerun-trigger recomputes exactly what a config change affects; input files
 # are tracked by modification time.
 
+import os
 import shlex
 import sys
 
@@ -14,13 +15,15 @@ def stage_shell(rule):
     """The shell command of a rule: its ``sinks`` stage command (sinks.plan.RULES) with the
     rule's wildcards, log and threads. The Python, config and run folder are quoted for the
     shell (and their braces escaped for Snakemake's formatting), so a path with spaces,
-    quotes or ``$(...)`` in it is passed as one argument and never run."""
+    quotes or ``$(...)`` in it is passed as one argument and never run. The config is named
+    relative to the working directory, so a run folder moved with its config does not look
+    like a changed command to Snakemake's provenance check."""
     def fixed(text):
         return shlex.quote(str(text)).replace("{", "{{").replace("}", "}}")
 
     wildcards = "".join(f" --{w} {{wildcards.{w}}}" for w in plan.RULES[rule].wildcards)
     return (f"{fixed(sys.executable)} -m sinks --log-file {{log}} {rule.replace('_', '-')} "
-            f"--config {fixed(CFG['_source'])} --run-dir {fixed(RUN)}{wildcards} "
+            f"--config {fixed(os.path.relpath(CFG['_source']))} --run-dir {fixed(RUN)}{wildcards} "
             f"--threads {{threads}} --chunks {CHUNKS}")
 
 wildcard_constraints:

@@ -30,10 +30,12 @@ import logging
 import numpy as np
 import pandas as pd
 
+from sinks.accuracy import stratum_means
 from sinks.constants import POOLS
 from sinks.models.stock_difference import DEFAULT_PADDY_SHARE
 from sinks.parameters import registry_draws, registry_sensitivities
-from sinks.uncertainty import Z95, linear_approach1_sd, linear_monte_carlo, parameter_draws, variance_shares
+from sinks.uncertainty import (Z95, interval95, linear_approach1_sd, linear_monte_carlo,
+                               parameter_draws, variance_shares)
 
 log = logging.getLogger(__name__)
 
@@ -242,3 +244,57 @@ def registry_uncertainty(cfg: dict, reg, df: pd.DataFrame, groups: dict, rates_o
             fill_monte_carlo(df, pick, linear_monte_carlo(coefs, draws[key]),
                              f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
                              f"registry parameters; {fixed})")
+
+
+def map_rows_uncertainty(cfg: dict, mapped: np.ndarray, default: np.ndarray, indep: np.ndarray,
+                         shared: np.ndarray, factor: np.ndarray, coef: np.ndarray | None,
+                         params: ClassParameters | None, seed_key: tuple | None):
+    """sd, 95 % interval and approach of rows made from a map (the biomass-map rows): value =
+    ``mapped + default``; errors, independent of each other: the pixels' errors (sd ``indep``,
+    independent between rows), a shared model error (sd ``shared``, one draw for all rows), the
+    carbon factors' shared error (sd ``factor``, one draw for all rows) and, with ``params``,
+    the density parameters of the class-default part (``coef @ θ``, the tables' draws).
+
+    Monte Carlo when configured and densities enter (IPCC 2006 Vol.1 §3.2.3.2; the extra
+    normals seeded by ``seed_key``), else Approach 1: √ of the summed variances (Eq. 3.2).
+    """
+    value = mapped + default
+    unc = cfg["uncertainty"]
+    if params is not None and unc["enabled"] and "monte_carlo" in unc["approaches"]:
+        theta = parameter_draws(params.specs, unc["n_draws"], unc["seed"])  # the tables' draws
+        rng = np.random.default_rng(np.random.SeedSequence([unc["seed"], 6, *seed_key]))
+        n = theta.shape[0]
+        draws = (coef @ theta.T + mapped[:, None] + shared[:, None] * rng.standard_normal(n)[None, :]
+                 + factor[:, None] * rng.standard_normal(n)[None, :]
+                 + indep[:, None] * rng.standard_normal((len(value), n)))
+        lo, hi = interval95(draws)
+        return draws.std(axis=1, ddof=1), lo, hi, f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws)"
+    dens_sd = linear_approach1_sd(coef, params.sds) if params is not None else 0.0
+    sd = np.sqrt(indep ** 2 + shared ** 2 + factor ** 2 + dens_sd ** 2)
+    return sd, value - Z95 * sd, value + Z95 * sd, "IPCC Approach 1" if params is not None else "normal"
+
+
+def stratified_bootstrap_means(stratum: np.ndarray, values_of_draw, n_draws: int, seed: int
+                               ) -> np.ndarray:
+    """Per-stratum means of a reference sample under a Rao & Wu (1988, JASA 83:231) rescaled
+    stratified bootstrap (units resampled within strata, n_h ≥ 2): (n_draws, strata, columns),
+    strata in ``np.unique(stratum)`` order. ``values_of_draw(j)``: the units' values
+    (units, columns) in Monte Carlo draw j, so parameter draws and sampling error are drawn
+    together (IPCC 2006 Vol.1 §3.2.3.2)."""
+    uniq, h = np.unique(stratum, return_inverse=True)
+    order = np.argsort(h, kind="stable")
+    first = np.searchsorted(h[order], h[order], side="left")
+    size = np.searchsorted(h[order], h[order], side="right") - first
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    picks = order[first + (rng.random((n_draws, h.size)) * size).astype("int64")]
+    n_h = np.bincount(h).astype("float64")
+    rescale = np.sqrt(n_h / (n_h - 1))[:, None]
+    out = None
+    for j, pick in enumerate(picks):
+        y = values_of_draw(j)
+        full = stratum_means(h, y, uniq.size)
+        boot = stratum_means(h[order], y[pick], uniq.size)
+        if out is None:
+            out = np.empty((len(picks), uniq.size, y.shape[1]))
+        out[j] = full + rescale * (boot - full)
+    return out

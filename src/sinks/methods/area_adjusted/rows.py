@@ -11,13 +11,13 @@ import pandas as pd
 import xarray as xr
 
 from sinks.accuracy import (assess_class_map, error_matrix, reference_codes, sample_map,
-                            stratified_area_estimate, stratified_totals, stratum_means)
+                            stratified_area_estimate, stratified_totals)
 from sinks.constants import C_TO_CO2, POOLS
 from sinks.errors import InputDataError
 from sinks.io.tables import write_csv
 from sinks.io.vectors import read_points
 from sinks.methods.gain_loss.rates import gain_loss_rate_draws, stratified_rates
-from sinks.propagation import monte_carlo
+from sinks.propagation import monte_carlo, stratified_bootstrap_means
 from sinks.uncertainty import Z95, interval95, linear_approach1_sd, parameter_draws
 from sinks.zone_rows import Accounts, row
 from sinks.zones import zonal_totals
@@ -162,22 +162,10 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
         rates["gain_loss"] = stratified_rates(run, cc, y0, y1)["net"][0].ravel() * valid
         if mc:
             draws["gain_loss"] = gain_loss_rate_draws(run, cc, y0, y1)["net"][:, :k * k] * valid
-    if mc:  # Rao & Wu (1988) rescaled stratified bootstrap: units resampled within strata
-        uniq, h = np.unique(stratum, return_inverse=True)
-        order = np.argsort(h, kind="stable")
-        first = np.searchsorted(h[order], h[order], side="left")
-        size = np.searchsorted(h[order], h[order], side="right") - first
-        rng = np.random.default_rng(np.random.SeedSequence(unc["seed"] + 3))
-        picks = order[first + (rng.random((unc["n_draws"], h.size)) * size).astype("int64")]
-        n_h = np.bincount(h).astype("float64")
-        rescale = np.sqrt(n_h / (n_h - 1))[:, None]  # n_h >= 2 (checked above)
-        means = {}
-        for method, d in draws.items():
-            means[method] = np.empty((len(picks), uniq.size, member.shape[1]))
-            for j, pick in enumerate(picks):
-                full = stratum_means(h, d[j][truth, None] * member[truth], uniq.size)
-                boot = stratum_means(h[order], d[j][truth[pick], None] * member[truth[pick]], uniq.size)
-                means[method][j] = full + rescale * (boot - full)
+    means = {method: stratified_bootstrap_means(
+                 stratum, lambda j, d=d: d[j][truth, None] * member[truth], unc["n_draws"], unc["seed"] + 3)
+             for method, d in draws.items()}  # the parameter draws with a bootstrap of the sample
+    uniq = np.unique(stratum)
     rows = []
     for lv, t in per_level.items():
         a = t.reshape(t.shape[0], k * k)

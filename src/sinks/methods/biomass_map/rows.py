@@ -14,7 +14,7 @@ from sinks.constants import C_TO_CO2, NON_BIOMASS_POOLS, POOLS
 from sinks.methods.biomass_map.stocks import (biomass_basis, biomass_carbon_factors,
                                               biomass_factor_sds, biomass_map)
 from sinks.rs.biomass_model import model_mean_sd, pixel_sd
-from sinks.uncertainty import Z95, interval95, linear_approach1_sd, parameter_draws
+from sinks.propagation import map_rows_uncertainty
 from sinks.zone_rows import COLUMNS, Accounts, row
 
 log = logging.getLogger(__name__)
@@ -144,22 +144,8 @@ def _map_rows_table(cfg, per, tables, names, quantity, y0, y1, basis, params, se
     value = mapped + default
     density = params is not None and parts[0]["coef"] is not None
     coef = np.array([p["coef"] for p in parts]) if density else None
-    unc = cfg["uncertainty"]
-    if density and unc["enabled"] and "monte_carlo" in unc["approaches"]:
-        theta = parameter_draws(params.specs, unc["n_draws"], unc["seed"])  # the tables' draws
-        rng = np.random.default_rng(np.random.SeedSequence([unc["seed"], 6, *seed_key]))
-        n = theta.shape[0]
-        draws = (coef @ theta.T + mapped[:, None] + shared[:, None] * rng.standard_normal(n)[None, :]
-                 + factor[:, None] * rng.standard_normal(n)[None, :]
-                 + indep[:, None] * rng.standard_normal((len(value), n)))
-        sd = draws.std(axis=1, ddof=1)
-        lo, hi = interval95(draws)
-        how = f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws)"
-    else:
-        dens_sd = linear_approach1_sd(coef, params.sds) if density else 0.0
-        sd = np.sqrt(indep ** 2 + shared ** 2 + factor ** 2 + dens_sd ** 2)
-        lo, hi = value - Z95 * sd, value + Z95 * sd
-        how = "IPCC Approach 1" if density else "normal"
+    sd, lo, hi, how = map_rows_uncertainty(cfg, mapped, default, indep, shared, factor,
+                                           coef, params if density else None, seed_key)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(value != 0, 100 * (hi - lo) / 2 / np.abs(value), np.nan)
     approach = (RS_APPROACH if quantity == "net_sink" else

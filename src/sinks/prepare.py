@@ -89,8 +89,8 @@ def align_landcover(run: Run, year: int) -> Path:
     out = paths.landcover(year)
     m = MapToWrite(aligned, out, str(src.dtype), int(nodata), f"Land-cover codes {year} on the run grid",
                    "class", run.tags(model="alignment", inputs=[ep.path], basis="observed",
-                                  kind="landcover", citation=LANDCOVER_CITATION.format(legend=cfg["landcover"]["legend"]),
-                                 source_grid=describe(src.odc.geobox)), "nearest")
+                                     kind="landcover", citation=LANDCOVER_CITATION.format(legend=cfg["landcover"]["legend"]),
+                                     source_grid=describe(src.odc.geobox)), "nearest")
     write_cogs([m])
     return out
 
@@ -115,8 +115,8 @@ def make_scenario(run: Run, year: int) -> Path:
     data = on_grid(codes, grid).chunk(chunks)
     m = MapToWrite(data, out, str(codes.dtype), int(nodata), f"Land-cover codes {year} (SCENARIO)",
                    "class", run.tags(model="scenario generator (sinks.scenario)", inputs=[base_path],
-                                  basis="scenario", kind="landcover", seed=sc["seed"],
-                                 citation="sinks.scenario (seeded change rules of the config)"), "nearest")
+                                     basis="scenario", kind="landcover", seed=sc["seed"],
+                                     citation="sinks.scenario (seeded change rules of the config)"), "nearest")
     write_cogs([m])
     return out
 
@@ -133,7 +133,7 @@ def classify_ecosystem(run: Run, year: int) -> Path:
     eco = apply_lut(codes, ecosystem_lut(legend, lut_size(codes.dtype)), 0)
     out = paths.output("ecosystem", year=year)
     m = run.map("ecosystem", eco, basis=ep.basis, model="legend look-up",
-             inputs=[src_path, cfg["landcover"]["legend"]], colormap=ECOSYSTEM_COLOURS, year=year)
+                inputs=[src_path, cfg["landcover"]["legend"]], colormap=ECOSYSTEM_COLOURS, year=year)
     m.tags.update({f"CLASS_{c}": n for c, n in ECOSYSTEMS.items()})
     write_cogs([m])
     return out

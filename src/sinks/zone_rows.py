@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from sinks.classes import CompactClasses
+from sinks.constants import POOLS
 from sinks.errors import EmptyDataError
 from sinks.grid import pixel_area_ha
 from sinks.landcover import apply_lut
@@ -46,7 +47,7 @@ _FLUX = Quantity("Mg CO2 yr-1", "MgCO2_per_yr", "+ = sink (removal), - = source"
 QUANTITIES: dict[str, Quantity] = {
     "area": Quantity("ha", "ha", ">= 0"),
     "carbon_stock": _STOCK,
-    **{f"carbon_stock_{p}": _STOCK for p in ("agb", "bgb", "dead", "soc")},
+    **{f"carbon_stock_{p}": _STOCK for p in POOLS},
     "net_sink": _FLUX,
     "gross_removals": Quantity("Mg CO2 yr-1", "MgCO2_per_yr", "removals, >= 0"),
     "gross_emissions": Quantity("Mg CO2 yr-1", "MgCO2_per_yr", "emissions, >= 0"),

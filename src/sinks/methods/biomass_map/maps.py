@@ -51,9 +51,9 @@ def extract_features(run: Run, year: int) -> list[Path]:
     maps = []
     for name in img["indices"]:
         m = run.map("index", compute_index(name, comp).astype("float32"),
-                 basis=run.epoch(year).basis,
-                 model=f"{img['composite']} composite of {len(scenes)} scene(s); index {name}",
-                 inputs=sources, name=name, year=year)
+                    basis=run.epoch(year).basis,
+                    model=f"{img['composite']} composite of {len(scenes)} scene(s); index {name}",
+                    inputs=sources, name=name, year=year)
         maps.append(m)
     return write_cogs(maps)
 
@@ -156,9 +156,9 @@ def predict_biomass(run: Run, year: int | None = None) -> list[Path]:
     maps = []
     for kind in ("agb", "agb_low", "agb_high"):
         m = run.map(kind, out[kind], basis=basis,
-                 model=f"{bio['model']} on {list(feats.data_vars)} trained at {bio['year']}; "
+                    model=f"{bio['model']} on {list(feats.data_vars)} trained at {bio['year']}; "
                        f"conformal {100 * (1 - bio['alpha']):.0f} % interval",
-                 inputs=inputs, year=year)
+                    inputs=inputs, year=year)
         label_synthetic(cfg, m, [year])
         maps.append(m)
     return write_cogs(maps)
@@ -183,9 +183,9 @@ def compute_rs_sink(run: Run, y0: int, y1: int) -> Path:
     basis = biomass_basis(cfg, [y0, y1])
     out = paths.output("rs_net_sink", y0=y0, y1=y1)
     m = run.map("rs_net_sink", sink, basis=basis,
-             model=f"stock difference of biomass maps (AGB x CF {cf:g} x (1 + R {r:g})), "
+                model=f"stock difference of biomass maps (AGB x CF {cf:g} x (1 + R {r:g})), "
                    f"one model trained at {cfg['biomass']['year']}",
-             inputs=[paths.output("agb", year=y) for y in (y0, y1)], y0=y0, y1=y1)
+                inputs=[paths.output("agb", year=y) for y in (y0, y1)], y0=y0, y1=y1)
     label_synthetic(cfg, m, [y0, y1])
     write_cogs([m])
     return out

@@ -54,8 +54,8 @@ def map_inundation(run: Run) -> Path:
         freq = freq.where(mask)
     basis = "synthetic" if wet["synthetic"] else "observed"
     m = run.map("inundation_frequency", freq, basis=basis,
-             model="fraction of observations flooded" if not wet["inundation"] else "given raster",
-             inputs=sources)
+                model="fraction of observations flooded" if not wet["inundation"] else "given raster",
+                inputs=sources)
     if wet["synthetic"]:
         m.description += " (SYNTHETIC)"
     write_cogs([m])
@@ -96,10 +96,10 @@ def track_conversions(run: Run, year: int) -> Path:
     m = MapToWrite(hist, out, dtype, None,
                    f"Land-use conversion history at {year} (epoch, class before, class after)",
                    "code", run.tags(model="conversion tracking, IPCC Eq. 2.25 (D years)",
-                                 inputs=[run.landcover_path(y) for y in years[:i + 1]],
-                                 basis=eps[i].basis, kind="conversion_history",
+                                    inputs=[run.landcover_path(y) for y in years[:i + 1]],
+                                    basis=eps[i].basis, kind="conversion_history",
                                     citation="IPCC 2006 Vol.4 Ch.2 Eq. 2.25 (D = 20 yr transition)",
-                                 epochs=",".join(map(str, years)), classes=str(k)), "nearest")
+                                    epochs=",".join(map(str, years)), classes=str(k)), "nearest")
     write_cogs([m])
     return out
 
@@ -133,10 +133,10 @@ def compute_gain_loss(run: Run, y0: int, y1: int) -> list[Path]:
     maps = []
     for kind, layer in layers.items():
         m = run.map(kind, layer, basis=basis,
-                 model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']}, "
+                    model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']}, "
                        f"climate zone {cfg['gain_loss']['climate_zone']}"
                        + "".join(f", {k} raster" for k, v in cfg["gain_loss"]["strata"].items() if v) + ")",
-                 inputs=src + [run.densities_path, "sinks parameter registry",
+                    inputs=src + [run.densities_path, "sinks parameter registry",
                                paths.conversion_history(y0)], y0=y0, y1=y1)
         maps.append(m)
     return write_cogs(maps)
@@ -194,9 +194,9 @@ def map_gain_loss_uncertainty(run: Run, y0: int, y1: int) -> list[Path]:
         layer = xr.apply_ufunc(functools.partial(_combo_lookup, keys=present, values=stats[stat]),
                                combo, dask="parallelized", output_dtypes=[np.float32])
         m = run.map(kind, layer, basis=basis,
-                 model=f"uncertainty of gain_loss_net by IPCC Approach 2 (Monte Carlo of the "
+                    model=f"uncertainty of gain_loss_net by IPCC Approach 2 (Monte Carlo of the "
                        f"registry parameters, seed {registry_seed(cfg)}, {unc['n_draws']} draws)",
-                 inputs=src + ["sinks parameter registry", paths.conversion_history(y0)], y0=y0, y1=y1)
+                    inputs=src + ["sinks parameter registry", paths.conversion_history(y0)], y0=y0, y1=y1)
         maps.append(m)
     return write_cogs(maps)
 

@@ -34,7 +34,7 @@ def map_potential(run: Run) -> list[Path]:
         for c, rate in per_ha.items():
             lut[c] = rate
         m = run.map("sink_potential", apply_lut(eco, lut, np.nan), basis="scenario",
-                 model="Chapman-Richards growth curve (sinks.models.potential)",
-                 inputs=[src, "sinks parameter registry"], scenario=scenario, year=year)
+                    model="Chapman-Richards growth curve (sinks.models.potential)",
+                    inputs=[src, "sinks parameter registry"], scenario=scenario, year=year)
         maps.append(m)
     return write_cogs(maps)

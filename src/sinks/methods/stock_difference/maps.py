@@ -47,15 +47,16 @@ def compute_stock(run: Run, year: int) -> list[Path]:
         model += MAP_MODEL.format(year=year, cf=cf, r=r)
         inputs.append(paths.output("agb", year=year))
         note = " (AGB and BGB from the biomass map)"
-    maps = [run.map("carbon_stock", total_stock(pools),
-                 basis=ep.basis, model=model, inputs=inputs, year=year)]
+    layers = {"carbon_stock": total_stock(pools)}
     if cfg["outputs"]["pool_maps"]:
-        maps += [run.map(f"carbon_{p}", pools[p],
-                      basis=ep.basis, model=model, inputs=inputs, year=year) for p in POOLS]
-    for m in maps:
-        if note and m.path.name.startswith(("carbon_stock", "carbon_agb", "carbon_bgb")):
+        layers.update({f"carbon_{p}": pools[p] for p in POOLS})
+    maps = []
+    for kind, layer in layers.items():
+        m = run.map(kind, layer, basis=ep.basis, model=model, inputs=inputs, year=year)
+        if note and kind not in {f"carbon_{p}" for p in NON_BIOMASS_POOLS}:  # the map enters it
             m.description += note
             label_synthetic(cfg, m, [year])
+        maps.append(m)
     return write_cogs(maps)
 
 
@@ -74,7 +75,7 @@ def compute_sink(run: Run, y0: int, y1: int) -> Path:
     sink = net_sink(total_stock(s0), total_stock(s1), y0, y1)
     out = paths.output("net_sink", y0=y0, y1=y1)
     write_cogs([run.map("net_sink", sink, basis=basis, model="stock_difference",
-                     inputs=[p0, p1, run.densities_path], y0=y0, y1=y1)])
+                        inputs=[p0, p1, run.densities_path], y0=y0, y1=y1)])
     return out
 
 
@@ -127,11 +128,11 @@ def _uncertainty_maps(run: Run, year: int | None = None,
     for stat in UNCERTAINTY_STATS:
         kind = f"{base}_{stat}"
         m = run.map(kind, layers[stat], basis=basis,
-                 model=f"uncertainty of {base} by IPCC {approach}, density parameters "
+                    model=f"uncertainty of {base} by IPCC {approach}, density parameters "
                        f"(seed {cfg['uncertainty']['seed']}, {cfg['uncertainty']['n_draws']} draws)"
                        + (" + the AGB map's pixel error where the map is used"
                           if period is None and uses_biomass_map(cfg, year) else ""),
-                 inputs=src + [run.densities_path], **fields)
+                    inputs=src + [run.densities_path], **fields)
         maps.append(m)
     return write_cogs(maps)
 

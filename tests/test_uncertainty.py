@@ -1,60 +1,132 @@
-"""IPCC Approach 1 (Eqs. 3.1, 3.2) against hand-computed numbers, and the seeded Monte Carlo of
-zone totals: agreement with Approach 1, determinism under any batch size, and the analytic
-contrast between correlated (per-stratum) and independent (per-pixel) draws."""
+"""The uncertainty primitives the engine (sinks.propagation) runs, against hand-computed numbers:
+IPCC 2006 Vol.1 Ch.3 Eq. 3.1 (product, through the registry's first-order sensitivities) and
+Eq. 3.2 (sum, through ``linear_approach1_sd``); the seeded Monte Carlo (``parameter_draws``,
+``linear_monte_carlo``): agreement with Approach 1, fixed RNG blocks, a shared parameter against
+independent ones, the convergence check; distribution draws and the 95 % interval."""
 
 from __future__ import annotations
 
-import logging
-import warnings
-
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
 
-from sinks.errors import ConfigError, InputDataError
-from sinks.uncertainty import (RNG_BLOCK, Approach1Warning, approach1_linear_totals,
-                               combine_product, combine_sum, draw_parameter, ipcc_percent_to_sd,
-                               monte_carlo_zone_totals)
+from sinks.errors import ConfigError
+from sinks.parameters import SD_RULES, load_registry, registry_sensitivities, value
+from sinks.propagation import ClassParameters, table_uncertainty
+from sinks.uncertainty import (RNG_BLOCK, Z95, draw_parameter, interval95, linear_approach1_sd,
+                               linear_monte_carlo, parameter_draws, variance_shares)
 
+# --------------------------------------------------------------------------- Eq. 3.1 (product)
 
-def test_eq_3_1_product_hand_computed():
-    # Eq. 3.1: U = sqrt(30^2 + 40^2) = sqrt(900 + 1600) = sqrt(2500) = 50 %.
-    assert combine_product([30.0, 40.0]) == pytest.approx(50.0)
-    # sqrt(10^2 + 20^2 + 20^2) = sqrt(100 + 400 + 400) = sqrt(900) = 30 %.
-    assert combine_product([10, 20, 20]) == pytest.approx(30.0)
-    assert combine_product([7.5]) == pytest.approx(7.5)
-
-
-def test_eq_3_2_sum_hand_computed():
-    # Eq. 3.2: x = 100, 300 with U = 30 %, 10 %:
-    # sqrt((30*100)^2 + (10*300)^2) / |100 + 300| = sqrt(9e6 + 9e6) / 400 = 4242.64 / 400
-    # = 10.6066 %.
-    assert combine_sum([100.0, 300.0], [30.0, 10.0]) == pytest.approx(np.sqrt(18e6) / 400)
-    assert combine_sum([100.0, 300.0], [30.0, 10.0]) == pytest.approx(10.6066, abs=1e-4)
-    # A difference (gain 100, loss -60, both ±10 %): sqrt(1000^2 + 600^2) / 40 = 1166.19 / 40
-    # = 29.155 %.
-    assert combine_sum([100.0, -60.0], [10.0, 10.0]) == pytest.approx(29.1548, abs=1e-4)
-    with pytest.raises(InputDataError, match="2 values but 1 uncertainties"):
-        combine_sum([1.0, 2.0], [5.0])
-    with pytest.raises(InputDataError, match="≥ 0"):
-        combine_product([-5.0])
+# Three factors of IPCC 2006 Vol.4 Ch.2 Eq. 2.25 (SOC = SOC_ref × F_LU × F_MG × F_I): a product
+# of registry parameters, as the gain-loss and soil rates are.
+FACTORS = ("soc_ref_lac", "f_lu_cropland_annual", "f_mg_no_till")
 
 
-def test_approach1_warns_above_100_percent():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        combine_product([60.0, 70.0])  # 92 %: no warning
-    with pytest.warns(Approach1Warning, match="Monte Carlo"):
-        combine_product([120.0])
-    with pytest.warns(Approach1Warning):  # small net of large terms: hypot(1000, 960)/4 = 347 %
-        assert combine_sum([100.0, -96.0], [10.0, 10.0]) == pytest.approx(
-            np.hypot(1000, 960) / 4)
+def _product_u(reg, ids) -> float:
+    """Approach 1 U (%) of the product of registry parameters ``ids``, from the registry's
+    first-order sensitivities, as sinks.propagation.registry_uncertainty combines them."""
+    sens = registry_sensitivities(reg, lambda r: np.array([np.prod([value(r, i) for i in ids])]))
+    product = np.prod([value(reg, i) for i in ids])
+    return 100 * Z95 * float(np.sqrt((sens ** 2).sum())) / abs(product)
+
+
+@pytest.mark.parametrize("u, expected", [
+    ((30.0, 40.0), 50.0),         # sqrt(30^2 + 40^2) = sqrt(900 + 1600) = sqrt(2500) = 50 %
+    ((10.0, 20.0, 20.0), 30.0),   # sqrt(10^2 + 20^2 + 20^2) = sqrt(900) = 30 %
+    ((7.5,), 7.5),                # one factor keeps its own uncertainty
+])
+def test_eq_3_1_product_hand_computed(u, expected):
+    """IPCC 2006 Vol.1 Ch.3 Eq. 3.1: U_total = sqrt(U_1² + … + U_n²) for a product. First-order
+    propagation is exact for a product to first order, and central differences are exact for a
+    function linear in each parameter, so the registry's sensitivities give it to ~1e-6."""
+    ids = FACTORS[:len(u)]
+    means = (50.0, 0.8, 1.2)[:len(u)]
+    # Each factor given as "mean ± U %" (95 % CI): sd = U / 100 × mean / 1.96.
+    reg = load_registry({i: {"value": m, "sd": m * ui / 100 / Z95} for i, m, ui in zip(ids, means, u)})
+    assert _product_u(reg, ids) == pytest.approx(expected, rel=1e-6)
+
+
+def test_eq_3_1_product_of_registry_parameters():
+    """IPCC 2006 Vol.1 Ch.3 Eq. 3.1 on two published entries of the registry: the relative sd of
+    a × b is hypot(sd_a / a, sd_b / b) to first order."""
+    reg = load_registry()
+    a, b = FACTORS[:2]
+    sd_a, sd_b = reg.loc[a, "sd"], reg.loc[b, "sd"]
+    assert sd_a > 0 and sd_b > 0 and str(reg.loc[a, "status"]).upper() != "UNCONFIRMED"
+    fn = lambda r: np.array([value(r, a) * value(r, b)])  # noqa: E731
+    sens = registry_sensitivities(reg, fn)
+    va, vb = value(reg, a), value(reg, b)
+    # Only the two factors have non-zero rows: ∂(ab)/∂a × sd_a = b sd_a, ∂(ab)/∂b × sd_b = a sd_b.
+    assert np.count_nonzero(sens) == 2
+    np.testing.assert_allclose(np.sort(np.abs(sens[sens != 0])), np.sort([vb * sd_a, va * sd_b]),
+                               rtol=1e-6)
+    assert np.sqrt((sens ** 2).sum()) / (va * vb) == pytest.approx(np.hypot(sd_a / va, sd_b / vb),
+                                                                   rel=1e-6)
+    # A negative uncertainty is refused where it enters (the config's override).
+    with pytest.raises(ConfigError, match="must be >= 0"):
+        load_registry({a: {"value": va, "sd": -1.0}})
 
 
 def test_ipcc_percent_to_sd():
-    # "50 ± 19.6 %" as a 95 % CI: half-width 9.8 = 1.96 sd -> sd = 5.0.
-    assert ipcc_percent_to_sd(50.0, 19.6) == pytest.approx(5.0)
-    np.testing.assert_allclose(ipcc_percent_to_sd(np.array([-10.0, 20.0]), 9.8), [0.5, 1.0])
+    """IPCC 2006 Vol.1 Ch.3: "mean ± x %" is the half-width of the 95 % CI, 1.96 sd for a
+    normal, so sd = x / 100 × |mean| / 1.96 (the registry's ``pct_ci95`` rule)."""
+    rule = SD_RULES["pct_ci95"]
+    # "50 ± 19.6 %": half-width 9.8 = 1.96 sd -> sd = 5.0.
+    assert rule(50.0, 19.6, np.nan, np.nan) == pytest.approx(5.0)
+    np.testing.assert_allclose(rule(np.array([-10.0, 20.0]), 9.8, np.nan, np.nan), [0.5, 1.0])
+    # A registry entry stated that way: SOC_ref 55 t/ha ± 8 % -> sd = 55 × 8 / 196 = 2.2449 t/ha.
+    row = load_registry().loc["soc_ref_lac"]
+    assert row["uncertainty_type"] == "pct_ci95"
+    assert row["sd"] == pytest.approx(abs(row["value"]) * row["uncertainty"] / 100 / Z95)
 
+
+# --------------------------------------------------------------------------- Eq. 3.2 (sum)
+
+
+def _u_percent(coeffs, means, sds):
+    """U (%) of each coeffs @ θ by Approach 1: 100 × 1.96 sd / |value|."""
+    c = np.atleast_2d(np.asarray(coeffs, dtype="float64"))
+    return 100 * Z95 * linear_approach1_sd(c, sds) / np.abs(c @ np.asarray(means))
+
+
+def test_eq_3_2_sum_hand_computed():
+    """IPCC 2006 Vol.1 Ch.3 Eq. 3.2: U_total = sqrt(Σ (U_i x_i)²) / |Σ x_i|, uncorrelated terms;
+    ``linear_approach1_sd`` is this rule on the terms c_j θ_j."""
+    pct_sd = lambda x, u: abs(x) * u / 100 / Z95  # noqa: E731  (mean ± U % -> sd)
+    # x = 100, 300 with U = 30 %, 10 %: half-widths 30 and 30, so
+    # sqrt(30^2 + 30^2) / |100 + 300| = 42.4264 / 400 = 10.6066 %.
+    sds = [pct_sd(100, 30), pct_sd(300, 10)]
+    assert _u_percent([1.0, 1.0], [100.0, 300.0], sds)[0] == pytest.approx(np.sqrt(1800) / 4)
+    assert _u_percent([1.0, 1.0], [100.0, 300.0], sds)[0] == pytest.approx(10.6066, abs=1e-4)
+    # The same as areas × per-hectare densities: 10 ha and 30 ha at 10 Mg/ha ± 30 %, ± 10 %.
+    assert _u_percent([10.0, 30.0], [10.0, 10.0], [pct_sd(10, 30), pct_sd(10, 10)])[0] == \
+        pytest.approx(10.6066, abs=1e-4)
+    # A difference (gain 100, loss 60, both ± 10 %): coefficient -1 for the loss,
+    # sqrt(10^2 + 6^2) / |100 - 60| = 11.6619 / 40 = 29.1548 %.
+    assert _u_percent([1.0, -1.0], [100.0, 60.0], [pct_sd(100, 10), pct_sd(60, 10)])[0] == \
+        pytest.approx(29.1548, abs=1e-4)
+    # Small net of large terms (100 - 96, both ± 10 %): hypot(10, 9.6) / 4 = 346.6 %, far above
+    # the ~100 % where IPCC 2006 Vol.1 §3.2.3.1 prefers Approach 2 (see the asymmetry test).
+    assert _u_percent([1.0, -1.0], [100.0, 96.0], [pct_sd(100, 10), pct_sd(96, 10)])[0] == \
+        pytest.approx(np.hypot(10, 9.6) / 4 * 100)
+    # One parameter at both epochs of a stock change enters with its net coefficient, so it
+    # cancels where land does not change: 5 ha kept forest -> 5 - 5 = 0, sd 0.
+    np.testing.assert_array_equal(linear_approach1_sd(np.array([[5.0 - 5.0, 2.0]]), [6.0, 0.0]), [0.0])
+    # Row by row: a coefficient matrix gives one sd per row.
+    np.testing.assert_allclose(linear_approach1_sd([[3.0, 4.0], [1.0, 0.0]], [1.0, 1.0]), [5.0, 1.0])
+
+
+def test_coefficients_must_match_parameters():
+    # One coefficient per parameter: a mismatch is an error, never a silent broadcast.
+    with pytest.raises(ValueError):
+        linear_approach1_sd(np.ones((2, 3)), [1.0])
+    with pytest.raises(ValueError):
+        linear_monte_carlo(np.ones((2, 3)), parameter_draws(NORMAL[:1], 10, 0))
+
+
+# --------------------------------------------------------------------------- Monte Carlo
 
 AREAS = np.array([[100.0, 50.0, 0.0],    # zone 1 (ha of strata 1-3)
                   [20.0, 200.0, 30.0],   # zone 2
@@ -62,41 +134,63 @@ AREAS = np.array([[100.0, 50.0, 0.0],    # zone 1 (ha of strata 1-3)
 NORMAL = [{"dist": "normal", "mean": 100.0, "sd": 10.0},
           {"dist": "normal", "mean": 50.0, "sd": 5.0},
           {"dist": "normal", "mean": 20.0, "sd": 4.0}]
+MEANS = np.array([100.0, 50.0, 20.0])
+SDS = np.array([10.0, 5.0, 4.0])
 
 
 def test_monte_carlo_converges_to_approach1():
+    """IPCC 2006 Vol.1 §3.2.3.2 (Approach 2) against Eq. 3.2 (Approach 1): for normal parameters
+    and a linear model they agree within sampling error."""
     n = 20_000
-    mc = monte_carlo_zone_totals(AREAS, NORMAL, n_draws=n, seed=42)
-    a1 = approach1_linear_totals(AREAS, [100, 50, 20], [10, 5, 4])
+    mc = linear_monte_carlo(AREAS, parameter_draws(NORMAL, n, 42))
+    total, sd1 = AREAS @ MEANS, linear_approach1_sd(AREAS, SDS)
     # zone 1: total 100*100 + 50*50 = 12,500 Mg; sd = sqrt((100*10)^2 + (50*5)^2) = 1030.78.
-    assert a1["total"][0] == pytest.approx(12_500.0)
-    assert a1["sd"][0] == pytest.approx(np.hypot(1000, 250))
+    assert total[0] == pytest.approx(12_500.0)
+    assert sd1[0] == pytest.approx(np.hypot(1000, 250))
     # Within sampling error: se(mean) = sd/sqrt(n); se(sd) ≈ sd/sqrt(2n) (0.5 % at n = 20,000).
-    assert np.all(np.abs(mc.mean - a1["total"]) < 4 * a1["sd"] / np.sqrt(n))
-    np.testing.assert_allclose(mc.sd, a1["sd"], rtol=0.03)
+    assert np.all(np.abs(mc["mean"] - total) < 4 * sd1 / np.sqrt(n))
+    np.testing.assert_allclose(mc["sd"], sd1, rtol=0.03)
     # The Approach 1 95 % interval (± 1.96 sd) matches the Monte Carlo percentiles.
-    np.testing.assert_allclose(mc.p2_5, a1["ci_low"], rtol=0.02)
-    np.testing.assert_allclose(mc.p97_5, a1["ci_high"], rtol=0.02)
-    # The same through Eq. 3.2 with IPCC percentages: U_s = 100 * 1.96 sd_s / mean_s.
-    u = combine_sum(AREAS[0, :2] * [100, 50], [19.6, 19.6])
-    assert u == pytest.approx(a1["uncertainty_percent"][0])
-    assert mc.convergence.converged and mc.convergence.n_half == n // 2
-    table = mc.to_frame(["z1", "z2", "z3"])
-    assert list(table.columns) == ["mean", "sd", "ci_low", "ci_high", "uncertainty_percent"]
-    assert table.attrs["correlation"] == "stratum" and table.attrs["n_draws"] == n
+    np.testing.assert_allclose(mc["p2_5"], total - Z95 * sd1, rtol=0.02)
+    np.testing.assert_allclose(mc["p97_5"], total + Z95 * sd1, rtol=0.02)
+    # The same through Eq. 3.2 with IPCC percentages: U_s = 100 * 1.96 sd_s / mean_s = 19.6 %
+    # for both strata of zone 1: sqrt((19.6 × 10,000)^2 + (19.6 × 2,500)^2) / 12,500 = 16.164 %.
+    assert 100 * Z95 * sd1[0] / total[0] == pytest.approx(19.6 * np.hypot(10_000, 2_500) / 12_500)
+    assert sorted(mc) == ["mean", "p2_5", "p97_5", "rel_change", "sd"]
+    assert mc["rel_change"].shape == (3,) and (mc["rel_change"] <= 0.05).all()
 
 
 def test_monte_carlo_other_distributions_match_approach1_sd():
-    # sd of a linear combination of independent parameters is exact for any distribution:
-    # uniform(0, 12): sd = 12/sqrt(12) = 3.4641; triangular(0, 3, 6): sd = sqrt(27/18) = 1.2247;
-    # lognormal mean 10 sd 2 (sd of the quantity itself).
+    # sd of a linear combination of independent parameters is exact for any distribution
+    # (IPCC 2006 Vol.1 Eq. 3.2 holds for variances): uniform(0, 12): sd = 12/sqrt(12) = 3.4641;
+    # triangular(0, 3, 6): sd = sqrt(27/18) = 1.2247; lognormal mean 10 sd 2 (of the quantity).
     params = {"forest": {"dist": "uniform", "low": 0.0, "high": 12.0},
               "shrub": {"dist": "triangular", "low": 0.0, "mode": 3.0, "high": 6.0},
               "crop": {"dist": "lognormal", "mean": 10.0, "sd": 2.0}}
-    mc = monte_carlo_zone_totals(AREAS, params, n_draws=20_000, seed=7)
-    a1 = approach1_linear_totals(AREAS, [6.0, 3.0, 10.0], [np.sqrt(12.0), np.sqrt(1.5), 2.0])
-    np.testing.assert_allclose(mc.sd, a1["sd"], rtol=0.03)
-    np.testing.assert_allclose(mc.mean, a1["total"], rtol=0.01)
+    mc = linear_monte_carlo(AREAS, parameter_draws(params, 20_000, 7))
+    np.testing.assert_allclose(mc["sd"], linear_approach1_sd(AREAS, [np.sqrt(12.0), np.sqrt(1.5), 2.0]),
+                               rtol=0.03)
+    np.testing.assert_allclose(mc["mean"], AREAS @ [6.0, 3.0, 10.0], rtol=0.01)
+
+
+def test_large_uncertainty_monte_carlo_interval_is_asymmetric():
+    """IPCC 2006 Vol.1 §3.2.3.1: above about 100 % the interval of a quantity that cannot be
+    negative is asymmetric and Approach 1 (± 1.96 sd) misstates it; Approach 2 gets it."""
+    # 100 ha at θ ~ N(1, 1) truncated at 0 (Mg C/ha): Approach 1 on the normal sd gives
+    # U = 196 % and a lower bound 100 - 196 < 0.
+    spec = [{"dist": "truncated_normal", "mean": 1.0, "sd": 1.0, "low": 0.0, "high": None}]
+    coeffs = np.array([[100.0]])
+    sd1 = linear_approach1_sd(coeffs, [1.0])[0]
+    assert 100 * Z95 * sd1 / 100.0 == pytest.approx(196.0) and 100.0 - Z95 * sd1 < 0
+    mc = linear_monte_carlo(coeffs, parameter_draws(spec, 20_000, 5))
+    # Truncated normal quantiles: F(x) = (Φ(x-1) - Φ(-1)) / Φ(1) -> 2.5 %: 0.083, 97.5 %: 3.033
+    # (× 100 ha); mean 1 + φ(1)/Φ(1) = 1.2876.
+    lo, hi = stats.truncnorm.ppf([0.025, 0.975], -1.0, np.inf, loc=1.0, scale=1.0) * 100
+    assert (lo, hi) == pytest.approx((8.34, 303.3), abs=0.1)
+    assert mc["p2_5"][0] >= 0 and mc["p2_5"][0] == pytest.approx(lo, abs=2.0)
+    assert mc["p97_5"][0] == pytest.approx(hi, abs=8.0)
+    upper, lower = mc["p97_5"][0] - mc["mean"][0], mc["mean"][0] - mc["p2_5"][0]
+    assert upper / lower == pytest.approx((303.3 - 128.76) / (128.76 - 8.34), rel=0.1)  # 1.45
 
 
 def test_draw_parameter_distributions():
@@ -109,81 +203,120 @@ def test_draw_parameter_distributions():
     assert (draw_parameter({"dist": "constant", "value": 4.2}, 3, rng) == 4.2).all()
 
 
-@pytest.mark.parametrize("independent", [None, 0.09])
-def test_same_seed_identical_for_any_batch_size(independent):
+def test_parameter_draws_same_seed_identical_whatever_n():
+    """STYLE §4.7: draws in fixed RNG blocks keyed by block index, so the first draws do not
+    depend on how many are asked for, and every table and map of a run sees the same draws."""
     n = 3 * RNG_BLOCK + 17  # not a multiple of the RNG block
-    runs = [monte_carlo_zone_totals(AREAS, NORMAL, n_draws=n, seed=123, batch_size=b,
-                                    independent_unit_ha=independent)
-            for b in (1, RNG_BLOCK, 2 * RNG_BLOCK + 1, 10**6)]
+    full = parameter_draws(NORMAL, n, 123)
+    assert full.shape == (n, 3)
+    for m in (2, 100, RNG_BLOCK, RNG_BLOCK + 1, 2 * RNG_BLOCK + 1, n):
+        np.testing.assert_array_equal(parameter_draws(NORMAL, m, 123), full[:m])
+    # Names do not change the draws (list or dict of the same specs, in order).
+    named = parameter_draws({f"p{i}": s for i, s in enumerate(NORMAL)}, n, 123)
+    np.testing.assert_array_equal(named, full)
+    # Another seed, another stream; and each block is a fresh stream, not a repeat of block 0.
+    assert (parameter_draws(NORMAL, n, 124) != full).all()
+    assert (full[:RNG_BLOCK] != full[RNG_BLOCK:2 * RNG_BLOCK]).all()
+
+
+def test_linear_monte_carlo_same_for_any_row_batch():
+    """Rows are processed in memory batches of ``batch_rows``: a runtime knob with no effect on
+    the results, which are each row's mean, sd (ddof=1) and np.percentile 2.5 / 97.5."""
+    coeffs = np.random.default_rng(0).normal(size=(37, 3))  # coefficients of both signs
+    draws = parameter_draws(NORMAL, 3 * RNG_BLOCK + 17, 123)
+    runs = [linear_monte_carlo(coeffs, draws, batch_rows=b) for b in (1, 5, 512)]
     for run in runs[1:]:
-        np.testing.assert_array_equal(run.draws, runs[0].draws)
-        np.testing.assert_array_equal(run.p97_5, runs[0].p97_5)
-    other = monte_carlo_zone_totals(AREAS, NORMAL, n_draws=n, seed=124,
-                                    independent_unit_ha=independent)
-    assert not np.array_equal(other.draws, runs[0].draws)
-    # The first draws do not depend on how many are asked for (blocks keyed by index).
-    short = monte_carlo_zone_totals(AREAS, NORMAL, n_draws=100, seed=123,
-                                    independent_unit_ha=independent)
-    np.testing.assert_array_equal(short.draws, runs[0].draws[:100])
+        for key in runs[0]:
+            np.testing.assert_allclose(run[key], runs[0][key], rtol=1e-12, atol=0)
+    values = coeffs @ draws.T
+    np.testing.assert_allclose(runs[0]["mean"], values.mean(axis=1), rtol=1e-10)
+    np.testing.assert_allclose(runs[0]["sd"], values.std(axis=1, ddof=1), rtol=1e-10)
+    np.testing.assert_allclose(np.stack([runs[0]["p2_5"], runs[0]["p97_5"]]),
+                               np.percentile(values, [2.5, 97.5], axis=1), rtol=1e-10)
 
 
-def test_correlated_vs_independent_analytic_factor():
-    # One zone of N = 100 identical 1-ha pixels of one stratum, theta ~ N(10, 2) Mg C/ha.
-    # Correlated (one draw shared by all pixels): sd(total) = N * sigma = 100 * 2 = 200 Mg C.
-    # Independent (one draw per pixel):     sd(total) = sqrt(N) * sigma = 10 * 2 = 20 Mg C.
-    # Ratio sqrt(N) = 10; both have mean 100 * 10 = 1000 Mg C.
-    areas = np.array([[100.0]])
+def test_shared_parameter_correlates_rows():
+    """IPCC 2006 Vol.1 §3.2.3.2 as sinks.propagation applies it: a published value is drawn once
+    per iteration and shared by every row that uses it, so rows are fully correlated and
+    totals are not falsely precise."""
+    # Zone A 100 ha, zone B 50 ha, and A + B, all of one stratum θ ~ N(10, 2) Mg C/ha.
     spec = [{"dist": "normal", "mean": 10.0, "sd": 2.0}]
-    corr = monte_carlo_zone_totals(areas, spec, n_draws=20_000, seed=3)
-    ind = monte_carlo_zone_totals(areas, spec, n_draws=20_000, seed=3, independent_unit_ha=1.0)
-    assert corr.sd[0] == pytest.approx(200.0, rel=0.03)
-    assert ind.sd[0] == pytest.approx(20.0, rel=0.03)
-    assert corr.sd[0] / ind.sd[0] == pytest.approx(10.0, rel=0.05)
-    width = lambda r: r.p97_5[0] - r.p2_5[0]
+    n = 20_000
+    coeffs = np.array([[100.0], [50.0], [150.0]])
+    corr = linear_monte_carlo(coeffs, parameter_draws(spec, n, 3))
+    # Shared draw: sd(A + B) = sd(A) + sd(B) exactly (200 + 100 = 300 Mg C), not hypot = 223.6.
+    assert corr["sd"][2] == pytest.approx(corr["sd"][0] + corr["sd"][1], rel=1e-12)
+    np.testing.assert_allclose(linear_approach1_sd(coeffs, [2.0]), [200.0, 100.0, 300.0])
+    assert corr["sd"][0] == pytest.approx(200.0, rel=0.03)
+    # Two independent parameters instead (one per zone): sd(A + B) = hypot(200, 100) = 223.6.
+    np.testing.assert_allclose(linear_approach1_sd([[100.0, 0.0], [0.0, 50.0], [100.0, 50.0]],
+                                                   [2.0, 2.0]), [200.0, 100.0, np.hypot(200, 100)])
+    # N = 100 pixels of 1 ha: shared θ gives sd(total) = N σ = 200 Mg C; one independent θ per
+    # pixel gives sqrt(N) σ = 20 Mg C. Ratio sqrt(N) = 10; both have mean 100 × 10 = 1000 Mg C.
+    ind = linear_monte_carlo(np.ones((1, 100)), parameter_draws(spec * 100, n, 3))
+    assert linear_approach1_sd(np.ones((1, 100)), np.full(100, 2.0))[0] == pytest.approx(20.0)
+    assert ind["sd"][0] == pytest.approx(20.0, rel=0.03)
+    assert corr["sd"][0] / ind["sd"][0] == pytest.approx(10.0, rel=0.05)
+    width = lambda r: r["p97_5"][0] - r["p2_5"][0]  # noqa: E731
     assert width(corr) / width(ind) == pytest.approx(10.0, rel=0.05)
-    assert corr.mean[0] == pytest.approx(1000.0, abs=4 * 200 / np.sqrt(20_000))
-    assert ind.mean[0] == pytest.approx(1000.0, abs=4 * 20 / np.sqrt(20_000))
-    assert ind.correlation == "independent"
+    assert corr["mean"][0] == pytest.approx(1000.0, abs=4 * 200 / np.sqrt(n))
+    assert ind["mean"][0] == pytest.approx(1000.0, abs=4 * 20 / np.sqrt(n))
 
 
-def test_convergence_reported_and_warned(caplog):
-    with caplog.at_level(logging.WARNING, logger="sinks.uncertainty"):
-        mc = monte_carlo_zone_totals(AREAS, NORMAL, n_draws=20, seed=0,
-                                     convergence_tolerance=1e-6)
-    assert not mc.convergence.converged and mc.convergence.n_half == 10
-    assert mc.convergence.rel_change.shape == (3,)
-    assert "increase uncertainty.n_draws" in caplog.text
+def test_convergence_reported():
+    # The check: largest shift of a 95 % bound between the first half of the draws and all of
+    # them, as a fraction of the interval width (0 for a zero-width interval).
+    draws = parameter_draws(NORMAL, 20, 0)
+    coeffs = np.vstack([AREAS, np.zeros(3)])
+    mc = linear_monte_carlo(coeffs, draws)
+    values = AREAS @ draws.T
+    lo, hi = np.percentile(values, [2.5, 97.5], axis=1)
+    lo_h, hi_h = np.percentile(values[:, :10], [2.5, 97.5], axis=1)
+    expected = np.maximum(np.abs(lo_h - lo), np.abs(hi_h - hi)) / (hi - lo)
+    np.testing.assert_allclose(mc["rel_change"][:3], expected, rtol=1e-12)
+    assert (mc["rel_change"][:3] > 0).all() and mc["rel_change"][3] == 0.0
+    # The engine reports it, and 20 draws are not stable to 5 % of the width.
+    params = ClassParameters([f"p{i}" for i in range(3)], NORMAL, SDS, np.zeros((0, 4, 3)))
+    cols, conv = table_uncertainty(AREAS @ MEANS, AREAS, params,
+                                   {"approaches": ["approach1", "monte_carlo"], "n_draws": 20,
+                                    "seed": 0})
+    assert conv["n_half"] == 10 and not conv["converged"]
+    assert conv["max_interval_shift"] == pytest.approx(expected.max())
+    assert isinstance(cols, pd.DataFrame) and len(cols) == 3
 
 
-@pytest.mark.parametrize("params, error, message", [
-    ([{"dist": "gamma", "mean": 1, "sd": 1}], ConfigError, "unknown distribution"),
-    ([{"dist": "normal", "mean": 1}], ConfigError, "needs key 'sd'"),
-    ([{"dist": "normal", "mean": 1, "sd": -1}], ConfigError, r"sd = -1.0: must be ≥ 0"),
-    ([{"dist": "lognormal", "mean": 0, "sd": 1}], ConfigError, "lognormal needs mean > 0"),
-    ([{"dist": "triangular", "low": 0, "mode": 5, "high": 4}], ConfigError,
-     "low ≤ mode ≤ high"),
-    ([{"dist": "uniform", "low": "a", "high": 1}], ConfigError, "must be a number"),
-    ({"forest": {"mean": 1}}, ConfigError, "forest: uncertainty distribution"),
-    ([{"dist": "normal", "mean": 1, "sd": 1}], InputDataError, "3 strata in areas_ha but 1"),
+@pytest.mark.parametrize("params, message", [
+    ([{"dist": "gamma", "mean": 1, "sd": 1}], "unknown distribution"),
+    ([{"dist": "normal", "mean": 1}], "needs key 'sd'"),
+    ([{"dist": "normal", "mean": 1, "sd": -1}], r"sd = -1.0: must be ≥ 0"),
+    ([{"dist": "lognormal", "mean": 0, "sd": 1}], "lognormal needs mean > 0"),
+    ([{"dist": "triangular", "low": 0, "mode": 5, "high": 4}], "low ≤ mode ≤ high"),
+    ([{"dist": "uniform", "low": "a", "high": 1}], "must be a number"),
+    ([{"dist": "truncnorm", "mean": 1, "sd": 1, "low": 2, "high": 1}], "must be ≤ high"),
+    ({"forest": {"mean": 1}}, "forest: uncertainty distribution"),
 ])
-def test_invalid_parameters(params, error, message):
-    with pytest.raises(error, match=message):
-        monte_carlo_zone_totals(AREAS, params, n_draws=10)
+def test_invalid_parameters(params, message):
+    with pytest.raises(ConfigError, match=message):
+        parameter_draws(params, 10, 0)
 
 
-def test_invalid_run_settings():
-    with pytest.raises(ConfigError, match="n_draws = 0"):
-        monte_carlo_zone_totals(AREAS, NORMAL, n_draws=0)
-    with pytest.raises(InputDataError, match="≥ 0"):
-        monte_carlo_zone_totals(-AREAS, NORMAL, n_draws=10)
-    with pytest.raises(ConfigError, match="independent_unit_ha"):
-        monte_carlo_zone_totals(AREAS, NORMAL, n_draws=10, independent_unit_ha=0)
+@pytest.mark.parametrize("n_draws", [0, 1, 2.5])
+def test_invalid_n_draws(n_draws):
+    with pytest.raises(ConfigError, match=f"n_draws = {n_draws}: must be an integer ≥ 2"):
+        parameter_draws(NORMAL, n_draws, 0)
+
+
+def test_variance_shares_hand_computed():
+    """Saltelli et al. 2008, Global Sensitivity Analysis: The Primer, §1.2.5: for a model linear
+    in independent parameters the first-order Sobol index is c_j² sd_j² / Σ_i c_i² sd_i²."""
+    shares = variance_shares(np.vstack([AREAS[:1], np.zeros(3)]), SDS)
+    # zone 1: terms (100 × 10)^2 = 10^6 and (50 × 5)^2 = 62,500 -> 16/17, 1/17, 0.
+    np.testing.assert_allclose(shares, [[16 / 17, 1 / 17, 0.0], [0.0, 0.0, 0.0]])
 
 
 @pytest.mark.parametrize("n", [2, 3, 7, 1000, 2001])
 def test_interval95_equals_numpy_percentile(n):
     # The partial-sort percentiles must be np.percentile's (linear interpolation), whatever n.
-    from sinks.uncertainty import interval95
     v = np.random.default_rng(n).normal(size=(6, n))
     lo, hi = interval95(v)
     np.testing.assert_allclose(np.stack([lo, hi]), np.percentile(v, [2.5, 97.5], axis=1), rtol=1e-12)

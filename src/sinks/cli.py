@@ -17,7 +17,7 @@ import click
 from sinks import __version__
 from sinks import config as cfgmod
 from sinks.errors import SinksError
-from sinks.parameters import load_registry, registry_table
+from sinks.parameters import registry_table
 from sinks.plan import RULES, Rule
 from sinks.run import Run
 
@@ -150,7 +150,7 @@ for _rule, _spec in RULES.items():
 def parameters(config):
     """List the effective parameter registry of CONFIG (value, unit, sd, source, status)."""
     cfg = cfgmod.load_config(config)
-    table = registry_table(load_registry(cfg["parameters"]))
+    table = registry_table(Run.from_config(cfg).registry)
     with __import__("pandas").option_context("display.width", 200, "display.max_colwidth", 70):
         click.echo(table.to_string(index=False))
 

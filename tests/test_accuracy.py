@@ -194,7 +194,7 @@ def test_accuracy_command_on_a_class_map_hand_computed(tmp_path):
     import subprocess
     import sys
 
-    from test_workflow import PX_HA
+    from conftest import PX_HA
 
     lc = np.ones((10, 10), dtype="uint8")
     lc[:, 5:] = 2

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +12,9 @@ import pytest
 import rasterio
 import yaml
 
-from conftest import make_raster, write_config
+from conftest import PX_HA, REPO, make_raster, sinks_cli, write_config
 
 pytestmark = pytest.mark.workflow
-REPO = Path(__file__).resolve().parents[1]
-
-# Pixel area of the tiny case: 30 m x 30 m in UTM 50N at its central meridian, where the
-# projection's areal scale is k0^2 = 0.9996^2, so the true area is 900 / 0.9996^2 m2.
-PX_HA = 900 / 0.9996**2 / 1e4
-
-
-def sinks(*args, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sinks", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
 
 
 def jobs_planned(dry_run_stdout: str) -> dict[str, int]:
@@ -51,7 +39,7 @@ def _tiny_done(tmp_path_factory):
     """One complete run of the tiny case, shared (read-only) by the tests of this module."""
     from conftest import build_tiny
     root = build_tiny(tmp_path_factory.mktemp("tiny_done"))
-    res = sinks("run", "config.yaml", "--cores", "2", cwd=root)
+    res = sinks_cli("run", "config.yaml", "--cores", "2", cwd=root)
     assert res.returncode == 0, res.stderr[-3000:]
     return root
 
@@ -121,7 +109,7 @@ def test_dry_run_adding_an_epoch_plans_only_new_work(tiny_run):
     make_raster(tiny_run / "lc_2030.tif", lc, nodata=0)
     cfg["landcover"]["epochs"][2030] = "lc_2030.tif"
     write_config(tiny_run / "config.yaml", cfg)
-    res = sinks("run", "config.yaml", "--dry-run", cwd=tiny_run)
+    res = sinks_cli("run", "config.yaml", "--dry-run", cwd=tiny_run)
     assert res.returncode == 0, res.stderr[-2000:]
     jobs = jobs_planned(res.stdout)
     assert jobs.get("align_landcover") == 1 and "2030" in res.stdout
@@ -135,7 +123,7 @@ def test_dry_run_adding_an_epoch_plans_only_new_work(tiny_run):
 def test_dry_run_changing_densities_reruns_only_carbon(tiny_run):
     table = (tiny_run / "carbon_pools.csv").read_text().replace("2,30,7,55,2", "2,31,7,55,2")
     (tiny_run / "carbon_pools.csv").write_text(table)
-    jobs = jobs_planned(sinks("run", "config.yaml", "--dry-run", cwd=tiny_run).stdout)
+    jobs = jobs_planned(sinks_cli("run", "config.yaml", "--dry-run", cwd=tiny_run).stdout)
     assert jobs.get("compute_stock") == 2 and jobs.get("compute_sink") == 1
     assert jobs.get("summarize") == 1
     assert "align_landcover" not in jobs and "classify_ecosystem" not in jobs
@@ -146,13 +134,13 @@ def test_dry_run_changing_a_config_parameter_reruns_dependents_only(tiny_run):
     cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
     cfg["outputs"] = {"pool_maps": False}
     write_config(tiny_run / "config.yaml", cfg)
-    jobs = jobs_planned(sinks("run", "config.yaml", "--dry-run", cwd=tiny_run).stdout)
+    jobs = jobs_planned(sinks_cli("run", "config.yaml", "--dry-run", cwd=tiny_run).stdout)
     assert jobs.get("compute_stock") == 2
     assert "align_landcover" not in jobs and "rasterize_zones" not in jobs
 
 
 def test_nothing_to_do_after_a_complete_run(tiny_run):
-    res = sinks("run", "config.yaml", "--dry-run", cwd=tiny_run)
+    res = sinks_cli("run", "config.yaml", "--dry-run", cwd=tiny_run)
     assert res.returncode == 0
     assert jobs_planned(res.stdout) == {}
 
@@ -169,7 +157,7 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
                                   for k, v in cfg["biomass"]["features"].items()}
     cfg["wetland"]["inundation"] = str(REPO / cfg["wetland"]["inundation"])
     write_config(tmp_path / "demo.yaml", cfg)
-    res = sinks("run", "demo.yaml", "--cores", "2", cwd=tmp_path)
+    res = sinks_cli("run", "demo.yaml", "--cores", "2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     out = tmp_path / "data/processed/jiangxi_demo/outputs"
     df = pd.read_csv(out / "zonal_summary.csv", dtype={"zone_id": str})
@@ -214,7 +202,7 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     # Dropping the 2025 map reruns the stocks and tables, not the model training.
     cfg["biomass"]["years"] = [2019]
     write_config(tmp_path / "demo.yaml", cfg)
-    jobs = jobs_planned(sinks("run", "demo.yaml", "--dry-run", cwd=tmp_path).stdout)
+    jobs = jobs_planned(sinks_cli("run", "demo.yaml", "--dry-run", cwd=tmp_path).stdout)
     assert "train_biomass" not in jobs and "predict_biomass" not in jobs
     assert jobs.get("compute_stock") == 2 and jobs.get("summarize") == 1
     # County totals add up to the province total (each pixel in exactly one county).
@@ -244,7 +232,7 @@ def test_gain_loss_wetland_run_then_adding_an_epoch_plans_only_new_work(tmp_path
     cfg["carbon"]["method"] = ["stock_difference", "gain_loss"]
     cfg["wetland"] = {"enabled": True, "inundation": "flood.tif", "open_water_threshold": 0.75}
     write_config(root / "config.yaml", cfg)
-    res = sinks("run", "config.yaml", "--cores", "2", cwd=root)
+    res = sinks_cli("run", "config.yaml", "--cores", "2", cwd=root)
     assert res.returncode == 0, res.stderr[-3000:]
     out = root / "data/processed/my_county"
     assert (out / "outputs/inundation_frequency.tif").is_file()
@@ -253,6 +241,6 @@ def test_gain_loss_wetland_run_then_adding_an_epoch_plans_only_new_work(tmp_path
                                                dtype="uint8"), nodata=0)
     cfg["landcover"]["epochs"][2030] = "lc_2030.tif"
     write_config(root / "config.yaml", cfg)
-    jobs = jobs_planned(sinks("run", "config.yaml", "--dry-run", cwd=root).stdout)
+    jobs = jobs_planned(sinks_cli("run", "config.yaml", "--dry-run", cwd=root).stdout)
     assert jobs.get("track_conversions") == 1 and jobs.get("compute_gain_loss") == 1
     assert "map_inundation" not in jobs

@@ -7,7 +7,6 @@ import hashlib
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import dask.array as da
 import numpy as np
@@ -15,20 +14,30 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from conftest import S2, S2_BANDS
 from sinks.errors import InputDataError
 from sinks.rs.imagery import open_scene
 from sinks.rs.indices import compute_index
 
-REPO = Path(__file__).resolve().parents[1]
-# 314 kB real scene, already in the repo with its provenance README (copied from
+# S2: the 314 kB real scene, already in the repo with its provenance README (copied from
 # shared/data/README.md §8); read from there rather than duplicated under tests/data/.
-S2 = REPO / "data/raw/sentinel2/sentinel2_patagonia_10m.tif"
 S2_SHA256 = "1828e0e856df059e3bc5d8f1422cfdb0245b3111ea2da6605658c203067c2326"
-S2_BANDS = {"B": 1, "G": 2, "R": 3, "N": 4}  # file bands: B2 blue, B3 green, B4 red, B8 nir
 
 
 def test_the_real_scene_is_the_documented_file():
     assert hashlib.sha256(S2.read_bytes()).hexdigest() == S2_SHA256
+
+
+def test_indices_on_a_real_sentinel2_pixel_by_hand():
+    # Pixel row 10, column 20: DN B 1318, G 1147, R 1303, N 1424 -> reflectance x 1e-4.
+    # NDVI = (0.1424 - 0.1303) / (0.1424 + 0.1303) = 0.0121 / 0.2727 = 0.044371
+    # EVI = 2.5 x 0.0121 / (0.1424 + 6 x 0.1303 - 7.5 x 0.1318 + 1) = 0.03025 / 0.9357 = 0.032329
+    # NDWI = (0.1147 - 0.1424) / (0.1147 + 0.1424) = -0.107740
+    bands = open_scene(S2, S2_BANDS, scale=1e-4, chunks=64)
+    got = {n: float(compute_index(n, bands).isel(y=10, x=20)) for n in ("NDVI", "EVI", "NDWI")}
+    assert got["NDVI"] == pytest.approx(0.0121 / 0.2727, rel=1e-5)
+    assert got["EVI"] == pytest.approx(0.03025 / 0.9357, rel=1e-4)
+    assert got["NDWI"] == pytest.approx(-0.0277 / 0.2571, rel=1e-5)
 
 
 def test_indices_on_the_greenest_real_sentinel2_pixel_by_hand():

@@ -1,92 +1,45 @@
-"""Imagery features as a workflow step (issue 6): reflectance scenes declared in the config ->
-composite on the run grid -> spectral-index COGs in interim/, usable as biomass features
-('index:NAME'); bad scenes stop the CLI with exit 2 and one line."""
+"""Biomass-map stages (sinks.methods.biomass_map.maps): imagery features as a workflow step
+(reflectance scenes declared in the config -> composite on the run grid -> spectral-index COGs in
+interim/, usable as biomass features 'index:NAME'), the biomass model and map of an epoch, and
+the remote-sensing sink of two map epochs (conftest.two_epochs) by hand; no map stock is ever
+differenced against a class default."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-import yaml
 
-from conftest import make_raster, write_config
-from test_rs_imagery import make_scene
-from sinks.methods.biomass_map.maps import extract_features
-from sinks.methods.biomass_map.maps import predict_biomass
-from sinks.methods.biomass_map.maps import train_biomass
+from conftest import (AGB_2000, CF, LC_2000, PX_HA, U_CF1R, biomass_config, build_tiny, make_raster,
+                      make_scene, rows_where, run_tiny_stages, s2_case, sinks_cli, write_config,
+                      write_maps)
+from conftest import ROOT_SHOOT as R
+from sinks.errors import InputDataError
+from sinks.methods.biomass_map.maps import (compute_rs_sink, extract_features, predict_biomass,
+                                            train_biomass)
 from sinks.paths import run_paths
-from sinks.prepare import align_landcover
-from sinks.prepare import rasterize_zones
+from sinks.prepare import align_landcover, rasterize_zones
 from sinks.run import Run
-
-REPO = Path(__file__).resolve().parents[1]
-S2 = REPO / "data/raw/sentinel2/sentinel2_patagonia_10m.tif"
-S2_BANDS = {"B": 1, "G": 2, "R": 3, "N": 4}
-
-
-def sinks(*args, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sinks", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-
-
-def s2_case(root: Path, **scene) -> Path:
-    """A config on the Sentinel-2 subset's own grid (UTM 19S, 10 m, 300 x 200 px): an all-forest
-    WorldCover land cover (code 10) and the scene for epoch 2020 (Patagonia: I/O check only)."""
-    make_raster(root / "lc_2020.tif", np.full((200, 300), 10, dtype="uint8"), crs="EPSG:32719",
-                res=10.0, nodata=0, origin=(600000.0, 4700020.0))
-    import geopandas as gpd
-    from shapely.geometry import box
-    gpd.GeoDataFrame({"id": ["1"]}, geometry=[box(600000, 4698020, 603000, 4700020)],
-                     crs="EPSG:32719").to_file(root / "site.gpkg")
-    cfg = {"run": {"name": "s2"}, "grid": {"crs": "EPSG:32719", "resolution": 10},
-           "zones": [{"path": "site.gpkg", "id_field": "id", "level": "site"}],
-           "landcover": {"legend": "worldcover", "epochs": {2020: "lc_2020.tif", 2021: "lc_2020.tif"}},
-           "uncertainty": {"enabled": False},
-           "imagery": {"scenes": {2020: [{"path": str(S2), "bands": S2_BANDS, "scale": 1e-4, **scene}]},
-                       "indices": ["NDVI", "EVI"]}}
-    return write_config(root / "config.yaml", cfg)
 
 
 @pytest.mark.workflow
 def test_extract_features_rule_on_the_sentinel2_grid(tmp_path):
     s2_case(tmp_path)
-    res = sinks("run", "config.yaml", "--cores", "2", cwd=tmp_path)
+    res = sinks_cli("run", "config.yaml", "--cores", "2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     interim = tmp_path / "data/processed/s2/interim"
     with rasterio.open(interim / "index_NDVI_2020.tif") as src:
         ndvi = src.read(1)
         tags, unit = src.tags(), src.units[0]
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
-    # Pixel row 10, column 20 (as in test_rs): DN R 1303, N 1424 x 1e-4 ->
+    # Pixel row 10, column 20 (as in test_rs_indices): DN R 1303, N 1424 x 1e-4 ->
     # NDVI = (0.1424 - 0.1303) / (0.1424 + 0.1303) = 0.0121 / 0.2727; the run grid is the scene's.
     assert ndvi[10, 20] == pytest.approx(0.0121 / 0.2727, rel=1e-5)
     assert ndvi.shape == (200, 300) and unit == "1"
     assert "Awesome Spectral Indices" in tags["citation"] and "sentinel2_patagonia" in tags["inputs"]
     assert (interim / "index_EVI_2020.tif").is_file()
     assert (tmp_path / "data/processed/s2/logs/extract_features_2020.log").is_file()
-
-
-def test_bad_scene_through_the_cli_exits_2_with_one_line(tmp_path):
-    s2_case(tmp_path, scale=1.0)  # DNs taken as reflectance
-    res = sinks("extract-features", "--config", "config.yaml", "--year", "2020", cwd=tmp_path)
-    assert res.returncode == 2
-    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("sinks: error")]
-    assert len(lines) == 1 and "sentinel2_patagonia_10m.tif" in lines[0] and "check the scale" in lines[0]
-    s2_case(tmp_path, bands={"R": 3, "N": 4, "S1": 11})  # a band the file lacks
-    res = sinks("extract-features", "--config", "config.yaml", "--year", "2020", cwd=tmp_path)
-    assert res.returncode == 2 and "missing" in res.stderr and "'S1': 11" in res.stderr
-    res = sinks("run", "config.yaml", cwd=tmp_path)  # stopped by the checks before any job
-    assert res.returncode == 2 and "'S1': 11" in res.stderr and not (tmp_path / "data").exists()
-    cfg = yaml.safe_load((tmp_path / "config.yaml").read_text())
-    cfg["imagery"]["scenes"] = {2030: cfg["imagery"]["scenes"][2020]}  # not an epoch
-    write_config(tmp_path / "config.yaml", cfg)
-    res = sinks("validate", "config.yaml", cwd=tmp_path)
-    assert res.returncode == 2 and "imagery.scenes.2030: not an epoch year" in res.stderr
 
 
 def test_no_overlap_is_one_line(tmp_path, chdir):
@@ -142,3 +95,40 @@ def test_index_feature_feeds_the_biomass_model(tmp_path, chdir):
     assert 60 < float(agb.mean()) < 200 and agb.count() == n * n
     cv = pd.read_csv(paths.outputs / "biomass_cv_2000.csv")
     assert cv["synthetic"].all()
+
+
+def test_rs_sink_of_two_agb_epochs_equals_hand_arithmetic(two_epochs):
+    cfg, paths, df = two_epochs
+    out = compute_rs_sink(Run(cfg, paths), 2000, 2020)
+    # Pixels mapped at both ends: (0,0) 100 -> 110, (0,1) 80 -> 90, (1,0) 60 -> 60, all in W.
+    # Per pixel: dAGB x CF x (1 + R) / 20 yr x 44/12; (0,2) and (1,1) are mapped in 2020 only.
+    per_px = CF * (1 + R) / 20 * 44 / 12
+    with rasterio.open(out) as src:
+        sink = src.read(1, masked=True)
+        assert src.tags()["sign_convention"].startswith("positive = net removal")
+        assert src.tags()["synthetic"].startswith("true")
+    assert sink[0, 0] == pytest.approx(10 * per_px, rel=1e-6)
+    assert sink[1, 0] == pytest.approx(0.0, abs=1e-9)
+    assert sink.mask[0, 2] and sink.mask[1, 1] and int(sink.count()) == 3
+    rs = rows_where(df, quantity="net_sink", method="biomass_map", ecosystem="all")
+    assert rs.loc["W", "value"] == pytest.approx(20 * per_px * PX_HA, rel=1e-9)
+    assert rs.loc["E", "value"] == 0.0
+    # Interval: the shared model error cancels; 3 pixels x 2 years of independent sd 10, and
+    # CF (1 + R) scales the whole change of 20 Mg: sd = per_px x PX_HA x sqrt(600 + (20 U_CF1R)^2).
+    assert rs.loc["W", "sd"] == pytest.approx(per_px * PX_HA * np.sqrt(600 + (20 * U_CF1R) ** 2), rel=1e-3)
+    assert "cancels" in rs.loc["W", "uncertainty_approach"]
+
+
+def test_mixed_period_gets_no_rs_sink_and_refuses_explicit_request(tmp_path, chdir, caplog):
+    root = chdir(build_tiny(tmp_path))
+    make_raster(root / "ndvi.tif", np.full(LC_2000.shape, 0.8, dtype="float32"))
+    with caplog.at_level("INFO"):
+        cfg, paths, df = run_tiny_stages(root, biomass_config([2000]),
+                                         before_summary=write_maps({2000: AGB_2000}))
+    assert not ((df.method == "biomass_map") & (df.quantity == "net_sink")).any()
+    assert "no remote-sensing sink for 2000-2020" in caplog.text
+    # The class-default sink map is not touched by the 2000 map: still 94 - 94 = 0 on (0,0).
+    with rasterio.open(paths.output("net_sink", y0=2000, y1=2020)) as src:
+        assert src.read(1)[0, 0] == 0.0
+    with pytest.raises(InputDataError, match="never differenced against a class-default"):
+        compute_rs_sink(Run(cfg, paths), 2000, 2020)

@@ -1,120 +1,17 @@
-"""Uncertainty of the run's tables and maps (issue 5), on the tiny case with a sinks density
-table whose only uncertain densities are above-ground biomass, so every figure can be worked
-out by hand with IPCC 2006 Vol.1 Ch.3 Eq. 3.2: sd(Σ c_j θ_j) = sqrt(Σ (c_j sd_j)²)."""
+"""Area-adjusted rows (sinks.methods.area_adjusted.rows) from an accuracy assessment of the tiny
+case: the epoch rows (Olofsson et al. 2014 stratified area estimator) and the period rows from
+a change-map assessment (stratified totals, analytic and by the rescaled bootstrap), for the
+stock-difference and gain-loss sinks."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 import rasterio
 
-from conftest import build_tiny, run_tiny_stages
-from test_outputs import check_cog
-from test_workflow import PX_HA
+from conftest import PX_HA, build_tiny, run_tiny_stages
 from sinks.methods.gain_loss.maps import compute_gain_loss
-from sinks.methods.stock_difference.maps import map_sink_uncertainty
-from sinks.methods.stock_difference.maps import map_stock_uncertainty
 from sinks.run import Run
-
-# Zones of the tiny case: W = columns 0-1, E = columns 2-3.
-# 2000: W forest 3, shrub 2, settlement 1 px; E cropland 4, water 2 px.
-# 2020: W forest 4, shrub 1, settlement 1 px; E forest 1, cropland 2, settlement 1, water 2 px.
-# AGB sd (Mg C/ha): forest 6, shrub 1, paddy 3, upland 1; cropland = 0.5 paddy + 0.5 upland,
-# so its AGB sd per ha is sqrt(0.5² 3² + 0.5² 1²) = sqrt(2.5) = 1.5811.
-TABLE = """ecosystem,pool,value,unit,sd,distribution,source,status
-forest,agb,30,Mg C ha-1,6,normal,test,C1
-forest,bgb,7,Mg C ha-1,0,none,test,C1
-forest,dead,2,Mg C ha-1,0,none,test,C1
-forest,soc,55,Mg C ha-1,0,none,test,C1
-shrub,agb,2,Mg C ha-1,1,normal,test,C1
-shrub,bgb,5,Mg C ha-1,0,none,test,C1
-shrub,dead,0,Mg C ha-1,0,none,test,C1
-shrub,soc,50,Mg C ha-1,0,none,test,C1
-cropland_paddy,agb,6,Mg C ha-1,3,normal,test,C1
-cropland_paddy,bgb,0,Mg C ha-1,0,none,test,C1
-cropland_paddy,dead,0,Mg C ha-1,0,none,test,C1
-cropland_paddy,soc,40,Mg C ha-1,0,none,test,C1
-cropland_upland,agb,4,Mg C ha-1,1,normal,test,C1
-cropland_upland,bgb,0,Mg C ha-1,0,none,test,C1
-cropland_upland,dead,0,Mg C ha-1,0,none,test,C1
-cropland_upland,soc,40,Mg C ha-1,0,none,test,C1
-"""
-ZERO_SD_CLASSES = {"grassland": 60, "wetland": 100, "water": 0, "settlement": 20, "other": 0}
-FACTOR = 44 / 12 / 20  # Mg C over 20 years -> Mg CO2 per year
-
-
-def _table() -> str:
-    rows = [f"{cls},{pool},{soc if pool == 'soc' else 0},Mg C ha-1,0,none,test,C1"
-            for cls, soc in ZERO_SD_CLASSES.items() for pool in ("agb", "bgb", "dead", "soc")]
-    return TABLE + "\n".join(rows) + "\n"
-
-
-def _run(root, approaches, chunks=2048, n_draws=4000):
-
-    (root / "densities.csv").write_text(_table())
-
-    def edit(cfg):
-        cfg["carbon"] = {"densities": "densities.csv", "paddy_share": 0.5}
-        cfg["uncertainty"] = {"approaches": approaches, "n_draws": n_draws, "seed": 7}
-
-    cfg, paths, df = run_tiny_stages(root, edit, chunks)
-    maps = map_stock_uncertainty(Run(cfg, paths, chunks), 2000)
-    maps += map_sink_uncertainty(Run(cfg, paths, chunks), 2000, 2020)
-    return df.set_index(["zone_name", "ecosystem", "quantity", "year_start", "year_end"]), maps
-
-
-def test_approach1_table_and_maps_hand_computed(tmp_path, chdir):
-    root = chdir(build_tiny(tmp_path))
-    df, maps = _run(root, ["approach1"])
-    sd = df["sd"]
-    # E 2000 stock: 4 cropland px -> sd = 4 px x 1.5811
-    assert sd[("E", "all", "carbon_stock", 2000, 2000)] == pytest.approx(4 * PX_HA * np.sqrt(2.5))
-    # W 2000 stock: sqrt((3 px x 6)^2 + (2 px x 1)^2) = sqrt(328) px
-    assert sd[("W", "all", "carbon_stock", 2000, 2000)] == pytest.approx(np.sqrt(328) * PX_HA)
-    # W sink: forest +1 px, shrub -1 px; the same densities at both epochs, so only the changed
-    # area carries uncertainty: sqrt(6^2 + 1^2) px x 44/12 / 20
-    assert sd[("W", "all", "net_sink", 2000, 2020)] == pytest.approx(np.sqrt(37) * PX_HA * FACTOR)
-    # E sink: forest +1 px, cropland -2 px: sqrt(6^2 + (2 x 1.5811)^2) = sqrt(46)
-    assert sd[("E", "all", "net_sink", 2000, 2020)] == pytest.approx(np.sqrt(46) * PX_HA * FACTOR)
-    row = df.loc[("W", "all", "carbon_stock", 2000, 2000)]
-    assert row.ci_high - row.value == pytest.approx(1.96 * row.sd)
-    assert row.uncertainty_pct == pytest.approx(100 * 1.96 * row.sd / row.value)
-    assert df.loc[("W", "all", "area", 2000, 2000)].uncertainty_approach.startswith("none")
-    out = tmp_path / "data/processed/my_county/outputs"
-    with rasterio.open(out / "carbon_stock_2000_sd.tif") as src:
-        stock_sd = src.read(1)
-    assert stock_sd[0, 0] == pytest.approx(6.0)  # forest pixel
-    assert stock_sd[0, 2] == pytest.approx(np.sqrt(2.5))  # cropland pixel
-    with rasterio.open(out / "net_sink_2000_2020_p97_5.tif") as src:
-        hi = src.read(1)
-    # r0c2: cropland (AGB 5, total 45) -> forest (total 94): mean 49 x F, sd sqrt(36 + 2.5) x F
-    assert hi[0, 2] == pytest.approx((49 + 1.96 * np.sqrt(38.5)) * FACTOR, rel=1e-5)
-    for path in maps:
-        kind = path.stem.replace("_2000_2020", "").replace("_2000", "")
-        check_cog(path, kind)
-    shares = pd.read_csv(out / "uncertainty_attribution.csv")
-    w = shares[(shares.zone_name == "W") & (shares.quantity == "carbon_stock") & (shares.year_start == 2000)]
-    # forest AGB: 324 of 328 of the variance; shrub AGB 4 of 328
-    assert w.set_index("parameter_class").variance_share["forest"] == pytest.approx(324 / 328)
-    assert (out / "uncertainty_attribution.png").stat().st_size > 0
-
-
-def test_monte_carlo_matches_approach1_and_is_chunking_and_thread_independent(tmp_path, chdir):
-    # Normal densities: the Monte Carlo sd converges to Approach 1 (sd of an sd estimate from
-    # 4000 draws is about 1/sqrt(2 x 4000) = 1.1 %); the draws do not depend on the chunking.
-    import dask
-
-    root = chdir(build_tiny(tmp_path))
-    with dask.config.set(scheduler="threads", num_workers=2):
-        df, _ = _run(root, ["approach1", "monte_carlo"], chunks=2)
-    stock = df.loc[("W", "all", "carbon_stock", 2000, 2000)]
-    assert stock.sd == pytest.approx(np.sqrt(328) * PX_HA, rel=0.05)
-    assert stock.approach1_uncertainty_pct == pytest.approx(100 * 1.96 * np.sqrt(328) * PX_HA / stock.value)
-    assert stock.uncertainty_approach.startswith("IPCC Approach 2")
-    with dask.config.set(scheduler="threads", num_workers=1):
-        again, _ = _run(root, ["approach1", "monte_carlo"], chunks=1024)
-    pd.testing.assert_frame_equal(df, again)  # other chunking and thread count: same numbers
 
 
 def test_area_adjusted_rows_from_an_accuracy_assessment(tmp_path, chdir):

@@ -1,6 +1,8 @@
-"""Biomass model (issue 6 item 4): spatially disjoint CV folds, recovery of a known relation from
-SYNTHETIC plots with the held-out coverage of the 90 % conformal interval, blockwise = in-memory
-prediction with the model in the graph once, and refusal of mismatched models."""
+"""Biomass model (sinks.rs.biomass_model, issue 6 item 4): spatially disjoint CV folds, recovery
+of a known relation from SYNTHETIC plots with the held-out coverage of the 90 % conformal
+interval (on a synthetic landscape, and on real Jiangxi NDVI), blockwise = in-memory prediction
+with the model in the graph once, numpy = dask, refusal of mismatched models, and the conformal
+quantile by hand."""
 
 from __future__ import annotations
 
@@ -11,14 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from conftest import make_raster
 from dask._task_spec import DataNode
+
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+
+from conftest import assert_backends_agree, make_raster
 
 from sinks.errors import InputDataError
 from sinks.io.rasters import open_raster
 from sinks.rs import biomass_model
 from sinks.rs.biomass_model import (
+    conformal_q,
     fit_biomass_model,
     load_model,
     predict_blockwise,
@@ -31,7 +36,7 @@ from sinks.rs.plots import SIM_INTERCEPT, SIM_SLOPE, simulate_plots
 BLOCK = 10_000.0  # m: 10 km spatial blocks on a 60 km landscape -> 36 blocks
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def small_models(monkeypatch):
     """Keep training tiny on 2 shared cores: 50 trees instead of the library's 100."""
     monkeypatch.setitem(biomass_model.MODELS, "random_forest", lambda seed: RandomForestRegressor(
@@ -69,6 +74,7 @@ def plots(landscape):
     return feats, p["agb"].to_numpy(), x, y
 
 
+@pytest.mark.usefixtures("small_models")
 def test_spatial_cv_folds_are_spatially_disjoint(plots):
     feats, agb, x, y = plots
     m = fit_biomass_model(feats, agb, x, y, block_size=BLOCK, n_splits=5)
@@ -90,6 +96,7 @@ def test_spatial_cv_folds_are_spatially_disjoint(plots):
         fit_biomass_model(feats, agb, x, y, block_size=100_000.0, n_splits=5)  # 1 block
 
 
+@pytest.mark.usefixtures("small_models")
 @pytest.mark.parametrize("kind", ["random_forest", "gradient_boosting"])
 def test_model_recovers_the_simulated_relation_with_honest_coverage(plots, kind):
     feats, agb, x, y = plots
@@ -112,6 +119,7 @@ def test_model_recovers_the_simulated_relation_with_honest_coverage(plots, kind)
     assert 18 < m.q < 35
 
 
+@pytest.mark.usefixtures("small_models")
 def test_unknown_model_kind_is_refused(plots):
     feats, agb, x, y = plots
     with pytest.raises(InputDataError, match="unknown; use one of"):
@@ -132,15 +140,15 @@ def saved(plots, tmp_path_factory):
     return m, path
 
 
+@pytest.mark.usefixtures("small_models")
 def test_blockwise_prediction_equals_in_memory_and_sends_the_model_once(landscape, saved):
     forest, ndvi, elev = landscape
     m, path = saved
     model, side = load_model(path, ["ndvi", "elev"])
     chunks = (7, 9)  # smaller than the 60 x 60 array and not dividing it: seams and ragged edges
-    feats = xr.Dataset({"ndvi": ndvi.copy(data=da.from_array(ndvi.values, chunks=chunks)),
-                        "elev": elev.copy(data=da.from_array(elev.values, chunks=chunks))})
-    valid = forest.copy(data=da.from_array(forest.values, chunks=chunks))
-    out = predict_blockwise(model, side["q"], feats, valid)
+    # numpy-backed features (one block) and (7, 9) blocks give the same map, exactly
+    _, out = assert_backends_agree(lambda feats, valid: predict_blockwise(model, side["q"], feats, valid),
+                                   xr.Dataset({"ndvi": ndvi, "elev": elev}), forest, chunks=chunks)
     agb = out["agb"]
     assert isinstance(agb.data, da.Array) and agb.data.numblocks == (9, 7)
     graph = dict(agb.data.__dask_graph__())
@@ -164,6 +172,7 @@ def test_blockwise_prediction_equals_in_memory_and_sends_the_model_once(landscap
     assert list(agb.dims) == ["y", "x"] and agb.odc.geobox == ndvi.odc.geobox
 
 
+@pytest.mark.usefixtures("small_models")
 def test_sidecar_records_features_hash_and_versions(plots, saved):
     import sklearn
     feats, agb, _, _ = plots
@@ -174,6 +183,7 @@ def test_sidecar_records_features_hash_and_versions(plots, saved):
     assert side["training_hash"] == m.training_hash == training_hash(feats, agb)
 
 
+@pytest.mark.usefixtures("small_models")
 def test_mismatched_models_are_refused(plots, saved, tmp_path):
     feats, agb, _, _ = plots
     _, path = saved
@@ -203,3 +213,52 @@ def test_mismatched_models_are_refused(plots, saved, tmp_path):
     copy.with_suffix(".json").unlink()
     with pytest.raises(InputDataError, match="not found"):
         load_model(copy, ["ndvi", "elev"])
+
+
+# --- SYNTHETIC plots on real Jiangxi NDVI (conftest.jiangxi_plots), the library's model size ---
+
+def at_points(arr, x, y):
+    """Pixel values at points (nearest pixel centre), pointwise."""
+    return arr.sel(x=xr.DataArray(x), y=xr.DataArray(y), method="nearest").values
+
+
+def test_simulated_plots_recover_relation_with_spatial_cv_and_coverage(jiangxi_plots):
+    plots, ndvi = jiangxi_plots
+    assert plots["synthetic"].all() and "SYNTHETIC" in plots.attrs["synthetic"]
+    x, y = plots.geometry.x.to_numpy(), plots.geometry.y.to_numpy()
+    feats = pd.DataFrame({"ndvi": at_points(ndvi, x, y)})
+    m = fit_biomass_model(feats, plots["agb"].to_numpy(), x, y, block_size=0.5, alpha=0.1)
+    overall = m.cv.set_index("fold").loc["all"]
+    # signal sd 1100 x 0.032 (forest NDVI sd) = 35 Mg/ha against noise sd 15: R2 about 0.84
+    assert overall.r2 > 0.6
+    assert 0.85 <= overall.coverage <= 0.95  # held-out coverage of the 90 % interval
+    # folds are spatially disjoint: every 0.5 deg block sits in exactly one fold
+    blocks = spatial_blocks(x, y, 0.5)
+    assert (pd.Series(m.oof["fold"].to_numpy()).groupby(blocks).nunique() == 1).all()
+
+
+def test_blockwise_prediction_equals_in_memory_and_refuses_mismatch(jiangxi_plots, tmp_path):
+    plots, ndvi = jiangxi_plots
+    x, y = plots.geometry.x.to_numpy(), plots.geometry.y.to_numpy()
+    feats = pd.DataFrame({"ndvi": at_points(ndvi, x, y)})
+    m = fit_biomass_model(feats, plots["agb"].to_numpy(), x, y, block_size=0.5, alpha=0.1)
+    path = save_model(m, tmp_path / "agb.joblib")
+    model, side = load_model(path, ["ndvi"])
+    valid = ndvi.notnull()
+    # numpy-backed (one block) and (40, 30) blocks give the same map, exactly
+    _, out = assert_backends_agree(lambda f, v: predict_blockwise(model, side["q"], f, v),
+                                   xr.Dataset({"ndvi": ndvi}), valid, chunks=(40, 30))
+    expected = np.full(ndvi.shape, np.nan, dtype="float32")
+    ok = np.isfinite(ndvi.values)
+    expected[ok] = m.model.predict(ndvi.values[ok].reshape(-1, 1).astype("float64"))
+    np.testing.assert_array_equal(out["agb"].values, expected)
+    assert float((out["agb_high"] - out["agb"]).max()) == pytest.approx(side["q"])
+    with pytest.raises(InputDataError, match="trained on features"):
+        load_model(path, ["ndvi", "evi"])
+
+
+def test_conformal_quantile_hand_computed():
+    # n = 9 residuals, alpha 0.1: k = ceil(10 x 0.9) = 9 -> the largest |residual|
+    assert conformal_q(np.array([1, -2, 3, -4, 5, -6, 7, -8, 9.0]), 0.1) == 9.0
+    # alpha 0.5: k = ceil(10 x 0.5) = 5 -> 5
+    assert conformal_q(np.array([1, -2, 3, -4, 5, -6, 7, -8, 9.0]), 0.5) == 5.0

@@ -1,5 +1,5 @@
 """Wetlands, the lake and CH4 (issue 4 item 6) and the 20-year conversion history across three
-epochs (item 4): equations against hand computations, then the stages on tiny cases."""
+epochs (item 4): the stages on tiny cases (the equations by hand: tests/models/)."""
 
 from __future__ import annotations
 
@@ -7,51 +7,15 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import build_tiny, make_raster, run_tiny_stages
+from conftest import GAIN, PX_HA, build_tiny, check_cog, make_raster, run_tiny_stages
 from sinks.errors import ConfigError
-from sinks.models.gain_loss import history_code, next_history, soc_ramp_rate
-from sinks.models.wetland import ch4_co2e, is_lake
-from test_gain_loss import GAIN
-from test_workflow import PX_HA
-from sinks.methods.gain_loss.maps import compute_gain_loss
-from sinks.methods.gain_loss.maps import track_conversions
+from sinks.methods.gain_loss.maps import compute_gain_loss, track_conversions
 from sinks.run import Run
 
 CO2 = 44 / 12
 SOC_UPLAND = 55 * 0.69  # cropland (paddy_share 0): SOC_ref LAC 55 x F_LU 0.69 = 37.95 t C/ha
 RAMP = (55 - SOC_UPLAND) / 20  # cropland -> forest soil, (55 - 37.95) / 20 = 0.8525 t C/ha/yr
 CH4_HALF = -235 * 0.5 * 27.0 / 1000  # EF 235 kg CH4/ha/yr x 0.5 flooded x GWP 27 = -3.1725 Mg CO2e
-
-
-def test_ch4_co2e_and_lake_rule_hand_computed():
-    assert ch4_co2e(235, 0.5, 27.0) == pytest.approx(-3.1725)
-    assert ch4_co2e(80.3, 1.0, 28) == pytest.approx(-2.2484)  # 80.3 x 28 / 1000
-    wet = np.array([True, True, True, False])
-    f = np.array([0.8, 0.5, np.nan, 0.9])
-    assert is_lake(wet, f, 0.75).tolist() == [True, False, False, False]
-
-
-def test_soc_ramp_rate_carries_a_conversion_for_d_years():
-    # Converted in 2019 at 0.8525 t C/ha/yr for 20 yr (to 2039):
-    assert soc_ramp_rate(37.95, 55, 2019, 2025, 2030) == pytest.approx(0.8525)       # 5 of 5 yr
-    assert soc_ramp_rate(37.95, 55, 2019, 2035, 2045) == pytest.approx(0.8525 * 4 / 10)  # 2035-2039
-    assert soc_ramp_rate(37.95, 55, 2000, 2020, 2025) == 0                            # > 20 yr back
-    # At the period start it is Eq. 2.25's (SOC_after - SOC_before) / max(D, years):
-    assert soc_ramp_rate(37.95, 55, 2000, 2000, 2040) == pytest.approx(17.05 / 40)
-
-
-def test_next_history_records_keeps_and_expires():
-    k = 4  # classes 1..3
-    old = history_code(0, 1, 2, k)  # converted 1 -> 2 at epoch 0
-    hist = np.array([0, old, old, old])
-    c0 = np.array([1, 2, 2, 0])
-    c1 = np.array([3, 2, 1, 2])
-    keep = np.ones(3 * k * k, dtype=bool)
-    out = next_history(hist, c0, c1, 1, keep, k)
-    # new conversion recorded at epoch 1; record kept; replaced by a new one; no data -> 0
-    assert out.tolist() == [history_code(1, 1, 3, k), old, history_code(1, 2, 1, k), 0]
-    keep[old] = False  # its D years ran out
-    assert next_history(hist, c0, c1, 1, keep, k)[1] == 0
 
 
 # CLCD: 1 cropland, 2 forest, 3 shrub, 5 water, 8 impervious, 9 wetland.
@@ -148,8 +112,6 @@ def _wetland(root, **extra):
 def test_wetland_lake_and_ch4_rows_and_maps(tmp_path, chdir):
     # E zone gain-loss net (lake excluded): cropland -> forest GAIN - 5/20 + RAMP; cropland ->
     # settlement -5/20 + RAMP (settlement soil: LAC reference 55); wetland and water remain: 0.
-    from test_outputs import check_cog
-
     root = chdir(build_tiny(tmp_path))
     cfg, paths, df = run_tiny_stages(root, _wetland(root))
     e = df[(df.method == "gain_loss") & (df.zone_name == "E")].set_index(["ecosystem", "quantity"])["value"]
@@ -234,14 +196,3 @@ def test_inundation_outside_0_1_is_refused(tmp_path, chdir):
     make_raster(root / "flood.tif", np.full((3, 4), 5, dtype="float32"), nodata=-1.0)
     with pytest.raises(InputDataError, match="flood.tif: inundation frequency spans 5-5; it must be a fraction"):
         run_tiny_stages(root, edit)
-
-
-def test_lake_rule_is_lazy_and_equal_on_dask_and_numpy():
-    import dask.array as da
-    import xarray as xr
-
-    wet = np.array([[True, True], [True, False]])
-    f = np.array([[0.9, np.nan], [0.5, 0.95]])
-    lazy = is_lake(xr.DataArray(da.from_array(wet, chunks=1)), xr.DataArray(da.from_array(f, chunks=1)), 0.75)
-    assert isinstance(lazy.data, da.Array)
-    np.testing.assert_array_equal(lazy.values, is_lake(wet, f, 0.75))

@@ -1,85 +1,33 @@
-"""Imagery ingest (issue 6 item 1): bad inputs raise one-line InputDataErrors naming the file and
-the fix; cloud/quality masking; scenes on the run grid and composites worked out by hand."""
+"""Scenes on the run grid (sinks.rs.scene_grid, issue 6 item 1): overlap, resampling onto a
+coarser grid, and the median and max-NDVI composites worked out by hand, lazily and equal to
+the in-memory composite."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import dask.array as da
 import numpy as np
 import pytest
-import rasterio
 from odc.geo.geobox import GeoBox
-from rasterio.transform import from_origin
 
-from sinks.errors import CRSMismatchError, EmptyDataError, InputDataError
+from conftest import ORIGIN, S2, S2_BANDS, assert_backends_agree, make_scene, one_line
+from sinks.errors import EmptyDataError, InputDataError
 from sinks.rs.imagery import open_scene
 from sinks.rs.scene_grid import composite, composite_on_grid, overlap_fraction, scene_to_grid
 
-REPO = Path(__file__).resolve().parents[1]
-S2 = REPO / "data/raw/sentinel2/sentinel2_patagonia_10m.tif"
-S2_BANDS = {"B": 1, "G": 2, "R": 3, "N": 4}
-X0, Y1 = 500000.0, 3000000.0  # UTM 50N
+X0, Y1 = ORIGIN  # UTM 50N
 
 
-def make_scene(path: Path, bands, crs="EPSG:32650", res=10.0, origin=(X0, Y1), nodata=0,
-               dtype="uint16") -> Path:
-    """A multi-band GeoTIFF from a list of 2-D arrays (band 1 first)."""
-    bands = [np.asarray(b) for b in bands]
-    profile = {"driver": "GTiff", "width": bands[0].shape[1], "height": bands[0].shape[0],
-               "count": len(bands), "dtype": dtype, "transform": from_origin(*origin, res, res)}
-    if crs is not None:
-        profile["crs"] = crs
-    if nodata is not None:
-        profile["nodata"] = nodata
-    with rasterio.open(path, "w", **profile) as dst:
-        for i, b in enumerate(bands, start=1):
-            dst.write(b.astype(dtype), i)
-    return path
+def test_composites_hand_computed():
+    import xarray as xr
 
-
-def one_line(exc_info) -> str:
-    msg = str(exc_info.value)
-    assert "\n" not in msg
-    return msg
-
-
-def test_missing_band_names_file_and_mapping():
-    with pytest.raises(InputDataError, match="missing") as err:
-        open_scene(S2, {"R": 3, "N": 4, "S1": 11}, scale=1e-4)
-    assert "sentinel2_patagonia_10m.tif" in one_line(err) and "'S1': 11" in one_line(err)
-
-
-def test_wrong_scale_is_refused():
-    # DNs 659-3041 read as reflectance (scale 1) are > 1.5: the scale 1e-4 was forgotten
-    with pytest.raises(InputDataError, match="check the scale") as err:
-        open_scene(S2, S2_BANDS, scale=1.0)
-    assert "sentinel2_patagonia_10m.tif" in one_line(err)
-    # Landsat C2 L2 scale on Sentinel-2 DNs: 3041 x 2.75e-5 = 0.08, plausible, so accepted
-    open_scene(S2, S2_BANDS, scale=2.75e-5)
-
-
-def test_no_crs_is_refused(tmp_path):
-    path = make_scene(tmp_path / "nocrs.tif", [np.full((4, 4), 1000)] * 2, crs=None)
-    with pytest.raises(CRSMismatchError, match="no CRS") as err:
-        open_scene(path, {"R": 1, "N": 2}, scale=1e-4)
-    assert "nocrs.tif" in one_line(err) and "gdal_edit" in one_line(err)
-
-
-def test_quality_band_and_nodata_mask_pixels(tmp_path):
-    # red 1000 (0.1), nir 3000 (0.3); pixel (0, 0) DN 0 = nodata; quality band: 0 clear,
-    # 8 cloud at (1, 1), 9 shadow at (2, 3); keep_values [0] keeps the clear pixels only.
-    red = np.full((3, 4), 1000)
-    red[0, 0] = 0
-    qa = np.zeros((3, 4))
-    qa[1, 1], qa[2, 3] = 8, 9
-    path = make_scene(tmp_path / "qa.tif", [red, np.full((3, 4), 3000), qa])
-    ds = open_scene(path, {"R": 1, "N": 2}, scale=1e-4, quality_band=3, keep_values=[0], chunks=2)
-    assert isinstance(ds["R"].data, da.Array)
-    r = ds["R"].values
-    assert np.isnan(r[0, 0]) and np.isnan(r[1, 1]) and np.isnan(r[2, 3])
-    assert np.isnan(ds["N"].values[1, 1]) and ds["N"].values[0, 0] == pytest.approx(0.3)
-    assert np.nansum(r) == pytest.approx(0.1 * 9, rel=1e-6)  # 12 px - 3 masked
+    def scene(n, r):
+        return xr.Dataset({"N": ("x", np.array(n, dtype=float)), "R": ("x", np.array(r, dtype=float))})
+    a, b, c = scene([0.5, 0.3], [0.1, 0.1]), scene([0.4, np.nan], [0.2, 0.1]), scene([0.6, 0.5], [0.3, 0.05])
+    med = composite([a, b, c], "median")
+    np.testing.assert_allclose(med["N"], [0.5, 0.4])  # pixel 2: median of 0.3, 0.5
+    best = composite([a, b, c], "max_ndvi")
+    # pixel 1 NDVI: a 0.667, b 0.333, c 0.333 -> a; pixel 2: a 0.5, b NaN, c 0.818 -> c
+    np.testing.assert_allclose(best["N"], [0.5, 0.5])
 
 
 def test_scene_without_overlap_is_refused():
@@ -141,8 +89,10 @@ def test_max_ndvi_composite_on_the_grid_by_hand(three_scenes):
     # west half: C has the highest NDVI (0.818) -> N 0.5, R 0.05; east half: A (0.6) -> 0.4, 0.1
     np.testing.assert_allclose(best["N"].values, np.array([[0.5, 0.5, 0.4, 0.4]] * 4), rtol=1e-6)
     np.testing.assert_allclose(best["R"].values, np.array([[0.05, 0.05, 0.1, 0.1]] * 4), rtol=1e-5)
-    # same answer on in-memory scenes
-    eager = composite([scene_to_grid(s, grid, "s").load() for s in scenes], "max_ndvi")
+    # same answer on in-memory scenes; the composite itself is the same on numpy and on dask
+    # with 2 x 2 blocks of the 4 x 4 grid
+    eager, _ = assert_backends_agree(lambda *s: composite(list(s), "max_ndvi"),
+                                     *[scene_to_grid(s, grid, "s").load() for s in scenes], chunks=2)
     np.testing.assert_allclose(best["N"].values, eager["N"].values)
 
 

@@ -1,6 +1,6 @@
 """Strata from rasters (issue 4 item 1): forest growth stratum, IPCC soil class, IPCC climate
 zone and cropland management per pixel, mapped from raster codes by the config, change the
-gain-loss rates of their pixels only."""
+gain-loss rates of their pixels only (the forest growth and soil case: conftest.strata_case)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,16 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import build_tiny, make_raster, run_tiny_stages
+from conftest import (GAIN, PX_HA, build_tiny, make_raster, perennial_case, perennial_w_net,
+                      run_tiny_stages, strata_case)
 from sinks.errors import MissingClassError
-from test_gain_loss import GAIN
-from test_workflow import PX_HA
-from sinks.methods.gain_loss.maps import compute_gain_loss
-from sinks.methods.gain_loss.maps import map_gain_loss_uncertainty
+from sinks.methods.gain_loss.maps import compute_gain_loss, map_gain_loss_uncertainty
 from sinks.run import Run
 
 CO2 = 44 / 12
 G_GT20 = 1.0 * 1.230 * 0.47  # natural secondary > 20 y: G_W 1.0 x (1 + R 0.230) x CF 0.47 = 0.5781
 RAMP_LAC = (55 - 55 * 0.69) / 20   # cropland (paddy_share 0) -> forest on LAC: 0.8525 t C/ha/yr
 RAMP_SANDY = (36 - 36 * 0.69) / 20  # the same on sandy soil (SOC_ref 36): 0.558
-
-
-def _strata(root, soil_codes=None):
-    make_raster(root / "forest_strata.tif", np.array([[2, 1, 1, 1], [2, 1, 1, 1], [1, 1, 1, 1]],
-                                                     dtype="uint8"), nodata=0)
-    make_raster(root / "soil.tif", np.array([[0, 0, 5, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
-                                            dtype="uint8"), nodata=0)
-
-    def edit(c):
-        c["carbon"].update(method=["stock_difference", "gain_loss"], paddy_share=0.0)
-        c["gain_loss"] = {"strata": {
-            "forest_growth": {"raster": "forest_strata.tif",
-                              "codes": {1: "plantation", 2: "natural_secondary_gt20"}},
-            "soil": {"raster": "soil.tif", "codes": soil_codes or {5: "sandy"}}}}
-    return edit
 
 
 def test_strata_rasters_change_the_rates_of_their_pixels(tmp_path, chdir):
@@ -44,7 +27,7 @@ def test_strata_rasters_change_the_rates_of_their_pixels(tmp_path, chdir):
     # settlement on LAC (1,2): -5/20 + RAMP_LAC; the rest remains (0).
 
     root = chdir(build_tiny(tmp_path))
-    cfg, paths, df = run_tiny_stages(root, _strata(root))
+    cfg, paths, df = run_tiny_stages(root, strata_case(root))
     gl = df[(df.method == "gain_loss") & (df.ecosystem == "all") & (df.quantity == "net_sink")
             ].set_index("zone_name")["value"]
     assert gl["W"] == pytest.approx((2 * GAIN + 2 * G_GT20 - 7 / 20) * PX_HA * CO2, rel=1e-6)
@@ -70,7 +53,7 @@ def test_unmapped_stratum_code_is_refused(tmp_path, chdir):
     from sinks.config import load_config
 
     root = chdir(build_tiny(tmp_path))
-    edit = _strata(root, soil_codes={7: "HAC"})
+    edit = strata_case(root, soil_codes={7: "HAC"})
     cfg = yaml.safe_load((root / "config.yaml").read_text())
     edit(cfg)
     write_config(root / "config.yaml", cfg)
@@ -182,10 +165,9 @@ def test_tropical_perennial_factor_is_refused_unless_given(tmp_path, chdir):
     # cropland -> perennial over 2000-2006 on LAC tropical moist: 2.1 - 5/6 (annual crop biomass
     # lost) + (38 x 1.10 - 38 x 0.83) / 20 = 2.1 - 0.8333 + 0.513 t C/ha/yr.
     from sinks.errors import ConfigError
-    from test_perennial import _perennial, _w_net
 
     root = chdir(build_tiny(tmp_path))
-    edit = _perennial(root, [2000, 2006, 2011])
+    edit = perennial_case(root, [2000, 2006, 2011])
 
     def tropical(c, value=None):
         edit(c)
@@ -196,7 +178,7 @@ def test_tropical_perennial_factor_is_refused_unless_given(tmp_path, chdir):
     with pytest.raises(ConfigError, match=r"parameters\.f_lu_perennial_tropical_moist = \(no value\) is UNCONFIRMED"):
         run_tiny_stages(root, tropical)
     _, _, df = run_tiny_stages(root, lambda c: tropical(c, 1.10))
-    assert _w_net(df, 2000) == pytest.approx((2.1 - 5 / 6 + (38 * 1.10 - 38 * 0.83) / 20) * PX_HA * CO2, rel=1e-6)
+    assert perennial_w_net(df, 2000) == pytest.approx((2.1 - 5 / 6 + (38 * 1.10 - 38 * 0.83) / 20) * PX_HA * CO2, rel=1e-6)
 
 
 def test_unknown_stratum_level_is_a_one_line_config_error(tmp_path, chdir):
@@ -242,24 +224,3 @@ def test_unmapped_climate_code_is_refused_and_validate_lists_the_layers(tmp_path
     write_config(root / "config.yaml", cfg)
     with pytest.raises(MissingClassError, match=r"climate.tif: codes \[2\] are not in gain_loss.strata.climate.codes"):
         validate_inputs(Run.from_config(load_config(root / "config.yaml")))
-
-
-def test_zonal_registry_ids_exist():
-    from sinks.parameters import load_registry
-    from sinks.methods.gain_loss.rates import CLIMATE_ZONES, ZONAL_IDS, zone_id
-
-    reg = load_registry()
-    for zone in CLIMATE_ZONES:
-        assert {zone_id(pid, zone) for pid in ZONAL_IDS} <= set(reg.index)
-    assert zone_id("f_i_high_manure", "tropical_moist") == "f_i_high_manure"  # one value, both zones
-
-
-def test_schema_levels_match_the_stratum_classes():
-    from sinks.config import schema
-    from sinks.methods.gain_loss.rates import CLIMATE_ZONES, INPUTS, STRATUM_CLASSES, TILLAGE
-
-    gl = schema()["properties"]["gain_loss"]["properties"]
-    assert (gl["climate_zone"]["enum"], gl["tillage"]["enum"], gl["input"]["enum"]) == (
-        list(CLIMATE_ZONES), list(TILLAGE), list(INPUTS))
-    for kind, levels in STRATUM_CLASSES.items():
-        assert gl["strata"]["properties"][kind]["properties"]["codes"]["additionalProperties"]["enum"] == levels

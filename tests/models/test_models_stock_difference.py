@@ -1,5 +1,5 @@
-"""Stock-difference model, LUTs, zonal totals: hand-computed numbers, InVEST equivalence,
-numpy vs dask backend equality with chunks smaller than the array."""
+"""Stock-difference model (sinks.models.stock_difference) and its LUTs: hand-computed numbers,
+InVEST equivalence, numpy vs dask backend equality with chunks smaller than the array."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
+from conftest import assert_backends_agree
 from sinks.grid import on_grid, pixel_area_ha
 from sinks.landcover import lut_size
 from sinks.models.stock_difference import (C_TO_CO2, class_densities, net_sink, pool_luts,
@@ -68,9 +69,15 @@ def _as(arr, chunks):
 @pytest.mark.parametrize("chunks", [None, (2, 4), (3, 3)])
 def test_backend_equality_and_invest_equivalence(chunks):
     c0, c1 = codes_array(0), codes_array(1)
-    s0 = total_stock(stocks(_as(c0, chunks), luts()))
-    s1 = total_stock(stocks(_as(c1, chunks), luts()))
-    sink = net_sink(s0, s1, 2000, 2020)
+
+    def stock_and_sink(codes0, codes1):
+        s0 = total_stock(stocks(codes0, luts()))
+        s1 = total_stock(stocks(codes1, luts()))
+        return s0, net_sink(s0, s1, 2000, 2020)
+
+    if chunks:  # numpy = dask (stocks and sink, exactly), blocks smaller than the 5 x 6 grid
+        assert_backends_agree(stock_and_sink, _as(c0, None), _as(c1, None), chunks=chunks)
+    s0, sink = stock_and_sink(_as(c0, chunks), _as(c1, chunks))
     ref0 = total_stock(stocks(_as(c0, None), luts())).values
     np.testing.assert_array_equal(np.asarray(s0.values), ref0)
     # InVEST carbon: total = sum over pixels of (c_above + c_below + c_soil + c_dead) x pixel area.
@@ -84,32 +91,3 @@ def test_backend_equality_and_invest_equivalence(chunks):
     assert res["all"]["stock"][1].sum() == pytest.approx(invest_total, rel=1e-12)
     expected_sink = (np.nansum(total_stock(stocks(_as(c1, None), luts())).values) - ref0.sum()) / 20 * 44 / 12
     assert res["all"]["sink"][1].sum() == pytest.approx(expected_sink, rel=1e-6)
-
-
-def test_zonal_totals_by_zone_and_class_hand_computed():
-    # 2 x 3 grid, zone 1 = left column pair, zone 2 = right column; class = code.
-    z = np.array([[1, 1, 2], [1, 0, 2]], dtype="uint32")
-    cls = np.array([[1, 2, 1], [2, 2, 1]])
-    v = np.array([[1.0, 2.0, 3.0], [4.0, np.nan, 6.0]])
-    wrap = lambda a, ch: xr.DataArray(da.from_array(a, chunks=ch), coords=None, dims=("y", "x"))
-    for ch in [(1, 1), (2, 3), (1, 2)]:
-        res = zonal_totals({"lv": wrap(z, ch)}, {"lv": 2}, [wrap(cls, ch)], [3], {"v": wrap(v, ch)})
-        out = res["lv"]["v"]
-        # zone 1: class 1 -> 1.0; class 2 -> 2.0 + 4.0 = 6.0; zone 2: class 1 -> 3 + 6 = 9;
-        # zone 0 (outside): class 2 -> NaN counted as 0.
-        np.testing.assert_allclose(out, [[0, 0, 0], [0, 1.0, 6.0], [0, 9.0, 0]])
-
-
-def test_zonal_transition_matrix_hand_computed():
-    # 2 x 3 grid, one zone; classes 1, 2 at t0 and t1; pixel areas 1..6 ha.
-    # (1 -> 1): pixel 0 (1 ha); (1 -> 2): pixels 1, 3 (2 + 4 = 6 ha); (2 -> 2): pixel 2 (3 ha);
-    # (2 -> 1): pixels 4, 5 (5 + 6 = 11 ha). Rows sum to the t0 areas, columns to the t1 areas.
-    z = np.ones((2, 3), dtype="uint32")
-    c0 = np.array([[1, 1, 2], [1, 2, 2]])
-    c1 = np.array([[1, 2, 2], [2, 1, 1]])
-    area = np.arange(1.0, 7.0).reshape(2, 3)
-    wrap = lambda a, ch: xr.DataArray(da.from_array(a, chunks=ch), dims=("y", "x"))
-    for ch in [(1, 1), (2, 3), (1, 2)]:
-        res = zonal_totals({"lv": wrap(z, ch)}, {"lv": 1}, [wrap(c0, ch), wrap(c1, ch)], [3, 3],
-                           {"area": wrap(area, ch)})
-        np.testing.assert_allclose(res["lv"]["area"][1], [[0, 0, 0], [0, 1, 6], [0, 11, 3]])

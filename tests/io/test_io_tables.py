@@ -1,4 +1,5 @@
-"""The default Jiangxi density table against its cited sources (hand arithmetic), and legends."""
+"""Tables (sinks.io.tables): the default Jiangxi density table against its cited sources (hand
+arithmetic), and the built-in and CSV legends."""
 
 from __future__ import annotations
 
@@ -65,11 +66,3 @@ def test_csv_legend(tmp_path):
     p = tmp_path / "legend.csv"
     pd.DataFrame({"code": [1, 2], "ecosystem": ["forest", "cropland_paddy"]}).to_csv(p, index=False)
     assert read_legend(str(p)) == {1: "forest", 2: "cropland_paddy"}
-
-
-def test_config_readme_is_generated_from_the_schema():
-    from pathlib import Path
-
-    from sinks.config import schema_reference
-    text = (Path(__file__).resolve().parents[1] / "config/README.md").read_text()
-    assert schema_reference() in text

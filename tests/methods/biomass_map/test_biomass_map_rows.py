@@ -1,0 +1,84 @@
+"""Zone rows of the biomass map (sinks.methods.biomass_map.rows) on the tiny case: the same
+rows whatever the chunking, and the interval of the map-based stock combining pixel, model and
+density errors (Approach 1 by hand, and the Monte Carlo converging to it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from conftest import (AGB_2000, AGB_2020, CF, LC_2000, PX_HA, U_CF1R, biomass_config, build_tiny,
+                      density_table_with_sd, make_raster, rows_where, run_tiny_stages, write_maps)
+from conftest import ROOT_SHOOT as R
+from sinks.methods.stock_difference.maps import map_stock_uncertainty
+from sinks.run import Run
+
+
+def test_zone_rows_do_not_depend_on_chunks(tmp_path, chdir):
+    tables = []
+    for chunks in (2048, 2):
+        (tmp_path / str(chunks)).mkdir()
+        root = chdir(build_tiny(tmp_path / str(chunks)))
+        make_raster(root / "ndvi.tif", np.full(LC_2000.shape, 0.8, dtype="float32"))
+        _, _, df = run_tiny_stages(root, biomass_config([2000, 2020]), chunks=chunks,
+                                   before_summary=write_maps({2000: AGB_2000, 2020: AGB_2020}))
+        tables.append(df[df.method == "biomass_map"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def _map_stocks_with_density_sd(tmp_path, chdir, uncertainty):
+    """The tiny case with a 2000 AGB map, the sinks table of conftest.density_table_with_sd (AGB
+    sd: forest 6, shrub 1) plus a forest soil sd of 4 Mg C/ha so the pools that stay class
+    defaults carry uncertainty; ``uncertainty`` is the config section."""
+    root = chdir(build_tiny(tmp_path))
+    make_raster(root / "ndvi.tif", np.full(LC_2000.shape, 0.8, dtype="float32"))
+    (root / "densities.csv").write_text(density_table_with_sd().replace(
+        "forest,soc,55,Mg C ha-1,0,none", "forest,soc,55,Mg C ha-1,4,normal"))
+
+    def edit(cfg):
+        biomass_config([2000])(cfg)
+        cfg["carbon"] = {"densities": "densities.csv", "paddy_share": 0.5}
+        cfg["uncertainty"] = uncertainty
+    return run_tiny_stages(root, edit, before_summary=write_maps({2000: AGB_2000}))
+
+
+def test_uncertainty_of_map_stocks_combines_pixel_model_and_density_errors(tmp_path, chdir):
+    """Approach 1 (see _map_stocks_with_density_sd for the densities)."""
+
+    cfg, paths, df = _map_stocks_with_density_sd(tmp_path, chdir, {"approaches": ["approach1"], "seed": 7})
+    f = CF * (1 + R)  # Mg C per Mg d.m. of AGB, AGB + BGB
+    # W 2000, map-based total: shrub 2 px (AGB sd 1 each) and the soil of the 3 mapped forest
+    # px (sd 4 each) from the densities: 2^2 + 12^2 = 148; the map: 3 px of sd 10 independent
+    # (300) plus the shared mean error 2 on 3 px (36): f^2 x 336; CF (1 + R) on the map's
+    # 240 Mg: (U_CF1R x f x 240)^2.
+    row = rows_where(df, quantity="carbon_stock", method="biomass_map", ecosystem="all", year_start=2000).loc["W"]
+    assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 336 + (U_CF1R * f * 240) ** 2), rel=1e-9)
+    assert row.ci_high - row.value == pytest.approx(1.96 * row.sd)
+    # class-default row: forest AGB 3 px x 6 and soil 3 px x 4, shrub 2 px x 1: 324 + 144 + 4
+    default = rows_where(df, quantity="carbon_stock", method="stock_difference", ecosystem="all", year_start=2000).loc["W"]
+    assert default.sd == pytest.approx(PX_HA * np.sqrt(472), rel=1e-9)
+    # Per-pixel sd map: mapped forest pixel sqrt(4^2 + (f x 10)^2 + (U_CF1R x f x 100)^2);
+    # shrub pixel 1 (its AGB sd).
+    map_stock_uncertainty(Run(cfg, paths), 2000)
+    with rasterio.open(paths.output("carbon_stock_sd", year=2000)) as src:
+        sd = src.read(1)
+        assert "pixel error" in src.tags()["model"]
+    px_sd = np.sqrt(16 + (f * 10) ** 2 + (U_CF1R * f * 100) ** 2)
+    assert sd[0, 0] == pytest.approx(px_sd, rel=1e-5)
+    assert sd[1, 1] == pytest.approx(1.0, rel=1e-6)
+    with rasterio.open(paths.output("carbon_stock_p97_5", year=2000)) as src:
+        hi = src.read(1)
+    assert hi[0, 0] == pytest.approx(100 * f + 57 + 1.96 * px_sd, rel=1e-5)
+
+
+def test_monte_carlo_of_map_stocks_matches_approach1(tmp_path, chdir):
+    """Normal densities and normal map errors: the Monte Carlo sd of the map-based total
+    converges to the Approach 1 sd of the test above (4000 draws: about 1 % sampling error)."""
+    _, _, df = _map_stocks_with_density_sd(tmp_path, chdir, {"approaches": ["monte_carlo"],
+                                                            "n_draws": 4000, "seed": 7})
+    f = CF * (1 + R)
+    row = rows_where(df, quantity="carbon_stock", method="biomass_map", ecosystem="all", year_start=2000).loc["W"]
+    assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 336 + (U_CF1R * f * 240) ** 2), rel=0.05)
+    assert row.ci_low < row.value < row.ci_high and "Monte Carlo" in row.uncertainty_approach

@@ -63,7 +63,7 @@ def _biomass_inputs(run: Run, year: int):
     valid-pixel mask (ecosystem of that epoch in ``valid_classes``)."""
     cfg, paths, chunks = run.cfg, run.paths, run.chunks
     bio = cfg["biomass"]
-    legend, _ = (run.legend, run.densities)
+    legend = run.legend
     if year is None or legend is None or not bio["features"]:
         raise InputDataError("biomass: set biomass.year (an epoch), biomass.features and "
                              "landcover.legend to train a biomass model")

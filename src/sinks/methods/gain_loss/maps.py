@@ -86,8 +86,7 @@ def track_conversions(run: Run, year: int) -> Path:
     if i == 0:
         hist = xr.zeros_like(first, dtype=dtype)
     else:
-        prev = open_raster(paths.conversion_history(years[i - 1]), chunks=chunks)
-        require_same_grid(prev, first.odc.geobox, str(paths.conversion_history(years[i - 1])))
+        prev = run.open_on_grid(paths.conversion_history(years[i - 1]), first.odc.geobox)
         c0, c1 = (gain_loss_compact(run, cc, y) for y in years[i - 1:i + 1])
         keep = history_keep(run, gain_loss_names(run, cc), year)
         kernel = functools.partial(next_history, epoch_index=i - 1, keep=keep, k=k)
@@ -115,8 +114,7 @@ def compute_gain_loss(run: Run, y0: int, y1: int) -> list[Path]:
     cc = run.classes(first.dtype)
     compact = [gain_loss_compact(run, cc, y) for y in (y0, y1)]
     require_same_grid(compact[1], compact[0].odc.geobox, str(src[1]))
-    hist = open_raster(paths.conversion_history(y0), chunks=chunks)
-    require_same_grid(hist, compact[0].odc.geobox, str(paths.conversion_history(y0)))
+    hist = run.open_on_grid(paths.conversion_history(y0), compact[0].odc.geobox)
     rates = stratified_rates(run, cc, y0, y1)
     names = gain_loss_names(run, cc)
     strata = strata_map(run, compact[0].odc.geobox)
@@ -168,8 +166,7 @@ def map_gain_loss_uncertainty(run: Run, y0: int, y1: int) -> list[Path]:
     compact = [gain_loss_compact(run, cc, y) for y in (y0, y1)]
     grid = compact[0].odc.geobox
     require_same_grid(compact[1], grid, str(src[1]))
-    hist = open_raster(paths.conversion_history(y0), chunks=chunks)
-    require_same_grid(hist, grid, str(paths.conversion_history(y0)))
+    hist = run.open_on_grid(paths.conversion_history(y0), grid)
     names = gain_loss_names(run, cc)
     k, n_soil = len(names), n_soil_strata(cfg)
     n_hist = len(run.epochs) * k * k

@@ -15,6 +15,7 @@ from sinks.constants import REGION_LEVEL
 from sinks.errors import EmptyDataError, InputDataError
 from sinks.grid import align, describe, on_grid
 from sinks.inputs import check_epoch_raster
+from sinks.io.outputs import LEGEND_CITATION
 from sinks.io.rasters import MapToWrite, code_histogram, open_raster, write_cogs
 from sinks.io.vectors import read_zones
 from sinks.landcover import ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, ecosystem_lut, lut_size
@@ -24,12 +25,8 @@ from sinks.zones import rasterize_zones as rasterize
 
 log = logging.getLogger(__name__)
 
-LANDCOVER_CITATION = "land-cover legend {legend} mapped to sinks ecosystem classes"
-
-
 def write_run_config(run: Run) -> Path:
     """Write the resolved config (provenance) atomically."""
-    cfg, paths = run.cfg, run.paths
     cfg, paths = run.cfg, run.paths
     out = paths.run_config()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -72,8 +69,7 @@ def align_landcover(run: Run, year: int) -> Path:
     if ep.path is None:
         raise InputDataError(f"landcover.epochs.{year} is a scenario, not a raster to align")
     grid = run.grid
-    legend, densities = (run.legend, run.densities)
-    hist = check_epoch_raster(ep.path, grid, legend, densities, chunks)
+    hist = check_epoch_raster(ep.path, grid, run.legend, run.densities, chunks)
     src = open_raster(ep.path, chunks=chunks)
     nodata = src.odc.nodata
     if nodata is None:
@@ -89,8 +85,9 @@ def align_landcover(run: Run, year: int) -> Path:
     out = paths.landcover(year)
     m = MapToWrite(aligned, out, str(src.dtype), int(nodata), f"Land-cover codes {year} on the run grid",
                    "class", run.tags(model="alignment", inputs=[ep.path], basis="observed",
-                                     kind="landcover", citation=LANDCOVER_CITATION.format(legend=cfg["landcover"]["legend"]),
-                                     source_grid=describe(src.odc.geobox)), "nearest")
+                                     kind="landcover", source_grid=describe(src.odc.geobox),
+                                     citation=LEGEND_CITATION.format(legend=cfg["landcover"]["legend"])),
+                   "nearest")
     write_cogs([m])
     return out
 
@@ -124,7 +121,7 @@ def make_scenario(run: Run, year: int) -> Path:
 def classify_ecosystem(run: Run, year: int) -> Path:
     """Write ``ecosystem_<year>.tif``: land-cover codes mapped to ecosystem classes (legend)."""
     cfg, paths, chunks = run.cfg, run.paths, run.chunks
-    legend, _ = (run.legend, run.densities)
+    legend = run.legend
     if legend is None:
         raise InputDataError("landcover.legend is not set: no ecosystem map can be made")
     ep = run.epoch(year)

@@ -45,7 +45,7 @@ def demo_tables(draws: int) -> dict:
     os.chdir(REPO)  # the demo config's paths are relative to the repository
     cfg = load_config("config/config.yaml")
     paths = run_paths(cfg, REPO)
-    if not paths.zonal_summary().exists():
+    if not paths.output("zonal_summary").exists():
         sys.exit("run `make run` first: this part uses the demo run's aligned land cover")
     seconds = {}
     for label, approaches in (("approach1", ["approach1"]), ("monte_carlo", ["approach1", "monte_carlo"])):

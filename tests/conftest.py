@@ -137,7 +137,7 @@ def run_tiny_stages(root: Path, edit=None, chunks: int = 2048, before_summary=No
             plan.RULES[rule].load()(run, **wildcards)
     if before_summary:
         before_summary(cfg, paths)
-    return cfg, paths, summarize(Run(cfg, paths, chunks))
+    return cfg, paths, summarize(run)
 
 
 def write_config(path: Path, cfg: dict) -> Path:

@@ -50,36 +50,6 @@ class RunPaths:
     def index(self, name: str, year: int) -> Path:
         return self.output("index", name=name, year=year)
 
-    def scenario_report(self, year: int) -> Path:
-        return self.output("scenario_changes", year=year)
-
-    def zonal_summary(self) -> Path:
-        return self.output("zonal_summary")
-
-    def transitions(self) -> Path:
-        return self.output("land_cover_transitions")
-
-    def method_comparison(self) -> Path:
-        return self.output("method_comparison")
-
-    def time_series(self) -> Path:
-        return self.output("time_series")
-
-    def time_series_plot(self) -> Path:
-        return self.output("time_series_plot")
-
-    def attribution(self) -> Path:
-        return self.output("uncertainty_attribution")
-
-    def attribution_plot(self) -> Path:
-        return self.output("uncertainty_attribution_plot")
-
-    def zones_gpkg(self) -> Path:
-        return self.output("zones_summary")
-
-    def summary_plot(self) -> Path:
-        return self.output("summary_plot")
-
 
 def run_paths(cfg: dict, root: str | Path = ".") -> RunPaths:
     return RunPaths(cfgmod.run_dir(cfg, root))

@@ -100,6 +100,11 @@ def _has_density_sd(path: str) -> bool:
     return density_distributions(read_densities(path)) is not None
 
 
+def summary_sink_kind(cfg: dict) -> str:
+    """The sink map the summary figure shows: stock difference, or gain-loss without it."""
+    return "net_sink" if "stock_difference" in methods(cfg) else "gain_loss_net"
+
+
 def uses_biomass_map(cfg: dict, year: int) -> bool:
     """True when the stock of ``year`` takes AGB and BGB from the biomass map."""
     bio = cfg["biomass"]
@@ -203,6 +208,4 @@ def stage_order(cfg: dict) -> list[tuple[str, dict]]:
             jobs.setdefault(spec.rule, [])
             if job not in jobs[spec.rule]:
                 jobs[spec.rule].append(job)
-    if PREDICATES["biomass"](cfg):
-        jobs.setdefault("train_biomass", [{}])
     return [(rule, job) for rule in RULES for job in jobs.get(rule, [])]

@@ -107,7 +107,7 @@ def make_scenario(run: Run, year: int) -> Path:
         log.info("scenario %d: %s %s -> %s: %d of %d candidate px", year, r["change"],
                  r["from_codes"], r["to_code"], r["changed_px"], r["candidates_px"])
     pd.DataFrame(report).assign(year_start=sc["from"], year_end=year, seed=sc["seed"],
-                                basis="scenario").to_csv(paths.scenario_report(year), index=False)
+                                basis="scenario").to_csv(paths.output("scenario_changes", year=year), index=False)
     out = paths.landcover(year, scenario=True)
     data = on_grid(codes, grid).chunk(chunks)
     m = MapToWrite(data, out, str(codes.dtype), int(nodata), f"Land-cover codes {year} (SCENARIO)",

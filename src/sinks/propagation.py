@@ -154,11 +154,11 @@ def registry_seed(cfg: dict) -> int:
 
 
 def density_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params: ClassParameters | None
-                        ) -> tuple[pd.DataFrame, np.ndarray | None]:
+                        ) -> tuple[pd.DataFrame, tuple[pd.DataFrame, np.ndarray] | None]:
     """Add the uncertainty columns to rows whose values are linear in the density parameters
     (``coefs[i]``: the row's coefficient vector, or None for rows that do not depend on them).
-    Returns the table and the variance shares of the rows with coefficients (None without
-    parameters), for the attribution table."""
+    Returns the table and, for the attribution table, the rows with coefficients and their
+    variance shares (None without parameters or such rows)."""
     if params is None:
         reason = ("none: uncertainty disabled" if not cfg["uncertainty"]["enabled"] else
                   "none: the density table has no sd column")
@@ -185,7 +185,7 @@ def density_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params: ClassP
         if not convergence["converged"]:
             log.warning("Monte Carlo intervals not stable to %.0f %% of their width; increase "
                         "uncertainty.n_draws", 100 * convergence["tolerance"])
-    return df, (variance_shares(matrix, params.sds) if has.any() else None)
+    return df, ((df[has], variance_shares(matrix, params.sds)) if has.any() else None)
 
 
 def fill_monte_carlo(df: pd.DataFrame, idx, mc: dict, approach: str) -> None:

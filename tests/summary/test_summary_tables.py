@@ -14,7 +14,7 @@ def test_run_without_zones_writes_a_region_layer(tmp_path, chdir):
 
     root = chdir(build_tiny(tmp_path))
     _, paths, df = run_tiny_stages(root, lambda c: c.pop("zones"))
-    gdf = gpd.read_file(paths.zones_gpkg(), layer="region")
+    gdf = gpd.read_file(paths.output("zones_summary"), layer="region")
     assert list(gdf.zone_id) == ["region"]
     assert gdf.geometry.iloc[0].area == pytest.approx(120 * 90)
     total = df[(df.quantity == "carbon_stock") & (df.ecosystem == "all") & (df.year_start == 2000)

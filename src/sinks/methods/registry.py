@@ -23,7 +23,7 @@ from sinks.methods.potential import rows as potential_rows
 from sinks.methods.stock_difference import rows as stock_difference_rows
 from sinks.plan import PREDICATES
 from sinks.run import Run
-from sinks.zone_rows import Accounts, frame
+from sinks.zone_rows import Accounts
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,10 @@ class Method:
 
     name: str
     enabled: Callable[[dict], bool]  # from the config: does the run use this method?
-    rows: Callable[[Accounts], pd.DataFrame]  # its zone rows, uncertainty columns filled
+    # its zone rows and their coefficients over the density parameters (the summary propagates
+    # those), or None when the rows come with their uncertainty columns filled
+    rows: Callable[[Accounts], tuple[pd.DataFrame, list | None]]
     checks: Callable[[Run], list[str]] | None = None  # before compute; lines of what was checked
-    density_rows: bool = False  # rows returned as (rows, density coefficients): the summary
-    #                             propagates the density parameters over them (attribution)
 
     @property
     def outputs(self) -> list[str]:
@@ -43,20 +43,10 @@ class Method:
         return [k for k, s in OUTPUTS.items() if s.method == self.name]
 
 
-def _rows_pair(fn):
-    """Adapt a builder of (rows, density coefficients) to the registry's rows signature."""
-    def rows(acc: Accounts):
-        r, c = fn(acc)
-        return frame(r), c
-    return rows
-
-
 METHODS: dict[str, Method] = {m.name: m for m in (
     # the carbon stock of every epoch: the base every method's stocks and figures start from
-    Method("stock", PREDICATES["always"], _rows_pair(stock_difference_rows.stock_rows),
-           density_rows=True),
-    Method("stock_difference", PREDICATES["stock_difference"],
-           _rows_pair(stock_difference_rows.sink_rows), density_rows=True),
+    Method("stock", PREDICATES["always"], stock_difference_rows.stock_rows),
+    Method("stock_difference", PREDICATES["stock_difference"], stock_difference_rows.sink_rows),
     Method("gain_loss", PREDICATES["gain_loss"], gain_loss_rows.rows, gain_loss_checks.checks),
     Method("area_adjusted", lambda cfg: bool(cfg["uncertainty"]["accuracy_assessment"]),
            area_adjusted_rows.rows, area_adjusted_checks.checks),

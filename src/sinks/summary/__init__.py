@@ -26,38 +26,35 @@ def summarize(run: Run) -> pd.DataFrame:
     registry order), the land-cover transitions, the method comparison, the uncertainty
     attribution, the time series, the zones GeoPackage and the figures; return the zone table.
 
-    Methods with ``density_rows`` return their rows with coefficients over the density
-    parameters; their uncertainty is propagated here in one engine
+    A method's rows come with their coefficients over the density parameters (stocks and
+    stock-difference sinks), or None when the method fills its own uncertainty columns; the
+    density parameters are propagated here in one engine
     (:func:`sinks.propagation.density_uncertainty`), so the attribution covers all of them.
     """
     cfg, paths = run.cfg, run.paths
     acc = Accounts.build(run)
-    frames, shared, shares = [], [], []
+    frames, attributed = [], []
     for method in enabled(cfg):
-        if method.density_rows:
-            df, coefs = method.rows(acc)
-            df, s = density_uncertainty(cfg, df, coefs, acc.params)
-            if s is not None:
-                has = np.array([c is not None for c in coefs])
-                shared.append(df[has])
-                shares.append(s)
-        else:
-            df = method.rows(acc)
+        df, coefs = method.rows(acc)
+        if coefs is not None:
+            df, shares = density_uncertainty(cfg, df, coefs, acc.params)
+            if shares is not None:
+                attributed.append(shares)
         frames.append(df)
     df = pd.concat([f for f in frames if not f.empty], ignore_index=True)
-    if shares:
-        table = attribution(pd.concat(shared, ignore_index=True), np.concatenate(shares),
-                            acc.params.names)
-        write_csv(table, paths.attribution())
+    if attributed:
+        table = attribution(pd.concat([r for r, _ in attributed], ignore_index=True),
+                            np.concatenate([s for _, s in attributed]), acc.params.names)
+        write_csv(table, paths.output("uncertainty_attribution"))
         write_attribution_plot(cfg, table, paths)
-    write_csv(df, paths.zonal_summary())
+    write_csv(df, paths.output("zonal_summary"))
     write_csv(transition_table(acc.periods, acc.transitions, acc.tables, acc.names, acc.onehot),
-              paths.transitions())
+              paths.output("land_cover_transitions"))
     if PREDICATES["method_comparison"](cfg):
-        write_csv(method_comparison(df), paths.method_comparison())
-    write_zones_gpkg(cfg, df, paths.zones_gpkg(), acc.grid)
+        write_csv(method_comparison(df), paths.output("method_comparison"))
+    write_zones_gpkg(cfg, df, paths.output("zones_summary"), acc.grid)
     write_summary_plot(cfg, df, paths)
     series = time_series(df)
-    write_csv(series, paths.time_series())
+    write_csv(series, paths.output("time_series"))
     write_time_series_plot(cfg, series, paths)
     return df

@@ -17,7 +17,7 @@ from sinks import config as cfgmod  # noqa: E402
 from sinks.io.figures import save_figure  # noqa: E402
 from sinks.landcover import ECOSYSTEM_CODES, ECOSYSTEM_COLOURS  # noqa: E402
 from sinks.paths import RunPaths  # noqa: E402
-from sinks.plan import methods, zone_levels  # noqa: E402
+from sinks.plan import summary_sink_kind, zone_levels  # noqa: E402
 
 
 def write_time_series_plot(cfg: dict, series: pd.DataFrame, paths: RunPaths) -> None:
@@ -55,7 +55,7 @@ def write_time_series_plot(cfg: dict, series: pd.DataFrame, paths: RunPaths) -> 
     axes[0][0].legend(fontsize=7, loc="upper left")
     fig.suptitle(f"sinks run '{cfg['run']['name']}': carbon stock and net sink over time", fontsize=10)
     fig.tight_layout()
-    save_figure(fig, paths.time_series_plot(), paths.time_series_plot().with_suffix(".svg"))
+    save_figure(fig, paths.output("time_series_plot"), paths.output("time_series_svg"))
 
 
 def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
@@ -65,8 +65,7 @@ def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
     y0, y1 = epochs[-2].year, epochs[-1].year
     level = cfg["grid"]["clip_to"] or zone_levels(cfg)[0]
     fig, (ax_map, ax_bar) = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1, 1.2]})
-    sink_kind = "net_sink" if "stock_difference" in methods(cfg) else "gain_loss_net"
-    sink_path = paths.output(sink_kind, y0=y0, y1=y1)
+    sink_path = paths.output(summary_sink_kind(cfg), y0=y0, y1=y1)
     with rasterio.open(sink_path) as src:
         scale = max(1, int(np.ceil(max(src.width, src.height) / 1200)))
         data = src.read(1, out_shape=(src.height // scale or 1, src.width // scale or 1), masked=True)
@@ -93,7 +92,7 @@ def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
     ax_bar.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"sinks run '{cfg['run']['name']}'", fontsize=11)
     fig.tight_layout()
-    save_figure(fig, paths.summary_plot())
+    save_figure(fig, paths.output("summary_plot"))
 
 
 def write_attribution_plot(cfg: dict, attribution: pd.DataFrame, paths: RunPaths) -> None:
@@ -118,4 +117,4 @@ def write_attribution_plot(cfg: dict, attribution: pd.DataFrame, paths: RunPaths
     fig.suptitle(f"sinks run '{cfg['run']['name']}': what drives the uncertainty "
                  "(first-order Sobol indices of the density parameters)", fontsize=10)
     fig.tight_layout()
-    save_figure(fig, paths.attribution_plot())
+    save_figure(fig, paths.output("uncertainty_attribution_plot"))

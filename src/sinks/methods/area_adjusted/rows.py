@@ -25,12 +25,12 @@ from sinks.zones import zonal_totals
 log = logging.getLogger(__name__)
 
 
-def rows(acc: Accounts) -> pd.DataFrame:
+def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
     """The area-adjusted rows the config asks for: an epoch (``accuracy_assessment.year``) or,
     with ``year_end``, the period of a change map."""
     if acc.cfg["uncertainty"]["accuracy_assessment"]["year_end"] is None:
-        return epoch_rows(acc)
-    return period_rows(acc)
+        return epoch_rows(acc), None
+    return period_rows(acc), None
 
 
 def epoch_rows(acc: Accounts) -> pd.DataFrame:

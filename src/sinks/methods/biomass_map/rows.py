@@ -28,7 +28,7 @@ RS_APPROACH = ("normal: pixel conformal errors independent across pixels and yea
                "(shared); the model's mean error cancels (one model for both years)")
 
 
-def rows(acc: Accounts) -> pd.DataFrame:
+def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
     """Zone rows (method ``biomass_map``) of every epoch with a biomass map, and the
     remote-sensing sink of every period with a map at both ends.
 
@@ -111,7 +111,7 @@ def rows(acc: Accounts) -> pd.DataFrame:
         basis = biomass_basis(cfg, [y0, y1])
         frames.append(_map_rows_table(cfg, per, tables, names, "net_sink", y0, y1, basis, None,
                                       seed_key=None))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)), None
 
 
 def _map_rows_table(cfg, per, tables, names, quantity, y0, y1, basis, params, seed_key) -> pd.DataFrame:

@@ -13,11 +13,7 @@ from sinks import config as cfgmod
 from sinks.io.rasters import MapToWrite
 from sinks.methods.gain_loss.rates import GROWTH_STRATA
 from sinks.parameters import value
-from sinks.plan import uses_biomass_map
 from sinks.run import Run
-
-__all__ = ["uses_biomass_map", "biomass_carbon_factors", "biomass_factor_sds", "biomass_map",
-           "map_stocks", "synthetic_inputs", "biomass_basis", "label_synthetic", "MAP_MODEL"]
 
 MAP_MODEL = ("; AGB and BGB from the biomass map agb_{year}.tif where it is valid (AGB x CF {cf:g}, "
              "BGB = AGB x R {r:g} x CF)")

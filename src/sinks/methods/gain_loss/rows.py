@@ -56,7 +56,7 @@ class _Setup:
                    np.array([n != LAKE for n in rnames]) & (np.arange(len(rnames)) > 0))
 
 
-def rows(acc: Accounts) -> pd.DataFrame:
+def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
     """Every period's gain-loss rows, with uncertainty from the registry parameters (densities
     held: the conversion losses use the class densities)."""
     gl = _Setup.build(acc)
@@ -73,7 +73,7 @@ def rows(acc: Accounts) -> pd.DataFrame:
                              lambda reg, y0=e0.year, y1=e1.year: gain_loss_rate_vectors(acc.run, acc.cc, y0, y1, reg),
                              "densities fixed", batched=True)
         frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), None
 
 
 def _period_rows(acc: Accounts, gl: _Setup, y0: int, y1: int, transitions: dict):

@@ -11,7 +11,7 @@ from sinks.propagation import registry_uncertainty
 from sinks.zone_rows import Accounts, row
 
 
-def rows(acc: Accounts) -> pd.DataFrame:
+def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
     """Zone rows of the sink potential (sinks.models.potential) per scenario and target year.
 
     Uncertainty from the registry parameters (the curve's B_max, k and p where the config gives
@@ -42,7 +42,7 @@ def rows(acc: Accounts) -> pd.DataFrame:
                                                potential_rates(run, names, last_year, reg).values()],
                                               axis=-1))},
         "areas of the last epoch fixed", batched=True)
-    return df
+    return df, None
 
 
 def _class_vector(per_ha: dict, n: int) -> np.ndarray:

@@ -16,9 +16,9 @@ from sinks.grid import require_same_grid
 from sinks.io.rasters import open_raster, write_cogs
 from sinks.landcover import apply_lut
 from sinks.methods.biomass_map.stocks import (MAP_MODEL, biomass_carbon_factors, biomass_factor_sds,
-                                              biomass_map, label_synthetic, map_stocks,
-                                              uses_biomass_map)
+                                              biomass_map, label_synthetic, map_stocks)
 from sinks.models.stock_difference import net_sink, stocks, total_stock
+from sinks.plan import uses_biomass_map
 from sinks.propagation import class_statistics
 from sinks.rs.biomass_model import pixel_sd
 from sinks.run import Run

@@ -10,16 +10,17 @@ sufficient statistic: epoch areas are the margins of the transition areas, stock
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from sinks.constants import C_TO_CO2, POOLS
 from sinks.errors import EmptyDataError
 from sinks.propagation import ClassParameters
-from sinks.zone_rows import Accounts, class_rows
+from sinks.zone_rows import Accounts, class_rows, frame
 
 METHOD = "stock_difference"  # the method column of every row here (stocks included)
 
 
-def stock_rows(acc: Accounts) -> tuple[list[dict], list]:
+def stock_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
     """Area and stock rows of every epoch (Mg C; ha) and their density coefficients."""
     density, onehot = acc.cc.density, acc.onehot
     rows, coefs = [], []
@@ -37,10 +38,10 @@ def stock_rows(acc: Accounts) -> tuple[list[dict], list]:
         if not any(res[lv]["area"][:, 1:].sum() > 0 for lv in res):
             raise EmptyDataError(f"{acc.run.paths.landcover(ep.year)}: no valid pixel falls in any "
                                  "zone; check that the zones and the land cover cover the same area")
-    return rows, coefs
+    return frame(rows), coefs
 
 
-def sink_rows(acc: Accounts) -> tuple[list[dict], list]:
+def sink_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
     """Net-sink rows of every period (Mg CO2 yr-1, + = sink; pixels reported under their
     class at the period's end) and their density coefficients."""
     onehot, total_density = acc.onehot, acc.cc.total_density()
@@ -58,7 +59,7 @@ def sink_rows(acc: Accounts) -> tuple[list[dict], list]:
         r, c = class_rows(res, coef, acc.tables, acc.names, e0.year, e1.year, METHOD,
                           acc.run.period_basis(e0.year, e1.year), keep)
         rows, coefs = rows + r, coefs + c
-    return rows, coefs
+    return frame(rows), coefs
 
 
 def _stock_coefficients(a: np.ndarray, onehot: np.ndarray, params: ClassParameters) -> dict[str, np.ndarray]:

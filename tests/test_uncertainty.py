@@ -276,7 +276,8 @@ def test_convergence_reported():
     np.testing.assert_allclose(mc["rel_change"][:3], expected, rtol=1e-12)
     assert (mc["rel_change"][:3] > 0).all() and mc["rel_change"][3] == 0.0
     # The engine reports it, and 20 draws are not stable to 5 % of the width.
-    params = ClassParameters([f"p{i}" for i in range(3)], NORMAL, SDS, np.zeros((0, 4, 3)))
+    names = [f"p{i}" for i in range(3)]
+    params = ClassParameters(names, NORMAL, np.diag(SDS), names, np.zeros((0, 4, 3)))
     cols, conv = table_uncertainty(AREAS @ MEANS, AREAS, params,
                                    {"approaches": ["approach1", "monte_carlo"], "n_draws": 20,
                                     "seed": 0})

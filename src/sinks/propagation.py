@@ -45,16 +45,35 @@ MONTE_CARLO = "IPCC Approach 2 (Monte Carlo, {n} draws, seed {seed})"
 
 @dataclass(frozen=True)
 class ClassParameters:
-    """The density parameters θ and how each class's densities depend on them."""
+    """The density parameters θ (one per table row), how each class's densities depend on
+    them, and their joint distribution: draws and first-order loadings on independent
+    sources of error (so errors that rows share stay shared)."""
 
     names: list[str]  # "<class>/<pool>" per parameter
     specs: list[dict]  # distribution of each parameter (sinks.uncertainty keys)
-    sds: np.ndarray  # standard deviation of each parameter (Mg C ha-1), for Approach 1
+    loadings: np.ndarray  # (n_params, n_sources): θ ≈ θ̂ + loadings @ ε, ε independent, sd 1
+    sources: list[str]  # name of each independent source of error
     weights: np.ndarray  # (K, pools, n_params): density[k, pool] = weights[k, pool] @ θ
 
     def total_weights(self) -> np.ndarray:
         """(K, n_params): total density of each class (sum over pools) as a combination of θ."""
         return self.weights.sum(axis=1)
+
+    def draws(self, n_draws: int, seed: int) -> np.ndarray:
+        """Monte Carlo draws of θ, (n_draws, n_params), seeded (sinks.uncertainty)."""
+        return parameter_draws(self.specs, n_draws, seed)
+
+    def approach1_sd(self, coeffs: np.ndarray) -> np.ndarray:
+        """sd of each ``coeffs @ θ`` by IPCC Approach 1 with the covariance of θ
+        (2006 Vol.1 Ch.3 Eq. 3.2 with correlation: var = c Σ cᵀ, Σ = loadings loadingsᵀ)."""
+        return linear_approach1_sd(np.asarray(coeffs, dtype="float64") @ self.loadings,
+                                   np.ones(self.loadings.shape[1]))
+
+    def variance_shares(self, coeffs: np.ndarray) -> np.ndarray:
+        """Share of each independent source in the variance of each ``coeffs @ θ``
+        (first-order Sobol indices), (n_rows, n_sources)."""
+        return variance_shares(np.asarray(coeffs, dtype="float64") @ self.loadings,
+                               np.ones(self.loadings.shape[1]))
 
 
 def class_parameters(distributions: dict[tuple[object, str], dict], table_keys: list,
@@ -71,6 +90,7 @@ def class_parameters(distributions: dict[tuple[object, str], dict], table_keys: 
     specs = [distributions[k] if k[1] in vary_pools else
              {"dist": "constant", "value": _centre(distributions[k])} for k in keys]
     sds = np.array([s.get("sd", 0.0) for s in specs])
+    loadings = np.diag(sds)
     index = {k: j for j, k in enumerate(keys)}
     share = DEFAULT_PADDY_SHARE if paddy_share is None else paddy_share
     weights = np.zeros((len(table_keys), len(POOLS), len(keys)))
@@ -83,7 +103,7 @@ def class_parameters(distributions: dict[tuple[object, str], dict], table_keys: 
             elif cls == "cropland":
                 weights[k, p, index[("cropland_paddy", pool)]] = share
                 weights[k, p, index[("cropland_upland", pool)]] = 1 - share
-    return ClassParameters(names, specs, sds, weights)
+    return ClassParameters(names, specs, loadings, list(names), weights)
 
 
 def _centre(spec: dict) -> float:
@@ -99,14 +119,14 @@ def table_uncertainty(values: np.ndarray, coeffs: np.ndarray, params: ClassParam
     summary. ``uncertainty_pct`` is half the 95 % interval as % of |value| (IPCC convention).
     """
     approaches = settings["approaches"]
-    sd1 = linear_approach1_sd(coeffs, params.sds)
+    sd1 = params.approach1_sd(coeffs)
     with np.errstate(divide="ignore", invalid="ignore"):
         u1 = np.where(values != 0, 100 * Z95 * sd1 / np.abs(values), np.nan)
     cols = {"sd": sd1, "ci_low": values - Z95 * sd1, "ci_high": values + Z95 * sd1,
             "uncertainty_pct": u1}
     approach, convergence = APPROACH1, {}
     if "monte_carlo" in approaches:
-        draws = parameter_draws(params.specs, settings["n_draws"], settings["seed"])
+        draws = params.draws(settings["n_draws"], settings["seed"])
         mc = linear_monte_carlo(coeffs, draws)
         half = (mc["p97_5"] - mc["p2_5"]) / 2
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -130,10 +150,9 @@ def class_statistics(coeffs: np.ndarray, centre: np.ndarray, params: ClassParame
     Monte Carlo when configured (the same draws as the tables), else Approach 1 (value ∓ 1.96 sd).
     """
     if "monte_carlo" in settings["approaches"]:
-        mc = linear_monte_carlo(coeffs, parameter_draws(params.specs, settings["n_draws"],
-                                                        settings["seed"]))
+        mc = linear_monte_carlo(coeffs, params.draws(settings["n_draws"], settings["seed"]))
         return {"sd": mc["sd"], "p2_5": mc["p2_5"], "p97_5": mc["p97_5"]}
-    sd = linear_approach1_sd(coeffs, params.sds)
+    sd = params.approach1_sd(coeffs)
     return {"sd": sd, "p2_5": centre - Z95 * sd, "p97_5": centre + Z95 * sd}
 
 
@@ -185,7 +204,7 @@ def density_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params: ClassP
         if not convergence["converged"]:
             log.warning("Monte Carlo intervals not stable to %.0f %% of their width; increase "
                         "uncertainty.n_draws", 100 * convergence["tolerance"])
-    return df, ((df[has], variance_shares(matrix, params.sds)) if has.any() else None)
+    return df, ((df[has], params.variance_shares(matrix)) if has.any() else None)
 
 
 def fill_monte_carlo(df: pd.DataFrame, idx, mc: dict, approach: str) -> None:
@@ -261,7 +280,7 @@ def map_rows_uncertainty(cfg: dict, mapped: np.ndarray, default: np.ndarray, ind
     value = mapped + default
     unc = cfg["uncertainty"]
     if params is not None and unc["enabled"] and "monte_carlo" in unc["approaches"]:
-        theta = parameter_draws(params.specs, unc["n_draws"], unc["seed"])  # the tables' draws
+        theta = params.draws(unc["n_draws"], unc["seed"])  # the tables' draws
         rng = np.random.default_rng(np.random.SeedSequence([unc["seed"], 6, *seed_key]))
         n = theta.shape[0]
         draws = (coef @ theta.T + mapped[:, None] + shared[:, None] * rng.standard_normal(n)[None, :]
@@ -269,7 +288,7 @@ def map_rows_uncertainty(cfg: dict, mapped: np.ndarray, default: np.ndarray, ind
                  + indep[:, None] * rng.standard_normal((len(value), n)))
         lo, hi = interval95(draws)
         return draws.std(axis=1, ddof=1), lo, hi, f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws)"
-    dens_sd = linear_approach1_sd(coef, params.sds) if params is not None else 0.0
+    dens_sd = params.approach1_sd(coef) if params is not None else 0.0
     sd = np.sqrt(indep ** 2 + shared ** 2 + factor ** 2 + dens_sd ** 2)
     return sd, value - Z95 * sd, value + Z95 * sd, "IPCC Approach 1" if params is not None else "normal"
 

@@ -44,7 +44,7 @@ def summarize(run: Run) -> pd.DataFrame:
     df = pd.concat([f for f in frames if not f.empty], ignore_index=True)
     if attributed:
         table = attribution(pd.concat([r for r, _ in attributed], ignore_index=True),
-                            np.concatenate([s for _, s in attributed]), acc.params.names)
+                            np.concatenate([s for _, s in attributed]), acc.params.sources)
         write_csv(table, paths.output("uncertainty_attribution"))
         write_attribution_plot(cfg, table, paths)
     write_csv(df, paths.output("zonal_summary"))

@@ -18,7 +18,7 @@ from sinks.io.tables import write_csv
 from sinks.io.vectors import read_points
 from sinks.methods.gain_loss.rates import gain_loss_rate_draws, stratified_rates
 from sinks.propagation import monte_carlo, stratified_bootstrap_means
-from sinks.uncertainty import Z95, interval95, linear_approach1_sd, parameter_draws
+from sinks.uncertainty import Z95, interval95
 from sinks.zone_rows import Accounts, row
 from sinks.zones import zonal_totals
 
@@ -63,7 +63,7 @@ def epoch_rows(acc: Accounts) -> pd.DataFrame:
     mc = params is not None and monte_carlo(cfg)
     if mc:
         unc = cfg["uncertainty"]
-        theta = parameter_draws(params.specs, unc["n_draws"], unc["seed"])
+        theta = params.draws(unc["n_draws"], unc["seed"])
         d_draw = theta @ params.total_weights().T
         rho_draw = rho + sd_rho * np.random.default_rng(np.random.SeedSequence(unc["seed"] + 2)).standard_normal(d_draw.shape)
     rows = []
@@ -76,7 +76,7 @@ def epoch_rows(acc: Accounts) -> pd.DataFrame:
                     value = float(m @ (rho * d))
                     var = float(((m * d * sd_rho) ** 2).sum())
                     if quantity == "carbon_stock" and params is not None:
-                        var += float(linear_approach1_sd((m * rho) @ params.total_weights(), params.sds) ** 2)
+                        var += float(params.approach1_sd((m * rho) @ params.total_weights()) ** 2)
                     sd, lo, hi, how = np.sqrt(var), value - Z95 * np.sqrt(var), value + Z95 * np.sqrt(var), "IPCC Approach 1"
                     if mc and quantity == "carbon_stock":
                         draws = (rho_draw * d_draw) @ m
@@ -149,7 +149,7 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
         w = params.total_weights()
         w_pair = ((w[None, :, :] - w[:, None, :]) * factor).reshape(k * k, -1) * valid[:, None]
         if mc:
-            d = parameter_draws(params.specs, unc["n_draws"], unc["seed"]) @ w.T
+            d = params.draws(unc["n_draws"], unc["seed"]) @ w.T
             draws["stock_difference"] = ((d[:, None, :] - d[:, :, None]) * factor).reshape(len(d), -1) * valid
     strata = cfg["gain_loss"]["strata"]
     if "gain_loss" not in cfg["carbon"]["method"]:
@@ -176,7 +176,8 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
             if method == "stock_difference" and params is not None:
                 coef, _ = stratified_totals(a, stratum, (w_pair[truth, None, :] * member[truth][:, :, None])
                                             .reshape(truth.size, -1), label)
-                var = var + (coef.reshape(a.shape[0], member.shape[1], -1) ** 2) @ (params.sds ** 2)
+                var = var + params.approach1_sd(coef.reshape(-1, len(params.names))).reshape(
+                    a.shape[0], member.shape[1]) ** 2
                 how = "IPCC Approach 1 (sampling error + densities, Eq. 3.2)"
             sd, lo, hi = np.sqrt(var), value - Z95 * np.sqrt(var), value + Z95 * np.sqrt(var)
             if method in draws:

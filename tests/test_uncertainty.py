@@ -13,7 +13,8 @@ from scipy import stats
 
 from sinks.errors import ConfigError
 from sinks.parameters import SD_RULES, load_registry, registry_sensitivities, value
-from sinks.propagation import ClassParameters, table_uncertainty
+from sinks.density_model import independent_model
+from sinks.propagation import class_parameters, table_uncertainty
 from sinks.uncertainty import (RNG_BLOCK, Z95, draw_parameter, interval95, linear_approach1_sd,
                                linear_monte_carlo, parameter_draws, variance_shares)
 
@@ -276,8 +277,8 @@ def test_convergence_reported():
     np.testing.assert_allclose(mc["rel_change"][:3], expected, rtol=1e-12)
     assert (mc["rel_change"][:3] > 0).all() and mc["rel_change"][3] == 0.0
     # The engine reports it, and 20 draws are not stable to 5 % of the width.
-    names = [f"p{i}" for i in range(3)]
-    params = ClassParameters(names, NORMAL, np.diag(SDS), names, np.zeros((0, 4, 3)))
+    params = class_parameters(independent_model({(f"p{i}", "agb"): s for i, s in enumerate(NORMAL)}),
+                              [], None)
     cols, conv = table_uncertainty(AREAS @ MEANS, AREAS, params,
                                    {"approaches": ["approach1", "monte_carlo"], "n_draws": 20,
                                     "seed": 0})

@@ -2,8 +2,8 @@
 
 One CSV in the package (``sinks/data/parameters.csv``), overridable from the config's
 ``parameters`` section. Each entry has a value, a unit (checked against its kind with pint when
-the registry loads), a source, an uncertainty with its IPCC convention, a distribution, a
-correlation group and a confirmation status. Entries marked UNCONFIRMED are listed so that
+the registry loads), a source, an uncertainty with its IPCC convention, a distribution and a
+confirmation status. Entries marked UNCONFIRMED are listed so that
 someone can check them; using one raises ``ConfigError`` unless the config overrides its value.
 """
 
@@ -103,6 +103,7 @@ class RegistryDraw:
 
     base: pd.DataFrame
     values: dict[str, float]
+    rows: slice | None = None  # which Monte Carlo iterations these are (None: not a draw)
 
 
 def spec(reg: pd.DataFrame, pid: str) -> dict:
@@ -132,10 +133,11 @@ def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int, batch: int | None
     draws = parameter_draws([spec(reg, i) for i in ids], n_draws, seed)
     if batch:
         for b0 in range(0, len(draws), batch):
-            yield RegistryDraw(reg, {**fixed, **dict(zip(ids, draws[b0:b0 + batch].T))})
+            rows = slice(b0, min(b0 + batch, len(draws)))
+            yield RegistryDraw(reg, {**fixed, **dict(zip(ids, draws[rows].T))}, rows)
         return
-    for row in draws:
-        yield RegistryDraw(reg, {**fixed, **dict(zip(ids, row.tolist()))})
+    for i, row in enumerate(draws):
+        yield RegistryDraw(reg, {**fixed, **dict(zip(ids, row.tolist()))}, slice(i, i + 1))
 
 
 def registry_sensitivities(reg: pd.DataFrame, fn) -> np.ndarray:
@@ -159,7 +161,7 @@ def registry_sensitivities(reg: pd.DataFrame, fn) -> np.ndarray:
 def registry_table(reg: pd.DataFrame) -> pd.DataFrame:
     """The effective registry for printing: id, value, unit, sd, convention, status, source."""
     out = reg.reset_index()[["id", "value", "unit", "sd", "uncertainty_type", "distribution",
-                             "correlation_group", "status", "source"]]
+                             "status", "source"]]
     return out.assign(sd=np.round(out["sd"].astype(float), 6))
 
 

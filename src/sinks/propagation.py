@@ -31,11 +31,12 @@ import numpy as np
 import pandas as pd
 
 from sinks.accuracy import stratum_means
+from sinks.density_model import REGISTRY_SEED_OFFSET, DensityModel
 from sinks.constants import POOLS
 from sinks.models.stock_difference import DEFAULT_PADDY_SHARE
 from sinks.parameters import registry_draws, registry_sensitivities
 from sinks.uncertainty import (Z95, interval95, linear_approach1_sd, linear_monte_carlo,
-                               parameter_draws, variance_shares)
+                               variance_shares)
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +47,22 @@ MONTE_CARLO = "IPCC Approach 2 (Monte Carlo, {n} draws, seed {seed})"
 @dataclass(frozen=True)
 class ClassParameters:
     """The density parameters θ (one per table row), how each class's densities depend on
-    them, and their joint distribution: draws and first-order loadings on independent
-    sources of error (so errors that rows share stay shared)."""
+    them, and their joint distribution (sinks.density_model): draws, and first-order loadings
+    on independent sources of error, so errors that rows share stay shared."""
 
     names: list[str]  # "<class>/<pool>" per parameter
-    specs: list[dict]  # distribution of each parameter (sinks.uncertainty keys)
     loadings: np.ndarray  # (n_params, n_sources): θ ≈ θ̂ + loadings @ ε, ε independent, sd 1
     sources: list[str]  # name of each independent source of error
     weights: np.ndarray  # (K, pools, n_params): density[k, pool] = weights[k, pool] @ θ
+    model: DensityModel
 
     def total_weights(self) -> np.ndarray:
         """(K, n_params): total density of each class (sum over pools) as a combination of θ."""
         return self.weights.sum(axis=1)
 
     def draws(self, n_draws: int, seed: int) -> np.ndarray:
-        """Monte Carlo draws of θ, (n_draws, n_params), seeded (sinks.uncertainty)."""
-        return parameter_draws(self.specs, n_draws, seed)
+        """Monte Carlo draws of θ, (n_draws, n_params), seeded (sinks.density_model)."""
+        return self.model.draws(n_draws, seed)
 
     def approach1_sd(self, coeffs: np.ndarray) -> np.ndarray:
         """sd of each ``coeffs @ θ`` by IPCC Approach 1 with the covariance of θ
@@ -76,21 +77,16 @@ class ClassParameters:
                                np.ones(self.loadings.shape[1]))
 
 
-def class_parameters(distributions: dict[tuple[object, str], dict], table_keys: list,
-                     paddy_share: float | None, vary_pools: list[str]) -> ClassParameters:
-    """Parameters from a density table's distributions for the compact classes of a run.
+def class_parameters(model: DensityModel, table_keys: list, paddy_share: float | None
+                     ) -> ClassParameters:
+    """Parameters of a density table's model for the compact classes of a run.
 
     ``table_keys[k]`` is the table key (ecosystem or lucode) of compact class k (None for 0).
     The unsplit ``cropland`` class of a table without a cropland row is the paddy_share mix of
     the paddy and upland rows (as :func:`sinks.models.stock_difference.class_densities`).
-    Pools not in ``vary_pools`` are held at their values.
     """
-    keys = list(distributions)
+    keys = model.keys
     names = [f"{cls}/{pool}" for cls, pool in keys]
-    specs = [distributions[k] if k[1] in vary_pools else
-             {"dist": "constant", "value": _centre(distributions[k])} for k in keys]
-    sds = np.array([s.get("sd", 0.0) for s in specs])
-    loadings = np.diag(sds)
     index = {k: j for j, k in enumerate(keys)}
     share = DEFAULT_PADDY_SHARE if paddy_share is None else paddy_share
     weights = np.zeros((len(table_keys), len(POOLS), len(keys)))
@@ -103,11 +99,8 @@ def class_parameters(distributions: dict[tuple[object, str], dict], table_keys: 
             elif cls == "cropland":
                 weights[k, p, index[("cropland_paddy", pool)]] = share
                 weights[k, p, index[("cropland_upland", pool)]] = 1 - share
-    return ClassParameters(names, specs, loadings, list(names), weights)
-
-
-def _centre(spec: dict) -> float:
-    return spec.get("value", spec.get("mean", 0.0))
+    loadings, sources = model.loadings()
+    return ClassParameters(names, loadings, sources, weights, model)
 
 
 def table_uncertainty(values: np.ndarray, coeffs: np.ndarray, params: ClassParameters,
@@ -169,7 +162,7 @@ def monte_carlo(cfg: dict) -> bool:
 def registry_seed(cfg: dict) -> int:
     """Seed of the registry-parameter draws (gain-loss and potential share it, so a parameter
     used by both, e.g. CF, takes the same value in both in each iteration)."""
-    return cfg["uncertainty"]["seed"] + 1
+    return cfg["uncertainty"]["seed"] + REGISTRY_SEED_OFFSET
 
 
 def density_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params: ClassParameters | None

@@ -22,10 +22,11 @@ from sinks import config as cfgmod
 from sinks import parameters
 from sinks.classes import CompactClasses, compact_classes
 from sinks.grid import DEFAULT_CHUNK, reference_grid, require_same_grid
+from sinks.density_model import DensityModel, density_model
 from sinks.inputs import load_tables, resolve_densities
 from sinks.io.outputs import OUTPUTS
 from sinks.io.rasters import MapToWrite, open_raster, raster_geobox
-from sinks.io.tables import density_distributions
+from sinks.io.tables import density_derivations, density_distributions
 from sinks.io.vectors import read_zones
 from sinks.landcover import ECOSYSTEMS
 from sinks.paths import RunPaths, run_paths
@@ -146,8 +147,15 @@ class Run:
             log.warning("%s has no sd column: no uncertainty can be computed (add sd and "
                         "distribution columns, or use a sinks density table)", self.densities.path)
             return None
-        return class_parameters(self.density_distributions, cc.table_keys,
-                                self.cfg["carbon"]["paddy_share"], unc["vary_pools"])
+        return class_parameters(self.density_model, cc.table_keys, self.cfg["carbon"]["paddy_share"])
+
+    @functools.cached_property
+    def density_model(self) -> DensityModel:
+        """The density table's rows as functions of their sources of error (shared parameters
+        from the registry; sinks.density_model). Needs sd columns."""
+        return density_model(self.density_distributions, density_derivations(self.densities),
+                             self.registry, self.densities.values,
+                             self.cfg["uncertainty"]["vary_pools"], self.densities.path)
 
     # --- outputs --------------------------------------------------------------------------
     def tags(self, *, model: str, inputs: list, basis: str, kind: str, citation: str | None = None,

@@ -167,6 +167,17 @@ def density_distributions(densities: Densities) -> dict[tuple[object, str], dict
     return out
 
 
+def density_derivations(densities: Densities) -> dict[tuple[object, str], list[str]]:
+    """The ``derived_from`` factors of each row that gives them (sinks.density_model): the
+    product's factor names, split on ``*``; {} for a table without the column."""
+    meta = densities.meta
+    if "derived_from" not in meta.columns:
+        return {}
+    return {key: [f.strip() for f in str(text).split("*")]
+            for key, text in meta["derived_from"].items()
+            if pd.notna(text) and str(text).strip()}
+
+
 def _warn_unconfirmed(meta: pd.DataFrame, path: Path) -> None:
     if "status" not in meta.columns:
         return

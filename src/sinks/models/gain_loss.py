@@ -76,10 +76,10 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
     -------
     dict of (K, K) arrays: ``removals``, ``emissions``, ``net`` (removals − emissions).
 
-    Monte Carlo draws may be evaluated at once: ``gain`` and ``d`` of shape (n,), ``soc`` and
-    ``new_crop_gain`` of shape (n, K) give (n, K, K) arrays (draw n in row n).
+    Monte Carlo draws may be evaluated at once: ``gain`` and ``d`` of shape (n,), ``biomass``,
+    ``soc`` and ``new_crop_gain`` of shape (n, K) give (n, K, K) arrays (draw n in row n).
     """
-    k = biomass.size
+    k = is_forest.size
     changed = ~np.eye(k, dtype=bool)
     terms = []
     to_forest = np.broadcast_to(is_forest[None, :], (k, k))
@@ -88,7 +88,7 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
     terms.append(np.where(remaining_forest, -wood_removals, 0.0))                # Eq. 2.11
     crop = np.zeros(k) if new_crop_gain is None else np.asarray(new_crop_gain, dtype="float64")
     after = np.where(is_forest | (crop > 0), 0.0, biomass)  # a new stand starts from 0, then grows
-    conversion = (after[..., None, :] - biomass[:, None]) / years                # Eq. 2.16
+    conversion = (after[..., None, :] - biomass[..., :, None]) / years           # Eq. 2.16
     terms.append(np.where(changed, conversion, 0.0))
     terms.append(np.where(changed, crop[..., None, :], 0.0))                     # perennial crops
     both = soc_applies[:, None] & soc_applies[None, :]

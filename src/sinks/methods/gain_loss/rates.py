@@ -12,12 +12,12 @@ import numpy as np
 
 from sinks import config as cfgmod
 from sinks.classes import CompactClasses
-from sinks.constants import C_TO_CO2
+from sinks.constants import C_TO_CO2, POOLS
 from sinks.errors import InputDataError
 from sinks.models.gain_loss import (biomass_gain, history_code, perennial_gain, soc_ramp_rate,
                                     soc_stock, transition_rates)
 from sinks.models.wetland import GWP_IDS, ch4_co2e
-from sinks.parameters import registry_draws, value
+from sinks.parameters import RegistryDraw, registry_draws, value
 from sinks.propagation import DRAW_BATCH, registry_seed
 from sinks.run import Run
 
@@ -112,8 +112,9 @@ def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
     reg = run.registry if reg is None else reg
     gw_id, r_id = GROWTH_STRATA[(stratum or {}).get("forest_growth") or cfg["gain_loss"]["forest_growth"]]
     gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
-    biomass = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
-    biomass = np.concatenate([biomass, np.zeros(len(names) - biomass.size)])  # lake: none
+    biomass = class_biomass(run, cc, reg)
+    biomass = np.concatenate([biomass, np.zeros(biomass.shape[:-1] + (len(names) - biomass.shape[-1],))],
+                             axis=-1)  # lake: none
     by_class = ecosystem_soc(cfg, reg, stratum, names)
     # (K,) per class, or (n, K) for a batch of n draws (RegistryDraw values of shape (n,))
     soc = np.stack(np.broadcast_arrays(0.0, *[by_class.get(n, by_class["default"]) for n in names[1:]]), axis=-1)
@@ -142,6 +143,28 @@ def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
         rates[f"history_{key}"][..., codes] = np.broadcast_to(term, lead + term.shape[-3:]).reshape(lead + (-1,))
     rates["history_net"] = rates["history_removals"] - rates["history_emissions"]
     return {key: v * C_TO_CO2 for key, v in rates.items()}
+
+
+def class_biomass(run: Run, cc: CompactClasses, reg) -> np.ndarray:
+    """Biomass + dead organic matter of each compact class (t C ha-1), the stock a conversion
+    loses (Eq. 2.16): the density table's, or in a Monte Carlo draw of the registry the same
+    iterations' draws of the density parameters as the stock rows (sinks.density_model), so a
+    conversion loss varies with the density it is made of; (K,) or (n, K) for a batch. In a
+    perturbed registry that is not a draw (Approach 1 sensitivities) the densities derived
+    from registry parameters follow them, the table's own rows are held."""
+    table = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
+    params = run.density_parameters(cc) if isinstance(reg, RegistryDraw) else None
+    if params is None:
+        return table
+    if reg.rows is not None:
+        theta = params.draws(reg.rows.stop, run.cfg["uncertainty"]["seed"])[reg.rows]
+        if reg.rows.stop - reg.rows.start == 1 and np.ndim(reg.values.get("carbon_fraction")) == 0:
+            theta = theta[0]  # one draw at a time: scalar registry values
+    else:
+        own, _ = params.model.centre()
+        theta = params.model.evaluate(own, reg.values)
+    pools = [POOLS.index(p) for p in ("agb", "bgb", "dead")]
+    return theta @ params.weights[:, pools, :].sum(axis=1).T
 
 
 def strata_levels(cfg: dict) -> dict[str, list]:
@@ -220,7 +243,8 @@ def gain_loss_rate_vectors(run: Run, cc: CompactClasses, y0: int, y1: int, reg=N
 def gain_loss_rate_draws(run: Run, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:
     """Monte Carlo draws of :func:`gain_loss_rate_vectors`, (n_draws, size) per key: every
     uncertain, confirmed registry parameter drawn from its distribution
-    (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`); densities held. The
+    (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`), with the same
+    iterations' density draws for the biomass lost on conversion (:func:`class_biomass`). The
     rates of a batch of draws are computed at once (the models broadcast over draws)."""
     cfg = run.cfg
     batches = [gain_loss_rate_vectors(run, cc, y0, y1, d) for d in

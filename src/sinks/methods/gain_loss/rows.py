@@ -57,8 +57,8 @@ class _Setup:
 
 
 def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
-    """Every period's gain-loss rows, with uncertainty from the registry parameters (densities
-    held: the conversion losses use the class densities)."""
+    """Every period's gain-loss rows, with uncertainty from the registry parameters and, for
+    the biomass lost on conversion, the density parameters (same draws as the stock rows)."""
     gl = _Setup.build(acc)
     frames = []
     for (e0, e1), transitions in zip(acc.periods, acc.transitions):
@@ -71,7 +71,7 @@ def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
                 groups[key] = (np.array(pick, dtype="int64"), np.array([c[i] for i in pick]))
         registry_uncertainty(acc.cfg, acc.run.registry, df, groups,
                              lambda reg, y0=e0.year, y1=e1.year: gain_loss_rate_vectors(acc.run, acc.cc, y0, y1, reg),
-                             "densities fixed", batched=True)
+                             "with the same draws of the densities lost on conversion", batched=True)
         frames.append(df)
     return pd.concat(frames, ignore_index=True), None
 

@@ -131,7 +131,7 @@ def run_tiny_stages(root: Path, edit=None, chunks: int = 2048, before_summary=No
     cfg = load_config(root / "config.yaml")
     paths = run_paths(cfg)
     run = Run(cfg, paths, chunks)
-    wanted = SUMMARY_INPUTS + (() if "stock_difference" in plan.methods(cfg) else ("compute_gain_loss",))
+    wanted = SUMMARY_INPUTS + (("compute_gain_loss",) if plan.summary_sink_kind(cfg) == "gain_loss_net" else ())
     for rule, wildcards in plan.stage_order(cfg):
         if rule in wanted:
             plan.RULES[rule].load()(run, **wildcards)

@@ -71,7 +71,8 @@ def test_tiny_run_outputs_and_hand_totals(tiny_run):
     assert allx[("E", "carbon_stock", 2000)] == pytest.approx(180 * PX_HA, rel=1e-6)
     assert allx[("W", "carbon_stock", 2020)] == pytest.approx(453 * PX_HA, rel=1e-6)
     assert allx[("E", "area", 2000)] == pytest.approx(6 * PX_HA, rel=1e-6)
-    # Net sink W: (453 - 416) / 20 yr x 44/12 Mg CO2 per ha-pixel.
+    # Land-use-change component W: (453 - 416) / 20 yr x 44/12 Mg CO2 per ha-pixel (the one
+    # change, shrub -> forest, books its soil over D = 20 yr, the whole period here).
     assert allx[("W", "net_sink", 2000)] == pytest.approx(37 / 20 * 44 / 12 * PX_HA, rel=1e-6)
     # The sink map holds the per-ha value: forest gained on r0c2 (cropland 45 -> forest 94).
     with rasterio.open(out / "net_sink_2000_2020.tif") as src:
@@ -87,7 +88,7 @@ def test_tiny_run_outputs_and_hand_totals(tiny_run):
         assert t.value.sum() == pytest.approx(allx[(zone, "area", 2020)], rel=1e-9)
     # Time series: cumulative change since 2000 and the period's sink at its end year.
     ts = pd.read_csv(out / "time_series.csv", dtype={"zone_id": str})
-    w = ts[(ts.zone_name == "W") & (ts.ecosystem == "all")].set_index("year")
+    w = ts[(ts.zone_name == "W") & (ts.ecosystem == "all") & (ts.method == "land_use_change")].set_index("year")
     assert w.loc[2020, "cumulative_change"] == pytest.approx((453 - 416) * PX_HA, rel=1e-6)
     assert w.loc[2020, "net_sink"] == pytest.approx(allx[("W", "net_sink", 2000)], rel=1e-9)
     assert np.isnan(w.loc[2000, "net_sink"])

@@ -10,6 +10,7 @@ POOL_NAMES = {
 }
 # The pools a biomass map does not replace: they stay class defaults where the map is used.
 NON_BIOMASS_POOLS = ("dead", "soc")
+BIOMASS_POOLS = ("agb", "bgb", "dead")  # biomass and dead organic matter: what a conversion loses (Eq. 2.16)
 FLOAT_NODATA = -9999.0
 CLASS_NODATA = 0
 SINK_SIGN = ("positive = net removal of CO2 from the atmosphere (carbon sink); "

@@ -101,8 +101,9 @@ def _has_density_sd(path: str) -> bool:
 
 
 def summary_sink_kind(cfg: dict) -> str:
-    """The sink map the summary figure shows: stock difference, or gain-loss without it."""
-    return "net_sink" if "stock_difference" in methods(cfg) else "gain_loss_net"
+    """The map the summary figure shows: the gain-loss net sink, or without gain-loss the
+    land-use-change component (titled so: it is never presented as the sink)."""
+    return "gain_loss_net" if "gain_loss" in methods(cfg) else "net_sink"
 
 
 def uses_biomass_map(cfg: dict, year: int) -> bool:

@@ -18,6 +18,8 @@ from sinks.constants import (CLASS_NODATA, FLOAT_NODATA, POOL_NAMES, POOLS, SINK
 
 STOCK_CITATION = ("IPCC 2006 Guidelines Vol.4 Ch.2 Eq. 2.5 (stock difference); densities: "
                   "see the density table's source column")
+LUC_CITATION = ("IPCC 2006 Vol.4 Ch.2 Eq. 2.5 on class look-up stocks (biomass, dead organic "
+                "matter), Eq. 2.25 (soils over D years); densities: the density table's source column")
 LEGEND_CITATION = "land-cover legend {legend} mapped to sinks ecosystem classes"
 GAIN_LOSS_CITATION = ("IPCC 2006 Vol.4 Ch.2 Eq. 2.7-2.16, 2.25; 2019 Refinement Vol.4 Ch.4 "
                       "Tables 4.3, 4.4, 4.9, 4.10")
@@ -93,9 +95,11 @@ OUTPUTS: dict[str, OutputSpec] = {
         STOCK_SIGN, SUM_C, (0.0, 2000.0), "sequential") for pool in POOLS},
     "net_sink": _float_map(
         "net_sink_{y0}_{y1}.tif",
-        "Net carbon sink {y0}-{y1} by stock difference (IPCC 2006 Vol.4 Ch.2 Eq. 2.5)",
-        "compute_sink", "stock_difference", "period", "stock_difference", STOCK_CITATION,
-        "Mg CO2 ha-1 yr-1", SINK_SIGN, SUM_CO2, SINK_RANGE, "diverging"),
+        "Land-use-change component of the carbon stock change {y0}-{y1} (class look-up: "
+        "conversions only, no growth of land remaining in its class; not the sink)",
+        "compute_sink", "stock_difference", "period", "stock_difference", LUC_CITATION,
+        "Mg CO2 ha-1 yr-1", SINK_SIGN, SUM_CO2, SINK_RANGE, "diverging",
+        about="soils over D = 20 yr; no soil change to or from open water and bare land"),
     "gain_loss_net": _float_map(
         "gain_loss_net_{y0}_{y1}.tif", "Net carbon sink {y0}-{y1} by gain-loss (removals - emissions)",
         "compute_gain_loss", "gain_loss", "period", "gain_loss", GAIN_LOSS_CITATION,

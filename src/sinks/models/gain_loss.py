@@ -74,30 +74,33 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
 
     Returns
     -------
-    dict of (K, K) arrays: ``removals``, ``emissions``, ``net`` (removals − emissions).
+    dict of (K, K) arrays: ``removals``, ``emissions``, ``net`` (removals − emissions), and the
+    parts of ``net``: ``net_remaining`` (growth and harvest of land remaining in its class),
+    ``net_conversion`` (biomass of land converted: loss, new growth) and ``net_soil``.
 
     Monte Carlo draws may be evaluated at once: ``gain`` and ``d`` of shape (n,), ``biomass``,
     ``soc`` and ``new_crop_gain`` of shape (n, K) give (n, K, K) arrays (draw n in row n).
     """
     k = is_forest.size
     changed = ~np.eye(k, dtype=bool)
-    terms = []
     to_forest = np.broadcast_to(is_forest[None, :], (k, k))
-    terms.append(np.where(to_forest, np.asarray(gain)[..., None, None], 0.0))   # Eq. 2.9
-    remaining_forest = to_forest & ~changed
-    terms.append(np.where(remaining_forest, -wood_removals, 0.0))                # Eq. 2.11
+    growth = np.where(to_forest, np.asarray(gain)[..., None, None], 0.0)            # Eq. 2.9
+    harvest = np.where(to_forest & ~changed, -wood_removals, 0.0)                    # Eq. 2.11
     crop = np.zeros(k) if new_crop_gain is None else np.asarray(new_crop_gain, dtype="float64")
     after = np.where(is_forest | (crop > 0), 0.0, biomass)  # a new stand starts from 0, then grows
-    conversion = (after[..., None, :] - biomass[..., :, None]) / years           # Eq. 2.16
-    terms.append(np.where(changed, conversion, 0.0))
-    terms.append(np.where(changed, crop[..., None, :], 0.0))                     # perennial crops
+    conversion = np.where(changed, (after[..., None, :] - biomass[..., :, None]) / years, 0.0)  # Eq. 2.16
+    new_crop = np.where(changed, crop[..., None, :], 0.0)                            # perennial crops
     both = soc_applies[:, None] & soc_applies[None, :]
     soc_change = annual_soc_change(soc[..., :, None], soc[..., None, :], years,
                                    np.asarray(d)[..., None, None])
-    terms.append(np.where(changed & both, soc_change, 0.0))
+    soil = np.where(changed & both, soc_change, 0.0)                                 # Eq. 2.25
+    terms = [growth, harvest, conversion, new_crop, soil]
     removals = sum(np.clip(t, 0, None) for t in terms)
     emissions = sum(np.clip(-t, 0, None) for t in terms)
-    return {"removals": removals, "emissions": emissions, "net": removals - emissions}
+    return {"removals": removals, "emissions": emissions, "net": removals - emissions,
+            "net_remaining": np.where(changed, 0.0, growth + harvest),
+            "net_conversion": np.where(changed, growth, 0.0) + conversion + new_crop,
+            "net_soil": soil}
 
 
 def perennial_gain(rate: float, cycle: float, planted, y0: float, y1: float):

@@ -3,8 +3,12 @@
 Stocks: C = Σ_pools density(class) (Mg C ha-1), by look-up per pixel; a pool total over an area
 is Σ density × pixel area (InVEST Carbon computes the same: stock = Σ pools × pixel area).
 
-Net sink (IPCC 2006 Vol.4 Ch.2 Eq. 2.5): ΔC = (C_t2 − C_t1) / (t2 − t1), converted to CO2 by
+Net change (IPCC 2006 Vol.4 Ch.2 Eq. 2.5): ΔC = (C_t2 − C_t1) / (t2 − t1), converted to CO2 by
 44/12. Sign convention: **positive = net removal from the atmosphere (sink)**, negative = source.
+
+With class look-up densities, land that stays in its class never changes: the difference of two
+look-up stocks is the **land-use-change component** of the stock change (conversions only, no
+growth of land remaining in its class), never the sink (:func:`land_use_change_rates`).
 """
 
 from __future__ import annotations
@@ -66,6 +70,29 @@ def total_stock(pools: xr.Dataset) -> xr.DataArray:
     for pool in POOLS:
         total = pools[pool] if total is None else total + pools[pool]
     return total.rename("carbon_stock")
+
+
+def land_use_change_rates(biomass, soc, soil_reported, years: float, d: float
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Land-use-change component per class pair (class at t0, class at t1), t C ha-1 yr-1:
+    ``(conversion, soil)``, each (K, K, ...) from per-class (K, ...) stocks (so weights over
+    parameters work the same way).
+
+    * Biomass and dead organic matter (``biomass``): the look-up difference over the period,
+      (B_t1 − B_t0) / Δt (Eq. 2.5 with class densities; as Eq. 2.16 for a conversion).
+    * Mineral soil (``soc``): booked over D years as IPCC 2006 Vol.4 Ch.2 Eq. 2.25 does, the
+      period's share (SOC_t1 − SOC_t0) / max(D, Δt) (the rest of the change falls after the
+      period, as in the gain-loss method), and only between classes whose soil is reported
+      (``soil_reported``: not open water or bare land, whose 0 means "not reported": lake
+      sediment exposed as wetland or marsh flooded into lake neither creates nor loses soil
+      carbon; 2006/2019 Vol.4 Ch.7 scope, as the gain-loss method's rule).
+    """
+    biomass, soc = np.asarray(biomass, dtype="float64"), np.asarray(soc, dtype="float64")
+    both = np.logical_and.outer(soil_reported, soil_reported)
+    both = both.reshape(both.shape + (1,) * (soc.ndim - 1))
+    conversion = (biomass[None, :] - biomass[:, None]) / years
+    soil = np.where(both, (soc[None, :] - soc[:, None]) / max(d, years), 0.0)
+    return conversion, soil
 
 
 def net_sink(stock_start: xr.DataArray, stock_end: xr.DataArray, year_start: int,

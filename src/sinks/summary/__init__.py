@@ -14,8 +14,8 @@ from sinks.plan import PREDICATES
 from sinks.propagation import density_uncertainty
 from sinks.run import Run
 from sinks.summary.figures import write_attribution_plot, write_summary_plot, write_time_series_plot
-from sinks.summary.tables import (attribution, method_comparison, time_series, transition_table,
-                                  write_zones_gpkg)
+from sinks.summary.tables import (attribution, method_comparison, stock_paths, time_series,
+                                  transition_table, write_zones_gpkg)
 from sinks.zone_rows import Accounts
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def summarize(run: Run) -> pd.DataFrame:
     """Write ``zonal_summary.csv`` (every enabled method's rows with their uncertainty, in
-    registry order), the land-cover transitions, the method comparison, the uncertainty
+    registry order, then each balance method's stock path), the land-cover transitions, the method comparison, the uncertainty
     attribution, the time series, the zones GeoPackage and the figures; return the zone table.
 
     A method's rows come with their coefficients over the density parameters (stocks and
@@ -42,6 +42,7 @@ def summarize(run: Run) -> pd.DataFrame:
                 attributed.append(shares)
         frames.append(df)
     df = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    df = pd.concat([df, stock_paths(df)], ignore_index=True)
     if attributed:
         table = attribution(pd.concat([r for r, _ in attributed], ignore_index=True),
                             np.concatenate([s for _, s in attributed]), acc.params.sources)

@@ -20,40 +20,48 @@ from sinks.paths import RunPaths  # noqa: E402
 from sinks.plan import summary_sink_kind, zone_levels  # noqa: E402
 
 
-def write_time_series_plot(cfg: dict, series: pd.DataFrame, paths: RunPaths) -> None:
-    """PNG and SVG: carbon stock (with its 95 % interval) and net sink over time, one panel per
-    zone of the region-wide levels (the clip level, lake, basin: levels of at most 4 zones)."""
+PATH_COLOURS = {"gain_loss": ("#238443", "gain-loss"),
+                "land_use_change": ("#8c510a", "land-use-change component")}
 
-    allx = series[series.ecosystem == "all"]
+
+def write_time_series_plot(cfg: dict, series: pd.DataFrame, paths: RunPaths) -> None:
+    """PNG and SVG: each balance method's stock path and the net change of each period (its
+    slope), one panel per zone of the region-wide levels (levels of at most 4 zones)."""
+
+    allx = series[(series.ecosystem == "all") & series.method.isin(PATH_COLOURS)]
     small = [lv for lv, g in allx.groupby("zone_level", sort=False) if g.zone_id.nunique() <= 4]
     panels = [(lv, zid) for lv in small for zid in allx[allx.zone_level == lv].zone_id.unique()][:6]
     if not panels:  # only many-zone levels: plot the first zone of the first level
         panels = [tuple(allx[["zone_level", "zone_id"]].iloc[0])]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2), squeeze=False)
     for ax, (lv, zid) in zip(axes[0], panels):
-        g = allx[(allx.zone_level == lv) & (allx.zone_id == zid)].sort_values("year")
-        ax.plot(g.year, g.carbon_stock / 1e6, "o-", color="#238443", label="stock (Tg C)")
-        if "carbon_stock_ci_low" in g:
-            ax.fill_between(g.year, g.carbon_stock_ci_low / 1e6, g.carbon_stock_ci_high / 1e6,
-                            color="#238443", alpha=0.2, label="stock 95 % interval")
-        for _, r in g.iterrows():
-            if r.basis == "scenario":
+        here = allx[(allx.zone_level == lv) & (allx.zone_id == zid)]
+        twin = ax.twinx()
+        methods = [m for m in PATH_COLOURS if m in set(here.method)]
+        for i, m in enumerate(methods):
+            g = here[here.method == m].sort_values("year")
+            colour, label = PATH_COLOURS[m]
+            ax.plot(g.year, g.carbon_stock / 1e6, "o-", color=colour, label=f"{label}: stock path (Tg C)")
+            years = g.year.to_numpy()
+            start, end, rate = years[:-1], years[1:], g.net_sink.to_numpy()[1:] / 1e6
+            width = 0.9 * (end - start) / len(methods)
+            twin.bar(start + width * (i + 0.5) + 0.05 * (end - start), rate, width=width, color=colour,
+                     alpha=0.3, label=f"{label}: net change of each period (Tg CO2/yr)")
+        for r in here[here.method == methods[0]].itertuples():
+            if r.basis.startswith("scenario") or "scenario" in str(r.basis).split(";")[0]:
                 ax.annotate("scenario", (r.year, r.carbon_stock / 1e6), fontsize=7,
                             textcoords="offset points", xytext=(0, 6), ha="center")
         ax.set_ylabel("carbon stock, Tg C")
-        ax.set_title(f"{lv}: {g.zone_name.iloc[0]}", fontsize=10)
-        twin = ax.twinx()
-        years = g.year.to_numpy()
-        start, end, rate = years[:-1], years[1:], g.net_sink.to_numpy()[1:] / 1e6
-        twin.bar((start + end) / 2, rate, width=0.9 * (end - start), color="#2166ac", alpha=0.35,
-                 label="net sink of each period (Tg CO2/yr)")
-        ax.set_xticks(years)
+        ax.set_title(f"{lv}: {here.zone_name.iloc[0]}", fontsize=10)
+        ax.set_xticks(sorted(here.year.unique()))
         ax.set_zorder(twin.get_zorder() + 1)
         ax.patch.set_visible(False)
         twin.axhline(0, color="grey", lw=0.5)
-        twin.set_ylabel("net sink, Tg CO2 yr-1 (+ = sink)")
-    axes[0][0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"sinks run '{cfg['run']['name']}': carbon stock and net sink over time", fontsize=10)
+        twin.set_ylabel("net change, Tg CO2 yr-1 (+ = removal)")
+        handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+        labels = ax.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
+    axes[0][0].legend(handles, labels, fontsize=6, loc="upper left")
+    fig.suptitle(f"sinks run '{cfg['run']['name']}': each method's stock path and its change", fontsize=10)
     fig.tight_layout()
     save_figure(fig, paths.output("time_series_plot"), paths.output("time_series_svg"))
 
@@ -74,9 +82,11 @@ def write_summary_plot(cfg: dict, df: pd.DataFrame, paths: RunPaths) -> None:
     lim = lim or 1.0
     im = ax_map.imshow(data, cmap="RdBu", norm=TwoSlopeNorm(0, -lim, lim),
                        extent=(bounds.left, bounds.right, bounds.bottom, bounds.top))
-    fig.colorbar(im, ax=ax_map, shrink=0.7, label="net sink, Mg CO2 ha-1 yr-1 (+ = sink)")
+    fig.colorbar(im, ax=ax_map, shrink=0.7, label="Mg CO2 ha-1 yr-1 (+ = removal)")
     basis = "SCENARIO" if cfgmod.epoch(cfg, y1).basis == "scenario" else "observed"
-    ax_map.set_title(f"Net carbon sink {y0}-{y1} ({basis})")
+    what = ("Net carbon sink (gain-loss)" if summary_sink_kind(cfg) == "gain_loss_net"
+            else "Land-use-change component (not the sink)")
+    ax_map.set_title(f"{what} {y0}-{y1} ({basis})")
     ax_map.set_xticks([]), ax_map.set_yticks([])
     sub = df[(df.zone_level == level) & (df.quantity == "carbon_stock") & (df.ecosystem != "all")
              & (df.method == "stock_difference")]
@@ -109,12 +119,11 @@ def write_attribution_plot(cfg: dict, attribution: pd.DataFrame, paths: RunPaths
     for ax, (quantity, y0, y1, title) in zip(axes, panels):
         sub = attribution[(attribution.zone_level == level) & (attribution.quantity == quantity)
                           & (attribution.year_start == y0) & (attribution.year_end == y1)]
-        sub = sub.groupby(["parameter_class", "parameter_pool"])["variance_share"].sum()
-        top = sub.sort_values().tail(10)
-        ax.barh([f"{c} / {p}" for c, p in top.index], 100 * top.to_numpy(), color="#4c72b0")
+        top = sub.groupby("parameter")["variance_share"].sum().sort_values().tail(10)
+        ax.barh(list(top.index), 100 * top.to_numpy(), color="#4c72b0")
         ax.set_xlabel("share of the variance, %")
         ax.set_title(f"{title}, zone level '{level}'", fontsize=10)
     fig.suptitle(f"sinks run '{cfg['run']['name']}': what drives the uncertainty "
-                 "(first-order Sobol indices of the density parameters)", fontsize=10)
+                 "(first-order Sobol indices of the independent sources of the densities' error)", fontsize=10)
     fig.tight_layout()
     save_figure(fig, paths.output("uncertainty_attribution_plot"))

@@ -10,68 +10,118 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from sinks.constants import C_TO_CO2
 from sinks.io.vectors import read_zones
 from sinks.plan import zone_levels
 from sinks.zone_rows import QUANTITIES
 
 log = logging.getLogger(__name__)
 
-METHOD_PREFIX = {"stock_difference": "", "gain_loss": "gl_", "biomass_map": "rs_",
+METHOD_PREFIX = {"stock_difference": "", "land_use_change": "luc_", "gain_loss": "gl_", "biomass_map": "rs_",
                  "stock_difference_area_adjusted": "adj_", "gain_loss_area_adjusted": "gl_adj_",
                  "potential_business_as_usual": "bau_", "potential_afforestation": "aff_",
                  "potential_protection": "prot_"}  # GeoPackage column prefixes (else "<method>_")
 
 
 def attribution(rows: pd.DataFrame, shares: np.ndarray, names: list[str]) -> pd.DataFrame:
-    """Tidy variance shares (≥ 0.1 %) of the 'all ecosystems' stock and sink rows."""
+    """Tidy variance shares (≥ 0.1 %) of the 'all ecosystems' stock and sink rows; ``parameter``
+    is an independent source of error: a registry id (shared by every density derived from it)
+    or a density-table row ``class/pool`` of its own."""
     pick = rows.index[(rows.ecosystem == "all") & rows.quantity.isin(["carbon_stock", "net_sink"])]
     out = []
     for i in pick:
         r = rows.loc[i]
         for j in np.flatnonzero(shares[i] >= 0.001):
-            cls, pool = names[j].split("/")
             out.append((r.zone_level, r.zone_id, r.zone_name, r.quantity, r.year_start,
-                        r.year_end, cls, pool, shares[i, j]))
+                        r.year_end, names[j], shares[i, j]))
     df = pd.DataFrame(out, columns=["zone_level", "zone_id", "zone_name", "quantity",
-                                    "year_start", "year_end", "parameter_class",
-                                    "parameter_pool", "variance_share"])
+                                    "year_start", "year_end", "parameter", "variance_share"])
     return df.sort_values(["zone_level", "zone_id", "quantity", "year_start", "variance_share"],
                           ascending=[True, True, True, True, False])
 
 
+PARTS = ("net_sink_remaining", "net_sink_conversion", "net_sink_soil")  # they add up to net_sink
+BALANCE_METHODS = ("land_use_change", "gain_loss")  # methods whose rows cover every pixel
+
+
 def method_comparison(df: pd.DataFrame) -> pd.DataFrame:
-    """Stock-difference and gain-loss net sinks side by side per zone and period (all
-    ecosystems), with their difference: the two IPCC methods should agree where both apply; a
-    large difference points at growth of forest that stays forest (seen only by gain-loss),
-    harvest, or densities inconsistent with the growth rates.
+    """Every method's net sink per zone and period (all ecosystems) with its parts, so a
+    reader sees where two methods part: growth and harvest of land remaining in its class
+    (seen by gain-loss only: the look-up land-use-change component has none by construction),
+    biomass of conversions, soils, and with wetland CH4 the CH4 in CO2e; plus the
+    differences of gain-loss from the land-use-change component, part by part.
 
     Periods with a remote-sensing sink add ``biomass_map`` (forest pixels mapped at both ends)
-    beside ``gain_loss_forest`` (the gain-loss sink of land that is forest at the period's end)
-    and their difference ``biomass_map_minus_gain_loss_forest``: both measure forest biomass
-    change, by the maps and by the default growth rates."""
-    sub = df[(df.ecosystem == "all") & (df.quantity == "net_sink")]
+    beside ``gain_loss_forest`` (the gain-loss sink of land that is forest at the period's
+    end): both measure forest biomass change, by the maps and by the default growth rates."""
     keys = ["zone_level", "zone_id", "zone_name", "year_start", "year_end"]
-    wide = sub.pivot_table(index=keys + ["basis"], columns="method", values="value").reset_index()
-    if "biomass_map" in wide:  # its basis may add "synthetic plots": join on the zone and period
-        rs = wide.dropna(subset=["biomass_map"])[keys + ["biomass_map"]]
-        wide = wide.drop(columns="biomass_map").dropna(subset=["gain_loss", "stock_difference"])
+    sub = df[(df.ecosystem == "all") & df.quantity.isin(("net_sink", *PARTS, "ch4_emissions_co2e"))
+             & df.method.isin(BALANCE_METHODS + ("biomass_map",))]
+    wide = sub.pivot_table(index=keys, columns=["method", "quantity"], values="value", aggfunc="first")
+    wide.columns = [f"{m}_{q}" if q != "net_sink" else m for m, q in wide.columns]
+    wide = wide.reset_index()
+    if {"gain_loss", "land_use_change"} <= set(wide.columns):
+        wide["difference"] = wide["gain_loss"] - wide["land_use_change"]
+        for q in PARTS:
+            wide[f"difference_{q}"] = wide[f"gain_loss_{q}"] - wide[f"land_use_change_{q}"]
+    if "biomass_map" in wide:
         forest = df[(df.ecosystem == "forest") & (df.quantity == "net_sink") & (df.method == "gain_loss")]
-        wide = (wide.merge(rs, on=keys, how="left")
-                .merge(forest[keys + ["value"]].rename(columns={"value": "gain_loss_forest"}), on=keys, how="left"))
+        wide = wide.merge(forest[keys + ["value"]].rename(columns={"value": "gain_loss_forest"}), on=keys, how="left")
         wide["biomass_map_minus_gain_loss_forest"] = wide["biomass_map"] - wide["gain_loss_forest"]
-    wide["difference"] = wide["gain_loss"] - wide["stock_difference"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wide["difference_pct_of_stock_difference"] = 100 * wide["difference"] / wide["stock_difference"].abs()
     wide["unit"] = QUANTITIES["net_sink"].unit
-    for r in wide[wide.zone_level == wide.zone_level.iloc[0]].itertuples():
-        log.info("reconciliation %s %s %d-%d: stock difference %.4g, gain-loss %.4g Mg CO2/yr "
-                 "(difference %.4g)", r.zone_level, r.zone_name, r.year_start, r.year_end,
-                 r.stock_difference, r.gain_loss, r.difference)
-        if "biomass_map" in wide and np.isfinite(r.biomass_map):
-            log.info("remote-sensing sink %s %s %d-%d: biomass maps %.4g, gain-loss of forest "
-                     "%.4g Mg CO2/yr (difference %.4g)", r.zone_level, r.zone_name, r.year_start,
-                     r.year_end, r.biomass_map, r.gain_loss_forest, r.biomass_map_minus_gain_loss_forest)
+    first = wide[wide.zone_level == wide.zone_level.iloc[0]] if len(wide) else wide
+    for r in first.to_dict("records"):
+        parts = "; ".join(f"{m}: {r[m] / 1e6:.4g} = " + " + ".join(
+            f"{r[f'{m}_{q}'] / 1e6:.4g} ({q.removeprefix('net_sink_')})" for q in PARTS)
+            for m in BALANCE_METHODS if m in r and np.isfinite(r[m]))
+        log.info("methods %s %s %d-%d, Tg CO2/yr: %s", r["zone_level"], r["zone_name"],
+                 r["year_start"], r["year_end"], parts)
     return wide
+
+
+def stock_paths(df: pd.DataFrame) -> pd.DataFrame:
+    """Each balance method's stock path (IPCC 2006 Vol.4 Ch.2 Eq. 2.5 read backwards): the
+    first epoch's stock, then every epoch's stock = the previous one + its period's net sink ×
+    years × 12/44, per pool group (biomass and dead organic matter: remaining + conversion
+    parts; soil: the soil part). Rows ``stock_path``, ``stock_path_biomass`` and
+    ``stock_path_soc`` (Mg C, all ecosystems, every zone) under the method's name, so each
+    method's sink is the change of its own stock path (tested)."""
+    keys = ["zone_level", "zone_id", "zone_name"]
+    allx = df[df.ecosystem == "all"]
+    stock = allx[(allx.method == "stock_difference") & (allx.year_start == allx.year_start.min())]
+    start = stock.pivot_table(index=keys, columns="quantity", values="value", aggfunc="first")
+    if start.empty:
+        return pd.DataFrame(columns=df.columns)
+    biomass0 = sum(start[f"carbon_stock_{p}"] for p in ("agb", "bgb", "dead"))
+    out = []
+    for m in BALANCE_METHODS:
+        sink = allx[(allx.method == m) & allx.quantity.isin(("net_sink", *PARTS))]
+        if sink.empty:
+            continue
+        path = {"stock_path_biomass": biomass0.copy(), "stock_path_soc": start["carbon_stock_soc"].copy()}
+        year0 = int(stock.year_start.iloc[0])
+        out += _path_rows(path, year0, m, stock.basis.iloc[0])
+        for (y0, y1), g in sink.groupby(["year_start", "year_end"], sort=True):
+            q = g.pivot_table(index=keys, columns="quantity", values="value", aggfunc="first").reindex(start.index)
+            to_c = (y1 - y0) / C_TO_CO2
+            soil = q.get("net_sink_soil", 0.0)
+            path["stock_path_biomass"] = path["stock_path_biomass"] + (q["net_sink"] - soil) * to_c
+            path["stock_path_soc"] = path["stock_path_soc"] + soil * to_c
+            out += _path_rows(path, int(y1), m, g.basis.iloc[0])
+    return pd.DataFrame(out)
+
+
+def _path_rows(path: dict, year: int, method: str, basis: str) -> list[dict]:
+    total = path["stock_path_biomass"] + path["stock_path_soc"]
+    rows = []
+    for quantity, series in (("stock_path", total), *path.items()):
+        for (lv, zid, zname), v in series.items():
+            rows.append({"zone_level": lv, "zone_id": zid, "zone_name": zname, "ecosystem": "all",
+                         "quantity": quantity, "year_start": year, "year_end": year, "value": v,
+                         "unit": QUANTITIES[quantity].unit, "method": method, "basis": basis,
+                         "uncertainty_approach": "none: stock path = first epoch's stock + the "
+                                                 "method's changes (their rows carry the intervals)"})
+    return rows
 
 
 def transition_table(periods: list, transitions: list[dict], tables: dict, names: list[str],
@@ -117,27 +167,28 @@ def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path, grid) -> None:
 
 
 def time_series(df: pd.DataFrame) -> pd.DataFrame:
-    """Tidy time series per zone and ecosystem: stock at each epoch, its cumulative change since
-    the first epoch, and the mean annual net sink of the period ending at each epoch (irregular
-    spacing allowed: each period's sink is its own Eq. 2.5 rate).
+    """Tidy time series per zone, method and ecosystem: each balance method's stock path (all
+    ecosystems, :func:`stock_paths` rows in ``df``) with the net sink of the period ending at
+    each epoch, whose change it is; and the class look-up stock of every ecosystem (method
+    ``stock_difference``: a snapshot of each epoch's land cover, no sink of its own).
 
-    Stock-difference rows only (one value per zone, ecosystem and year). Columns
-    ``zone_level, zone_id, zone_name, ecosystem, year, carbon_stock`` (Mg C),
-    ``cumulative_change`` (Mg C since the first epoch; + = gain), ``net_sink`` (Mg CO2 yr-1 over
-    the period ending at ``year``, + = sink; empty at the first epoch), ``basis``, plus the 95 %
-    interval of the stock and sink where computed.
+    Columns ``zone_level, zone_id, zone_name, method, ecosystem, year, carbon_stock`` (Mg C),
+    ``cumulative_change`` (Mg C since the first epoch; + = gain), ``net_sink`` (Mg CO2 yr-1
+    over the period ending at ``year``, + = sink; empty at the first epoch and for the
+    look-up snapshots), ``basis``, plus the 95 % interval where computed.
     """
-    keys = ["zone_level", "zone_id", "zone_name", "ecosystem"]
+    keys = ["zone_level", "zone_id", "zone_name", "method", "ecosystem"]
     extra = [c for c in ("ci_low", "ci_high") if c in df.columns]
-    df = df[df.method == "stock_difference"]
-    stock = df[df.quantity == "carbon_stock"][keys + ["year_start", "value", "basis"] + extra]
-    stock = stock.rename(columns={"year_start": "year", "value": "carbon_stock",
-                                  **{c: f"carbon_stock_{c}" for c in extra}})
+    methods = ("stock_difference",) + BALANCE_METHODS
+    stock = df[((df.quantity == "carbon_stock") & (df.method == "stock_difference"))
+               | ((df.quantity == "stock_path") & df.method.isin(methods))]
+    stock = stock[keys + ["year_start", "value", "basis"] + extra].rename(
+        columns={"year_start": "year", "value": "carbon_stock", **{c: f"carbon_stock_{c}" for c in extra}})
     stock = stock.sort_values(keys + ["year"])
     stock["cumulative_change"] = stock["carbon_stock"] - stock.groupby(keys)["carbon_stock"].transform("first")
-    sink = df[df.quantity == "net_sink"][keys + ["year_end", "value"] + extra]
-    sink = sink.rename(columns={"year_end": "year", "value": "net_sink",
-                                **{c: f"net_sink_{c}" for c in extra}})
+    sink = df[(df.quantity == "net_sink") & df.method.isin(BALANCE_METHODS)]
+    sink = sink[keys + ["year_end", "value"] + extra].rename(
+        columns={"year_end": "year", "value": "net_sink", **{c: f"net_sink_{c}" for c in extra}})
     out = stock.merge(sink, on=keys + ["year"], how="left")
     cols = keys + ["year", "carbon_stock", "cumulative_change", "net_sink", "basis"]
     return out[cols + [c for c in out.columns if c not in cols]]

@@ -48,5 +48,16 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
         assert lo.read(1)[0, 0] < net[0, 0] < hi.read(1)[0, 0]
     check_cog(written[0], "gain_loss_net_sd")
     comp = pd.read_csv(out / "method_comparison.csv").set_index("zone_name")
-    assert comp.loc["W", "difference"] == pytest.approx(comp.loc["W", "gain_loss"] - comp.loc["W", "stock_difference"])
-    assert comp.loc["W", "gain_loss"] == pytest.approx(expected, rel=1e-6)
+    w = comp.loc["W"]
+    assert w["difference"] == pytest.approx(w["gain_loss"] - w["land_use_change"])
+    assert w["gain_loss"] == pytest.approx(expected, rel=1e-6)
+    # Where the methods part: gain-loss grows the 3 px of forest remaining forest (the
+    # look-up cannot: its remaining part is 0), and on the shrub -> forest px grows a new stand
+    # and loses the shrub's 7 Mg C/ha over 20 yr; no soil change (both LAC x 1).
+    to_co2 = PX_HA * 44 / 12
+    assert w["gain_loss_net_sink_remaining"] == pytest.approx(3 * GAIN * to_co2, rel=1e-6)
+    assert w["gain_loss_net_sink_conversion"] == pytest.approx((GAIN - 7 / 20) * to_co2, rel=1e-6)
+    assert w["gain_loss_net_sink_soil"] == 0 and w["land_use_change_net_sink_remaining"] == 0
+    assert w["difference_net_sink_remaining"] == pytest.approx(3 * GAIN * to_co2, rel=1e-6)
+    for m in ("gain_loss", "land_use_change"):
+        assert sum(w[f"{m}_net_sink_{p}"] for p in ("remaining", "conversion", "soil")) == pytest.approx(w[m])

@@ -46,8 +46,8 @@ def test_conversion_history_across_three_epochs(tmp_path, chdir):
             & (df.zone_name == "W")].set_index("year_start")["value"]
     assert gl[2000] == pytest.approx((3 * GAIN + 2 * (-5 / 6 + RAMP)) * PX_HA * CO2, rel=1e-6)
     assert gl[2006] == pytest.approx((3 * GAIN + 2 * RAMP) * PX_HA * CO2, rel=1e-6)
-    # Stock difference sees nothing in period 2 (no class change):
-    sd = df[(df.method == "stock_difference") & (df.ecosystem == "all") & (df.quantity == "net_sink")
+    # The land-use-change component sees nothing in period 2 (no class change):
+    sd = df[(df.method == "land_use_change") & (df.ecosystem == "all") & (df.quantity == "net_sink")
             & (df.zone_name == "W") & (df.year_start == 2006)]["value"]
     assert sd.iloc[0] == 0
     # Maps: numpy-sized chunks and 1-px chunks (block seams) give the same, and the converted

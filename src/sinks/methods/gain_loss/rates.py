@@ -45,6 +45,8 @@ PERENNIAL = "cropland_perennial"  # perennial woody crops (orchards, tea): bioma
 LAKE = "lake_open_water"  # open water of a natural lake (wetland.enabled): not managed land
 NO_SOIL = {"water", "other", LAKE}  # open water (not managed land) and bare land: no soil reported
 WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake open water
+# rate tables of a period: the gross flows and net, and the parts that add up to net
+RATE_PARTS = ("net", "removals", "emissions", "net_remaining", "net_conversion", "net_soil")
 
 
 def zone_id(pid: str, zone: str) -> str:
@@ -138,7 +140,9 @@ def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
                       perennial_gain(np.asarray(rate)[(...,) + over], np.asarray(cycle)[(...,) + over],
                                      years[j], y0, y1), 0.0)
     codes = history_code(j, a, b, k).ravel()
-    for key, term in (("removals", np.clip(ramp, 0, None) + growth), ("emissions", np.clip(-ramp, 0, None))):
+    for key, term in (("removals", np.clip(ramp, 0, None) + growth), ("emissions", np.clip(-ramp, 0, None)),
+                      ("net_remaining", np.zeros_like(ramp)), ("net_conversion", growth),
+                      ("net_soil", ramp)):
         rates[f"history_{key}"] = np.zeros(lead + (years.size * k * k,))
         rates[f"history_{key}"][..., codes] = np.broadcast_to(term, lead + term.shape[-3:]).reshape(lead + (-1,))
     rates["history_net"] = rates["history_removals"] - rates["history_emissions"]
@@ -233,7 +237,7 @@ def gain_loss_rate_vectors(run: Run, cc: CompactClasses, y0: int, y1: int, reg=N
     lead = rates["net"].shape[:-3]  # () or (n,) for a batch of draws
     out = {key: np.concatenate([rates[key].reshape(lead + (-1,)),
                                 rates[f"history_{key}"][..., :n_soil, :].reshape(lead + (-1,))], axis=-1)
-           for key in ("net", "removals", "emissions")}
+           for key in RATE_PARTS}
     if cfg["wetland"]["ch4"]:
         out["ch4"] = np.broadcast_to(np.asarray(ch4_rate(run, reg))[..., None], lead + (1,))
         out["net_with_ch4"] = np.concatenate([out["net"], out["ch4"]], axis=-1)

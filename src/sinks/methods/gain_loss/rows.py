@@ -12,14 +12,18 @@ import xarray as xr
 
 from sinks.landcover import apply_lut
 from sinks.methods.gain_loss.classes import gain_loss_compact, inundation, strata_map
-from sinks.methods.gain_loss.rates import (LAKE, ch4_rate, gain_loss_names, gain_loss_rate_vectors,
+from sinks.methods.gain_loss.rates import (LAKE, RATE_PARTS, ch4_rate, gain_loss_names, gain_loss_rate_vectors,
                                            n_soil_strata, strata_levels, stratified_rates)
 from sinks.propagation import density_uncertainty, registry_uncertainty
 from sinks.zone_rows import Accounts, class_rows, frame
 
 METHOD = "gain_loss"
+# quantity -> rate key; the first six are pair and history rate tables (RATE_PARTS)
 RATE_KEYS = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions",
+             "net_sink_remaining": "net_remaining", "net_sink_conversion": "net_conversion",
+             "net_sink_soil": "net_soil",
              "ch4_emissions_co2e": "ch4", "net_sink_with_ch4": "net_with_ch4"}
+TABLE_KEYS = {q: k for q, k in RATE_KEYS.items() if k in RATE_PARTS}
 
 
 @dataclass
@@ -112,8 +116,7 @@ def _period_rows(acc: Accounts, gl: _Setup, y0: int, y1: int, transitions: dict)
         h = history[lv]["area"].reshape(-1, n_soil, n_hist, k) * ok
         res[lv] = {q: np.einsum("zsab,sab->zb", t, rates[key]) @ onehot
                    + np.einsum("zshb,sh->zb", h, rates[f"history_{key}"][:n_soil]) @ onehot
-                   for q, key in (("net_sink", "net"), ("gross_removals", "removals"),
-                                  ("gross_emissions", "emissions"))}
+                   for q, key in TABLE_KEYS.items()}
         z = t.shape[0]
         full = np.concatenate([np.einsum("zsab,bc->zcsab", t, onehot).reshape(z, -1, n_strata * k * k),
                                np.einsum("zshb,bc->zcsh", h, onehot).reshape(z, -1, n_soil * n_hist)], axis=2)

@@ -1,5 +1,6 @@
-"""Stock-difference maps: carbon stock per pool of each epoch, the net sink of each period
-(IPCC 2006 Vol.4 Ch.2 Eq. 2.5) and their per-pixel uncertainty. One function per rule."""
+"""Class look-up maps: carbon stock per pool of each epoch, the land-use-change component of
+each period's stock change (IPCC 2006 Vol.4 Ch.2 Eq. 2.5 on look-up stocks, soils over D by
+Eq. 2.25) and their per-pixel uncertainty. One function per rule."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ import pandas as pd
 import xarray as xr
 
 from sinks.classes import carbon_luts, class_lookup, pair_lookup
-from sinks.constants import C_TO_CO2, NON_BIOMASS_POOLS, POOLS, UNCERTAINTY_STATS
+from sinks.constants import BIOMASS_POOLS, C_TO_CO2, NON_BIOMASS_POOLS, POOLS, UNCERTAINTY_STATS
 from sinks.errors import InputDataError
 from sinks.grid import require_same_grid
 from sinks.io.rasters import open_raster, write_cogs
 from sinks.landcover import apply_lut
 from sinks.methods.biomass_map.stocks import (MAP_MODEL, biomass_carbon_factors, biomass_factor_sds,
                                               biomass_map, label_synthetic, map_stocks)
-from sinks.models.stock_difference import net_sink, stocks, total_stock
+from sinks.models.stock_difference import land_use_change_rates, stocks, total_stock
+from sinks.parameters import value
 from sinks.plan import uses_biomass_map
 from sinks.propagation import class_statistics
 from sinks.rs.biomass_model import pixel_sd
@@ -60,22 +62,35 @@ def compute_stock(run: Run, year: int) -> list[Path]:
     return write_cogs(maps)
 
 
-def compute_sink(run: Run, y0: int, y1: int) -> Path:
-    """Write ``net_sink_<y0>_<y1>.tif`` (Mg CO2 ha-1 yr-1, positive = sink) by Eq. 2.5.
+def luc_pair_rates(run: Run, cc, y0: int, y1: int, values: dict | None = None) -> np.ndarray:
+    """Land-use-change component per compact class pair, Mg CO2 ha-1 yr-1
+    (:func:`sinks.models.stock_difference.land_use_change_rates`, soils over D): (K, K) from the
+    class densities, or (K, K, n) from per-pool weights ``values`` ({pool: (K, n)})."""
+    values = cc.density if values is None else values
+    conversion, soil = land_use_change_rates(sum(values[p] for p in BIOMASS_POOLS), values["soc"],
+                                             cc.density["soc"] > 0, y1 - y0,
+                                             value(run.registry, "soc_period_d"))
+    return (conversion + soil) * C_TO_CO2
 
-    The stocks of both epochs are looked up from their land cover again (cheaper than reading
-    the float stock maps back, and the same numbers). Both ends are class-default stocks even
-    when a stock map uses the biomass map, so a map stock is never differenced against a
-    class-default one; the biomass-map sink is ``rs_net_sink`` (sinks.methods.biomass_map.maps.compute_rs_sink).
+
+def compute_sink(run: Run, y0: int, y1: int) -> Path:
+    """Write ``net_sink_<y0>_<y1>.tif`` (Mg CO2 ha-1 yr-1, + = removal): the land-use-change
+    component of the stock change, from the class pair of each pixel (look-up biomass
+    difference, soils over D years; :func:`luc_pair_rates`). Both ends are class-default
+    stocks even when a stock map uses the biomass map; the biomass-map change is
+    ``rs_net_sink`` (sinks.methods.biomass_map.maps.compute_rs_sink).
     """
-    paths = run.paths
-    (s0, p0), (s1, p1) = (epoch_stocks(run, y) for y in (y0, y1))
-    require_same_grid(s1["agb"], s0["agb"].odc.geobox, str(p1))
-    basis = run.period_basis(y0, y1)
-    sink = net_sink(total_stock(s0), total_stock(s1), y0, y1)
-    out = paths.output("net_sink", y0=y0, y1=y1)
-    write_cogs([run.map("net_sink", sink, basis=basis, model="stock_difference",
-                        inputs=[p0, p1, run.densities_path], y0=y0, y1=y1)])
+    src = [run.landcover_path(y) for y in (y0, y1)]
+    codes = [open_raster(p, chunks=run.chunks) for p in src]
+    require_same_grid(codes[1], codes[0].odc.geobox, str(src[1]))
+    cc = run.classes(codes[0].dtype)
+    compact = [apply_lut(c, cc.lut, 0) for c in codes]
+    rates = luc_pair_rates(run, cc, y0, y1).astype("float32")
+    sink = pair_lookup(compact[0], compact[1], rates).where((compact[0] > 0) & (compact[1] > 0))
+    out = run.paths.output("net_sink", y0=y0, y1=y1)
+    write_cogs([run.map("net_sink", sink, basis=run.period_basis(y0, y1),
+                        model="land-use-change component (class look-up; soils over D years)",
+                        inputs=src + [run.densities_path], y0=y0, y1=y1)])
     return out
 
 
@@ -117,10 +132,10 @@ def _uncertainty_maps(run: Run, year: int | None = None,
         y0, y1 = period
         base, fields = "net_sink", {"y0": y0, "y1": y1}
         basis = run.period_basis(y0, y1)
-        factor = C_TO_CO2 / (y1 - y0)
         k = w.shape[0]
-        coeffs = ((w[None, :, :] - w[:, None, :]) * factor).reshape(k * k, -1)
-        pair_centre = ((centre[None, :] - centre[:, None]) * factor).ravel()
+        coeffs = luc_pair_rates(run, cc, y0, y1, {p: params.weights[:, i, :] for i, p in enumerate(POOLS)}
+                                ).reshape(k * k, -1)
+        pair_centre = luc_pair_rates(run, cc, y0, y1).ravel()
         stats = class_statistics(coeffs, pair_centre, params, cfg["uncertainty"])
         layers = {s: pair_lookup(compact[0], compact[1], v.reshape(k, k)) for s, v in stats.items()}
     approach = ("Monte Carlo" if "monte_carlo" in cfg["uncertainty"]["approaches"] else "Approach 1")

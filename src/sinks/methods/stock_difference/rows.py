@@ -1,10 +1,11 @@
-"""Stock-difference zone rows: area and carbon stock (total and per pool) of each epoch, and
-the net sink of each period by IPCC 2006 Vol.4 Ch.2 Eq. 2.5, with each row's coefficients over
-the density parameters for the uncertainty (sinks.propagation).
+"""Class look-up zone rows: area and carbon stock (total and per pool) of each epoch, and the
+land-use-change component of each period's stock change (IPCC 2006 Vol.4 Ch.2 Eq. 2.5 on
+look-up stocks, soils over D years by Eq. 2.25), with each row's coefficients over the density
+parameters for the uncertainty (sinks.propagation).
 
 Stocks are class look-ups, so the area of every (zone, class at t0, class at t1) cell is a
 sufficient statistic: epoch areas are the margins of the transition areas, stock =
-Σ area × density and the net sink Σ area × (density_t1 − density_t0) / (t1 − t0) × 44/12.
+Σ area × density and the change Σ area × rate(class t0, class t1) × 44/12.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sinks.constants import C_TO_CO2, POOLS
+from sinks.constants import BIOMASS_POOLS, C_TO_CO2, POOLS
 from sinks.errors import EmptyDataError
+from sinks.models.stock_difference import land_use_change_rates
+from sinks.parameters import value
 from sinks.propagation import ClassParameters
 from sinks.zone_rows import Accounts, class_rows, frame
 
-METHOD = "stock_difference"  # the method column of every row here (stocks included)
+METHOD = "stock_difference"  # the method column of the stock rows (class look-up stocks)
+LUC_METHOD = "land_use_change"  # the method column of the look-up change rows
 
 
 def stock_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
@@ -42,21 +46,38 @@ def stock_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
 
 
 def sink_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
-    """Net-sink rows of every period (Mg CO2 yr-1, + = sink; pixels reported under their
-    class at the period's end) and their density coefficients."""
-    onehot, total_density = acc.onehot, acc.cc.total_density()
+    """Land-use-change component rows of every period (Mg CO2 yr-1, + = removal; pixels
+    reported under their class at the period's end): ``net_sink`` and its parts
+    ``net_sink_remaining`` (0: look-up densities do not grow), ``net_sink_conversion`` (biomass and dead organic matter) and ``net_sink_soil`` (booked over
+    D years, :func:`sinks.models.stock_difference.land_use_change_rates`), with their density
+    coefficients. Method label ``land_use_change``: conversions only, never the sink."""
+    onehot, cc = acc.onehot, acc.cc
     valid = np.outer(onehot.any(axis=1), onehot.any(axis=1))
+    d = value(acc.run.registry, "soc_period_d")
+    reported = cc.density["soc"] > 0
+    biomass = sum(cc.density[p] for p in BIOMASS_POOLS)
     rows, coefs = [], []
     for (e0, e1), per_level in zip(acc.periods, acc.transitions):
-        factor = C_TO_CO2 / (e1.year - e0.year)
-        change = (total_density[None, :] - total_density[:, None]) * factor
-        res = {lv: {"net_sink": (t * change * valid).sum(axis=1) @ onehot}
+        years = e1.year - e0.year
+        parts = dict(zip(("net_sink_conversion", "net_sink_soil"),
+                         (C_TO_CO2 * r for r in land_use_change_rates(biomass, cc.density["soc"],
+                                                                     reported, years, d))))
+        parts = {"net_sink": parts["net_sink_conversion"] + parts["net_sink_soil"],
+                 "net_sink_remaining": np.zeros_like(parts["net_sink_soil"]), **parts}  # none: look-up
+        res = {lv: {q: (t * change * valid).sum(axis=1) @ onehot for q, change in parts.items()}
                for lv, t in per_level.items()}
-        coef = {} if acc.params is None else {
-            lv: {"net_sink": _sink_coefficients(t * valid, onehot, acc.params, factor)}
-            for lv, t in per_level.items()}
+        coef = {}
+        if acc.params is not None:
+            w = acc.params.weights
+            conv, soil = (C_TO_CO2 * r for r in land_use_change_rates(
+                w[:, [POOLS.index(p) for p in BIOMASS_POOLS], :].sum(axis=1),
+                w[:, POOLS.index("soc"), :], reported, years, d))
+            pair_w = {"net_sink": conv + soil, "net_sink_remaining": np.zeros_like(soil),
+                      "net_sink_conversion": conv, "net_sink_soil": soil}
+            coef = {lv: {q: np.einsum("zab,bc,abj->zcj", t * valid, onehot, pw) for q, pw in pair_w.items()}
+                    for lv, t in per_level.items()}
         keep = {lv: ((t * valid).sum(axis=1) @ onehot) > 0 for lv, t in per_level.items()}
-        r, c = class_rows(res, coef, acc.tables, acc.names, e0.year, e1.year, METHOD,
+        r, c = class_rows(res, coef, acc.tables, acc.names, e0.year, e1.year, LUC_METHOD,
                           acc.run.period_basis(e0.year, e1.year), keep)
         rows, coefs = rows + r, coefs + c
     return frame(rows), coefs
@@ -67,12 +88,3 @@ def _stock_coefficients(a: np.ndarray, onehot: np.ndarray, params: ClassParamete
     per_pool = {f"carbon_stock_{p}": np.einsum("zk,kc,kj->zcj", a, onehot, params.weights[:, i, :])
                 for i, p in enumerate(POOLS)}
     return {"carbon_stock": sum(per_pool.values()), **per_pool}
-
-
-def _sink_coefficients(t: np.ndarray, onehot: np.ndarray, params: ClassParameters,
-                       factor: float) -> np.ndarray:
-    """Coefficients over θ of the net-sink rows of a period (class of t1 reported):
-    Σ area(a → b) × (w_b − w_a) × 44/12 / Δt."""
-    w = params.total_weights()
-    return factor * (np.einsum("zab,bc,bj->zcj", t, onehot, w)
-                     - np.einsum("zab,bc,aj->zcj", t, onehot, w))

@@ -5,6 +5,7 @@ stock-difference and gain-loss sinks."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import rasterio
@@ -14,41 +15,178 @@ from sinks.methods.gain_loss.maps import compute_gain_loss
 from sinks.run import Run
 
 
-def test_area_adjusted_rows_from_an_accuracy_assessment(tmp_path, chdir):
-    # Every pixel of the tiny 2000 map is a reference point, all labelled as mapped except r0c2:
-    # mapped cropland (code 1), reference forest (code 2). Olofsson: cropland stratum n = 4,
-    # 3 agree: A_1 adj = 0.75 x mapped (rho_1 = 0.75), SE(p_.1) = sqrt((4/12)^2 x 0.75 x 0.25 / 3)
-    # = 1/12, so SE = 12 px / 12 = 1 px and sd(rho_1) = 1/4. Forest: mapped 3 px + 1 px from
-    # cropland = 4 px (rho_2 = 4/3). Zone E holds the 4 cropland px: adjusted 3 px, sd 1 px.
+def _epoch_samples(root):
+    """Reference points of the tiny 2000 map: one at every pixel centre, labelled as mapped
+    except r0c2 (mapped cropland, code 1; reference forest, code 2), and a 2nd point in the only
+    settlement pixel (code 8) so every stratum has 2 samples."""
     import geopandas as gpd
     from shapely.geometry import Point
 
     from conftest import LC_2000, ORIGIN
 
-    root = chdir(build_tiny(tmp_path))
     pts, ref = [], []
     for r in range(3):
         for c in range(4):
             pts.append(Point(ORIGIN[0] + 30 * c + 15, ORIGIN[1] - 30 * r - 15))
             ref.append(2 if (r, c) == (0, 2) else int(LC_2000[r, c]))
-    pts.append(Point(ORIGIN[0] + 20, ORIGIN[1] - 80))  # a 2nd sample in the only settlement pixel
+    pts.append(Point(ORIGIN[0] + 20, ORIGIN[1] - 80))
     ref.append(8)
     gpd.GeoDataFrame({"ref": ref}, geometry=pts, crs="EPSG:32650").to_file(root / "samples.gpkg")
+    return {"samples": "samples.gpkg", "label_field": "ref", "year": 2000}
+
+
+def _assert_total_area_exact(df):
+    """Each zone's area over all classes is its mapped area (12 px in all), with sd 0."""
+    rows = df[(df.ecosystem == "all") & (df.quantity == "area") & (df.year_start == 2000)]
+    mapped = rows[rows.method == "stock_difference"].set_index("zone_name")
+    adj = rows[rows.method == "stock_difference_area_adjusted"].set_index("zone_name")
+    assert list(adj.index) == ["W", "E"]
+    for zone in ("W", "E"):
+        assert adj.loc[zone, "value"] == pytest.approx(mapped.loc[zone, "value"], rel=1e-12)
+        assert adj.loc[zone, "value"] == pytest.approx(6 * PX_HA, rel=1e-9)
+        assert adj.loc[zone, "sd"] == 0
+        assert adj.loc[zone, "ci_low"] == adj.loc[zone, "ci_high"] == adj.loc[zone, "value"]
+
+
+def test_area_adjusted_rows_from_an_accuracy_assessment(tmp_path, chdir):
+    # Strata = the 2000 map classes. Zone E holds the cropland stratum (4 px, 4 points, r0c2 is
+    # reference forest) and water (2 px, 2 points, both water). Cropland indicator in the cropland
+    # stratum {1, 1, 1, 0}: mean 3/4, s^2 = 1/4, s^2 / n = 1/16, so E cropland = 4 px x 3/4
+    # = 3 px, sd = 4 px x 1/4 = 1 px; forest indicator {0, 0, 1, 0}: 1 px, sd 1 px. Zone W's
+    # strata all agree: forest 3 px, sd 0 (the cropland error is E's, not reallocated to W).
+    root = chdir(build_tiny(tmp_path))
+    aa = _epoch_samples(root)
     _, _, df = run_tiny_stages(root, lambda c: c.update(uncertainty={
-        "approaches": ["approach1"],
-        "accuracy_assessment": {"samples": "samples.gpkg", "label_field": "ref", "year": 2000}}))
+        "approaches": ["approach1"], "accuracy_assessment": aa}))
     adj = df[df.method == "stock_difference_area_adjusted"].set_index(["zone_name", "ecosystem", "quantity"])
     assert adj.loc[("E", "cropland", "area"), "value"] == pytest.approx(3 * PX_HA)
     assert adj.loc[("E", "cropland", "area"), "sd"] == pytest.approx(1 * PX_HA)
-    assert adj.loc[("W", "forest", "area"), "value"] == pytest.approx(4 * PX_HA)
-    # InVEST table (conftest): cropland total density 45 Mg C/ha -> stock 3 px x 45, sd 1 px x 45
-    # (the InVEST table has no sd column, so only the area term)
+    assert adj.loc[("E", "forest", "area"), "value"] == pytest.approx(1 * PX_HA)
+    assert adj.loc[("E", "forest", "area"), "sd"] == pytest.approx(1 * PX_HA)
+    assert adj.loc[("W", "forest", "area"), "value"] == pytest.approx(3 * PX_HA)
+    assert adj.loc[("W", "forest", "area"), "sd"] == 0
+    # InVEST table (conftest, no sd column: sampling error only): cropland 45, forest 94 Mg C/ha.
+    # E cropland stock 3 px x 45, sd 1 px x 45. E over all classes: y = {45, 45, 94, 45} in the
+    # cropland stratum, mean 57.25, s^2 = 600.25, so 4 px x 57.25 = 229 px, sd 4 px x
+    # sqrt(600.25 / 4) = 49 px; water adds 0 +- 0.
     assert adj.loc[("E", "cropland", "carbon_stock"), "value"] == pytest.approx(135 * PX_HA)
     assert adj.loc[("E", "cropland", "carbon_stock"), "sd"] == pytest.approx(45 * PX_HA)
-    # region totals are conserved: 12 px in all
-    total = adj.xs("area", level="quantity").xs("all", level="ecosystem")["value"].sum()
-    assert total == pytest.approx(12 * PX_HA)
-    assert (tmp_path / "data/processed/my_county/outputs/accuracy_assessment_2000.csv").is_file()
+    assert adj.loc[("E", "all", "carbon_stock"), "value"] == pytest.approx(229 * PX_HA)
+    assert adj.loc[("E", "all", "carbon_stock"), "sd"] == pytest.approx(49 * PX_HA)
+    assert adj.loc[("E", "all", "carbon_stock"), "uncertainty_approach"].startswith("sampling error")
+    _assert_total_area_exact(df)
+    table = pd.read_csv(tmp_path / "data/processed/my_county/outputs/accuracy_assessment_2000.csv",
+                        index_col="class")
+    assert table.loc[1, "mapped_area"] == pytest.approx(4 * PX_HA)
+    assert table.loc[1, "area"] == pytest.approx(3 * PX_HA) and table.loc[1, "users_accuracy"] == 0.75
+
+
+def test_area_adjusted_stock_rows_with_density_errors(tmp_path, chdir):
+    # The same sample with the conftest density table with sds (same totals: cropland 45,
+    # forest 94 Mg C/ha; AGB sd forest 6, cropland sqrt(2.5)). E's stock over all classes is
+    # 229 px; its density coefficients are the adjusted areas, forest 1 px and cropland 3 px, so
+    # Approach 1: var = 49^2 (sampling) + (1 x 6)^2 + 3^2 x 2.5 = 2459.5 px^2.
+    from conftest import density_table_with_sd
+
+    root = chdir(build_tiny(tmp_path))
+    aa = _epoch_samples(root)
+    (root / "densities.csv").write_text(density_table_with_sd())
+    _, _, df = run_tiny_stages(root, lambda c: (
+        c.update(carbon={"densities": "densities.csv", "paddy_share": 0.5}),
+        c.update(uncertainty={"approaches": ["approach1"], "accuracy_assessment": aa})))
+    adj = df[df.method == "stock_difference_area_adjusted"].set_index(["zone_name", "ecosystem", "quantity"])
+    e = adj.loc[("E", "all", "carbon_stock")]
+    assert e["value"] == pytest.approx(229 * PX_HA)
+    assert e["sd"] == pytest.approx(2459.5 ** 0.5 * PX_HA)
+    assert e["uncertainty_approach"].startswith("IPCC Approach 1")
+    # W agrees with its map: density term only, forest 3 px x 6 and shrub 2 px x 1.
+    assert adj.loc[("W", "all", "carbon_stock"), "sd"] == pytest.approx(328 ** 0.5 * PX_HA)
+    _assert_total_area_exact(df)
+
+
+def test_area_adjusted_epoch_monte_carlo(tmp_path, chdir):
+    # Monte Carlo: the density draws with the rescaled stratified bootstrap (Rao & Wu 1988), whose
+    # variance is the analytic s^2 / n: E cropland area sd 1 px as above; E's stock over all
+    # classes sd sqrt(2459.5) px (Approach 1) plus the product term of Var(shares) and the
+    # densities' variance, 1^2 x 36 + 1^2 x 2.5 = 38.5 px^2 (under 1 % of the sd); 2000 draws give
+    # the sd to about 1.5 % (resamples of a 4-point stratum), 6 % is 4 of those. The total area is
+    # the same in every draw: sd 0.
+    from conftest import density_table_with_sd
+
+    root = chdir(build_tiny(tmp_path))
+    aa = _epoch_samples(root)
+    (root / "densities.csv").write_text(density_table_with_sd())
+    _, _, df = run_tiny_stages(root, lambda c: (
+        c.update(carbon={"densities": "densities.csv", "paddy_share": 0.5}),
+        c.update(uncertainty={"approaches": ["monte_carlo"], "n_draws": 2000,
+                              "accuracy_assessment": aa})))
+    adj = df[df.method == "stock_difference_area_adjusted"].set_index(["zone_name", "ecosystem", "quantity"])
+    assert adj.loc[("E", "cropland", "area"), "value"] == pytest.approx(3 * PX_HA)
+    assert adj.loc[("E", "cropland", "area"), "sd"] == pytest.approx(1 * PX_HA, rel=0.06)
+    e = adj.loc[("E", "all", "carbon_stock")]
+    assert e["value"] == pytest.approx(229 * PX_HA)
+    assert e["sd"] == pytest.approx(2498 ** 0.5 * PX_HA, rel=0.06)
+    assert e["ci_low"] < e["value"] < e["ci_high"]
+    assert e["uncertainty_approach"].startswith("IPCC Approach 2")
+    _assert_total_area_exact(df)
+
+
+# A hand case of two strata: mapped class 1 (10 ha, reference classes 1, 1, 2) and mapped
+# class 2 (20 ha, reference 2, 2, 2, 1); densities 40 +- 4 and 100 +- 10 Mg C/ha.
+HAND_AREA = np.array([[0.0, 10.0, 20.0]])  # one zone; strata = compact classes 0, 1, 2
+HAND_STRATUM = np.array([1, 1, 1, 2, 2, 2, 2])
+HAND_TRUTH = np.array([1, 1, 2, 2, 2, 2, 1])
+HAND_DENSITY = np.array([0.0, 40.0, 100.0])
+
+
+def _hand_parameters():
+    from sinks.propagation import class_parameters
+
+    return class_parameters({(1, "agb"): {"dist": "normal", "mean": 40.0, "sd": 4.0},
+                             (2, "agb"): {"dist": "normal", "mean": 100.0, "sd": 10.0}},
+                            [None, 1, 2], None, ["agb"])
+
+
+def test_stratified_stock_total_and_approach1_by_hand():
+    # Stratum 1: y = 40, 40, 100, mean 60, s^2 = (400 + 400 + 1600) / 2 = 1200, s^2 / n = 400.
+    # Stratum 2: y = 100, 100, 100, 40, mean 85, s^2 = (3 x 225 + 2025) / 3 = 900, s^2 / n = 225.
+    # Stock 10 x 60 + 20 x 85 = 2300 Mg C; sampling var 10^2 x 400 + 20^2 x 225 = 130000.
+    # Density coefficients (adjusted areas): class 1 10 x 2/3 + 20 x 1/4 = 35/3 ha, class 2
+    # 10 x 1/3 + 20 x 3/4 = 55/3 ha; var (35/3 x 4)^2 + (55/3 x 10)^2 = 322100 / 9.
+    from sinks.methods.area_adjusted.rows import _totals
+
+    params = _hand_parameters()
+    y = HAND_DENSITY[HAND_TRUTH, None]
+    coef = params.total_weights()[HAND_TRUTH, None, :]
+    value, var = _totals(HAND_AREA, HAND_STRATUM, y, coef, params, ["none", "1", "2"])
+    assert value[0, 0] == pytest.approx(2300)
+    assert var[0, 0] == pytest.approx(130000 + 322100 / 9)
+    # Areas: class 1 indicator 35/3 ha, var 10^2 (2/9) / 2 + 20^2 (3/16) / 3 = 325/9; all classes:
+    # y = 1 for every unit, 30 ha exactly, var 0.
+    member = np.stack([HAND_TRUTH == 1, np.ones(7)], axis=1).astype(float)
+    area, area_var = _totals(HAND_AREA, HAND_STRATUM, member, None, None, ["none", "1", "2"])
+    assert area[0] == pytest.approx([35 / 3, 30], rel=1e-12)
+    assert area_var[0, 0] == pytest.approx(325 / 9) and area_var[0, 1] == 0
+
+
+def test_bootstrap_reproduces_the_analytic_sd_by_hand():
+    # Rao & Wu (1988) rescaled bootstrap with the densities fixed: its variance is the analytic
+    # 130000 (sd 360.56); 4000 draws estimate the sd to about 1 % (3 % is 3 of those). The
+    # all-class area is 30 ha in every draw. With the density draws the sd is the Approach 1 one,
+    # sqrt(130000 + 322100 / 9) = 407.17, plus the product term Var(class-1 area) x (4^2 + 10^2)
+    # = 325/9 x 116 (1 %).
+    from sinks.methods.area_adjusted.rows import _spread
+    from sinks.propagation import stratified_bootstrap_means
+
+    y = np.stack([HAND_DENSITY[HAND_TRUTH], np.ones(7)], axis=1)
+    means = stratified_bootstrap_means(HAND_STRATUM, lambda j: y, 4000, 11)
+    sd, lo, hi = _spread(HAND_AREA, HAND_STRATUM, means)
+    assert sd[0, 0] == pytest.approx(130000 ** 0.5, rel=0.03)
+    assert sd[0, 1] == 0 and lo[0, 1] == hi[0, 1] == pytest.approx(30, rel=1e-12)
+    d = _hand_parameters().draws(4000, 5) @ _hand_parameters().total_weights().T
+    means = stratified_bootstrap_means(HAND_STRATUM, lambda j: d[j][HAND_TRUTH, None], 4000, 11)
+    sd, _, _ = _spread(HAND_AREA, HAND_STRATUM, means)
+    assert sd[0, 0] == pytest.approx((130000 + 322100 / 9 + 325 / 9 * 116) ** 0.5, rel=0.03)
 
 
 def _change_samples(root):

@@ -1,6 +1,6 @@
-"""Area-adjusted zone rows: stocks of an assessed epoch and sinks of an assessed period with
-the error-adjusted areas of a reference sample as activity data (Olofsson et al. 2014), with the
-sampling error carried into both IPCC approaches."""
+"""Area-adjusted zone rows: areas and stocks of an assessed epoch and sinks of an assessed period
+re-estimated from a reference sample of the map (stratified totals: Cochran 1977, Olofsson et al.
+2014), with the sampling error carried into both IPCC approaches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sinks.accuracy import (assess_class_map, error_matrix, reference_codes, sample_map,
+from sinks.accuracy import (error_matrix, reference_codes, sample_map,
                             stratified_area_estimate, stratified_totals)
 from sinks.constants import C_TO_CO2, POOLS
 from sinks.errors import InputDataError
@@ -34,58 +34,74 @@ def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
 
 
 def epoch_rows(acc: Accounts) -> pd.DataFrame:
-    """Rows of the assessed epoch with error-adjusted class areas as activity data (method
-    ``stock_difference_area_adjusted``), and ``accuracy_assessment_<year>.csv``.
+    """Area and stock rows of the assessed epoch re-estimated from its reference sample (method
+    ``stock_difference_area_adjusted``; ecosystem = reference class), and
+    ``accuracy_assessment_<year>.csv``.
 
-    Olofsson et al. (2014) give the adjusted area Â_k and its SE for each map class over the
-    whole map; each zone's mapped area of class k is scaled by ρ_k = Â_k / A_k (a ratio
-    allocation: region totals are exact, a zone's share of the reallocated area is assumed
-    proportional to its mapped area). Uncertainty: ρ_k ~ N(ρ_k, SE_k / A_k), independent of
-    the densities; Approach 1 adds the two variance terms (Eq. 3.1 for each area × density
-    product, Eq. 3.2 for the sum); Monte Carlo draws both.
+    The strata are the map classes; each point has a reference class. A zone's area of class c
+    and its stock are stratified totals Σ_h A_zh ȳ_h (:func:`sinks.accuracy.stratified_totals`,
+    as in :func:`period_rows`) of y = the indicator of the point's reference class (Olofsson et
+    al. 2014 Eqs. 9–12) and y = that indicator × the reference class's total density. Every
+    point has one reference class, so the total area is the mapped area exactly (sd 0).
+    Points on pixels without densities (class 0, not reported) are left out. Uncertainty: the
+    sampling variance, plus the density term for stocks (Approach 1, IPCC 2006 Vol.1 Eq. 3.2);
+    Monte Carlo draws the densities with a stratified bootstrap of the sample.
     """
-    cfg, paths, epochs, transitions = acc.cfg, acc.run.paths, acc.epochs, acc.transitions
-    onehot, names, tables, cc, params = acc.onehot, acc.names, acc.tables, acc.cc, acc.params
-    aa = cfg["uncertainty"]["accuracy_assessment"]
+    cfg, paths, cc, params = acc.cfg, acc.run.paths, acc.cc, acc.params
+    onehot, names, tables = acc.onehot, acc.names, acc.tables
+    aa, unc = cfg["uncertainty"]["accuracy_assessment"], cfg["uncertainty"]
     year = aa["year"]
-    i = [e.year for e in epochs].index(year)
-    margin = ({lv: t.sum(axis=2) for lv, t in transitions[i].items()} if i < len(transitions)
-              else {lv: t.sum(axis=1) for lv, t in transitions[i - 1].items()})
-    table = assess_class_map(aa["samples"], paths.landcover(year), aa["label_field"])
-    table.to_csv(paths.outputs / f"accuracy_assessment_{year}.csv")
     k = onehot.shape[0]
-    rho, sd_rho = np.ones(k), np.zeros(k)
-    for j, code in enumerate(cc.codes, start=1):
-        if int(code) in table.index and table.loc[int(code), "mapped_area"] > 0:
-            est = table.loc[int(code)]
-            rho[j], sd_rho[j] = est["area"] / est["mapped_area"], est["area_se"] / est["mapped_area"]
-    dens = sum(cc.density[p] for p in POOLS)
+    points = read_points(aa["samples"], aa["label_field"])
+    stratum, truth = _sample_classes(acc, points, year, aa["label_field"])
+    on_map = stratum > 0
+    if not on_map.all():
+        log.info("%d reference points on pixels without densities left out", int((~on_map).sum()))
+    stratum, truth = stratum[on_map], truth[on_map]
+    label = [_code(cc, c) for c in range(k)]
+    whole = _map_area(acc, [year]) * onehot.any(axis=1)
+    write_csv(_assessment(stratum, truth, whole, label).reset_index(),
+              paths.outputs / f"accuracy_assessment_{year}.csv")
+
+    member = np.concatenate([onehot, onehot.sum(axis=1, keepdims=True)], axis=1)[truth]
+    y = {"area": member, "carbon_stock": cc.total_density()[truth, None] * member}
+    coef = {}
+    if params is not None:
+        w = params.total_weights()
+        coef["carbon_stock"] = w[truth, None, :] * member[:, :, None]
     mc = params is not None and monte_carlo(cfg)
     if mc:
-        unc = cfg["uncertainty"]
-        theta = params.draws(unc["n_draws"], unc["seed"])
-        d_draw = theta @ params.total_weights().T
-        rho_draw = rho + sd_rho * np.random.default_rng(np.random.SeedSequence(unc["seed"] + 2)).standard_normal(d_draw.shape)
+        d = params.draws(unc["n_draws"], unc["seed"]) @ w.T
+        boot = stratified_bootstrap_means(  # the density draws with a bootstrap of the sample
+            stratum, lambda j: np.concatenate([member, d[j][truth, None] * member], axis=1),
+            unc["n_draws"], unc["seed"] + 3)
+        means = dict(zip(y, np.split(boot, 2, axis=2)))
     rows = []
-    for lv, a in margin.items():
+    for lv, a in acc.epoch_areas([e.year for e in acc.epochs].index(year)).items():
+        a = a * onehot.any(axis=1)  # class 0 (no data or no densities) is not reported
+        est = {}
+        for quantity, yq in y.items():
+            value, var = _totals(a, stratum, yq, coef.get(quantity), params, label)
+            sd = np.sqrt(var)
+            est[quantity] = (value, sd, value - Z95 * sd, value + Z95 * sd,
+                             "IPCC Approach 1 (sampling error + densities, Eq. 3.2)" if quantity in coef
+                             else "sampling error of the reference sample only")
+            if mc:
+                est[quantity] = (value, *_spread(a, stratum, means[quantity]),
+                                 f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of "
+                                 f"{'the densities with ' if quantity in coef else ''}"
+                                 "a stratified bootstrap of the reference sample)")
         for _, z in tables[lv].iterrows():
             zi = int(z["index"])
-            for c in [c for c in range(1, len(names)) if (a[zi] @ onehot)[c] > 0] + ["all"]:
-                m = a[zi] * (onehot[:, 1:].sum(axis=1) if c == "all" else onehot[:, c])
-                for quantity, d in (("area", np.ones(k)), ("carbon_stock", dens)):
-                    value = float(m @ (rho * d))
-                    var = float(((m * d * sd_rho) ** 2).sum())
-                    if quantity == "carbon_stock" and params is not None:
-                        var += float(params.approach1_sd((m * rho) @ params.total_weights()) ** 2)
-                    sd, lo, hi, how = np.sqrt(var), value - Z95 * np.sqrt(var), value + Z95 * np.sqrt(var), "IPCC Approach 1"
-                    if mc and quantity == "carbon_stock":
-                        draws = (rho_draw * d_draw) @ m
-                        lo, hi = (float(b[0]) for b in interval95(draws[None, :]))
-                        sd, how = draws.std(ddof=1), "IPCC Approach 2 (Monte Carlo)"
-                    rows.append(row(lv, z, "all" if c == "all" else names[c], quantity, year, year, value,
-                                    "stock_difference_area_adjusted", "observed", sd=sd, ci_low=lo, ci_high=hi,
-                                    uncertainty_pct=100 * (hi - lo) / 2 / abs(value) if value else np.nan,
-                                    uncertainty_approach=f"{how}; areas from the accuracy assessment (Olofsson et al. 2014)"))
+            for c in [c for c in range(1, len(names)) if est["area"][0][zi, c] > 0] + [len(names)]:
+                for quantity, (value, sd, lo, hi, how) in est.items():
+                    v = float(value[zi, c])
+                    rows.append(row(lv, z, "all" if c == len(names) else names[c], quantity, year, year, v,
+                                    "stock_difference_area_adjusted", "observed", sd=sd[zi, c],
+                                    ci_low=lo[zi, c], ci_high=hi[zi, c],
+                                    uncertainty_pct=100 * (hi[zi, c] - lo[zi, c]) / 2 / abs(v) if v else np.nan,
+                                    uncertainty_approach=f"{how}; areas from the accuracy assessment "
+                                                         "(Olofsson et al. 2014)"))
     return pd.DataFrame(rows)
 
 
@@ -107,34 +123,19 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
     """
     run, cfg, paths, periods, transitions = acc.run, acc.cfg, acc.run.paths, acc.periods, acc.transitions
     onehot, names, tables, cc, params = acc.onehot, acc.names, acc.tables, acc.cc, acc.params
-    compact, area = acc.compact, acc.area
     aa, unc = cfg["uncertainty"]["accuracy_assessment"], cfg["uncertainty"]
     y0, y1 = aa["year"], aa["year_end"]
     i = [e.year for e, _ in periods].index(y0)
     per_level, years = transitions[i], y1 - y0
     k = onehot.shape[0]
     points = read_points(aa["samples"], aa["label_field"])
-    mapped, ref = [], []
-    for year, field in ((y0, aa["label_field"]), (y1, aa["label_field_end"])):
-        mapped.append(cc.lut[sample_map(points, paths.landcover(year)).astype("int64")])
-        codes = reference_codes(points, field, aa["samples"])
-        known = (codes >= 0) & (codes < cc.lut.size)
-        c = np.where(known, cc.lut[np.clip(codes, 0, cc.lut.size - 1)], 0)
-        if (c == 0).any():
-            raise InputDataError(f"{aa['samples']}: {field} = {codes[c == 0][0]} is not a land-cover "
-                                 "code with densities; give reference classes in the map's codes")
-        ref.append(c)
-    stratum, truth = mapped[0] * k + mapped[1], ref[0] * k + ref[1]
+    (m0, r0), (m1, r1) = (_sample_classes(acc, points, year, field)
+                          for year, field in ((y0, aa["label_field"]), (y1, aa["label_field_end"])))
+    stratum, truth = m0 * k + m1, r0 * k + r1
     label = [f"{_code(cc, a)}->{_code(cc, b)}" for a in range(k) for b in range(k)]
-    whole = zonal_totals({"map": xr.ones_like(area, dtype="uint8")}, {"map": 1}, [compact[y0], compact[y1]], [k, k],
-                         {"area": area})["map"]["area"][1].ravel()
-    cells = sorted(set(np.flatnonzero(whole)) | set(stratum) | set(truth))
-    table = stratified_area_estimate(
-        error_matrix([label[c] for c in stratum], [label[c] for c in truth], [label[c] for c in cells]),
-        pd.Series(whole[cells], index=[label[c] for c in cells]))
-    table.insert(0, "mapped_area", whole[cells])
-    table.insert(0, "to_code", [label[c].split("->")[1] for c in cells])
-    table.insert(0, "from_code", [label[c].split("->")[0] for c in cells])
+    table = _assessment(stratum, truth, _map_area(acc, [y0, y1]), label)
+    table.insert(0, "to_code", [c.split("->")[1] for c in table.index])
+    table.insert(0, "from_code", [c.split("->")[0] for c in table.index])
     write_csv(table.reset_index(drop=True), paths.outputs / f"accuracy_assessment_{y0}_{y1}.csv")
 
     valid = np.outer(onehot.any(axis=1), onehot.any(axis=1)).ravel()
@@ -165,25 +166,18 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
     means = {method: stratified_bootstrap_means(
                  stratum, lambda j, d=d: d[j][truth, None] * member[truth], unc["n_draws"], unc["seed"] + 3)
              for method, d in draws.items()}  # the parameter draws with a bootstrap of the sample
-    uniq = np.unique(stratum)
+    coefs = {"stock_difference": w_pair[truth, None, :] * member[truth][:, :, None]} if params is not None else {}
     rows = []
     for lv, t in per_level.items():
         a = t.reshape(t.shape[0], k * k)
         adj_area, _ = stratified_totals(a, stratum, member[truth], label)
         for method, rate in rates.items():
-            value, se = stratified_totals(a, stratum, rate[truth, None] * member[truth], label)
-            var, how = se ** 2, "sampling error of the reference sample only"
-            if method == "stock_difference" and params is not None:
-                coef, _ = stratified_totals(a, stratum, (w_pair[truth, None, :] * member[truth][:, :, None])
-                                            .reshape(truth.size, -1), label)
-                var = var + params.approach1_sd(coef.reshape(-1, len(params.names))).reshape(
-                    a.shape[0], member.shape[1]) ** 2
-                how = "IPCC Approach 1 (sampling error + densities, Eq. 3.2)"
+            value, var = _totals(a, stratum, rate[truth, None] * member[truth], coefs.get(method), params, label)
+            how = ("IPCC Approach 1 (sampling error + densities, Eq. 3.2)" if method in coefs
+                   else "sampling error of the reference sample only")
             sd, lo, hi = np.sqrt(var), value - Z95 * np.sqrt(var), value + Z95 * np.sqrt(var)
             if method in draws:
-                per_draw = np.einsum("zh,dhc->zcd", a[:, uniq], means[method])
-                sd = per_draw.std(axis=2, ddof=1)
-                lo, hi = (b.reshape(sd.shape) for b in interval95(per_draw.reshape(sd.size, -1)))
+                sd, lo, hi = _spread(a, stratum, means[method])
                 how = (f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
                        f"{'densities' if method == 'stock_difference' else 'registry parameters'} "
                        "with a stratified bootstrap of the reference sample)")
@@ -198,6 +192,62 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
                                     uncertainty_approach=f"{how}; activity data from the change-map "
                                                          "accuracy assessment (Olofsson et al. 2014)"))
     return pd.DataFrame(rows)
+
+
+def _sample_classes(acc: Accounts, points, year: int, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mapped and reference compact classes of the reference points at ``year``; an
+    ``InputDataError`` for a reference code without densities."""
+    aa, lut = acc.cfg["uncertainty"]["accuracy_assessment"], acc.cc.lut
+    mapped = lut[sample_map(points, acc.run.paths.landcover(year)).astype("int64")]
+    codes = reference_codes(points, field, aa["samples"])
+    known = (codes >= 0) & (codes < lut.size)
+    ref = np.where(known, lut[np.clip(codes, 0, lut.size - 1)], 0)
+    if (ref == 0).any():
+        raise InputDataError(f"{aa['samples']}: {field} = {codes[ref == 0][0]} is not a land-cover "
+                             "code with densities; give reference classes in the map's codes")
+    return mapped, ref
+
+
+def _map_area(acc: Accounts, years: list[int]) -> np.ndarray:
+    """Area (ha) of the whole map in each combination of the years' compact classes, flattened."""
+    k = acc.onehot.shape[0]
+    return zonal_totals({"map": xr.ones_like(acc.area, dtype="uint8")}, {"map": 1},
+                        [acc.compact[y] for y in years], [k] * len(years),
+                        {"area": acc.area})["map"]["area"][1].ravel()
+
+
+def _assessment(stratum: np.ndarray, truth: np.ndarray, whole: np.ndarray, label: list[str]) -> pd.DataFrame:
+    """Error-adjusted areas and accuracies of the strata with area or samples (Olofsson et al.
+    2014, :func:`sinks.accuracy.stratified_area_estimate`), after their mapped area."""
+    cells = sorted(set(np.flatnonzero(whole)) | set(stratum) | set(truth))
+    names = [label[c] for c in cells]
+    table = stratified_area_estimate(error_matrix([label[c] for c in stratum], [label[c] for c in truth], names),
+                                     pd.Series(whole[cells], index=names))
+    table.insert(0, "mapped_area", whole[cells])
+    return table
+
+
+def _totals(a: np.ndarray, stratum: np.ndarray, y: np.ndarray, coef: np.ndarray | None,
+            params, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified totals Σ_h A_zh ȳ_h (zones, q) of the units' values ``y`` (units, q) and their
+    variance: the sampling variance Σ_h A_zh² s_h² / n_h (Cochran 1977 Eq. 5.6; Olofsson et al.
+    2014 Eq. 10 for an indicator) plus, with ``coef`` (units, q, parameters; y = coef @ θ), the
+    parameter term ``params.approach1_sd`` of the totals' coefficients (IPCC 2006 Vol.1 Eq. 3.2:
+    independent sources add)."""
+    value, se = stratified_totals(a, stratum, y, labels)
+    if coef is None:
+        return value, se ** 2
+    c, _ = stratified_totals(a, stratum, coef.reshape(len(stratum), -1), labels)
+    return value, se ** 2 + params.approach1_sd(c.reshape(-1, coef.shape[2])).reshape(value.shape) ** 2
+
+
+def _spread(a: np.ndarray, stratum: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, ...]:
+    """sd and 95 % interval (zones, q) of the totals Σ_h A_zh ȳ_h over Monte Carlo draws of the
+    stratum means ``means`` (draws, strata in ``np.unique`` order, q)."""
+    per_draw = np.einsum("zh,dhc->zcd", a[:, np.unique(stratum)], means)
+    sd = (per_draw - per_draw[:, :, :1]).std(axis=2, ddof=1)  # 0 exactly where all draws agree
+    lo, hi = (b.reshape(sd.shape) for b in interval95(per_draw.reshape(sd.size, -1)))
+    return sd, lo, hi
 
 
 def _code(cc, compact_index: int) -> str:

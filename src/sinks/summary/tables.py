@@ -18,7 +18,8 @@ from sinks.zone_rows import QUANTITIES
 log = logging.getLogger(__name__)
 
 METHOD_PREFIX = {"stock_difference": "", "land_use_change": "luc_", "gain_loss": "gl_", "biomass_map": "rs_",
-                 "stock_difference_area_adjusted": "adj_", "gain_loss_area_adjusted": "gl_adj_",
+                 "stock_difference_area_adjusted": "adj_", "land_use_change_area_adjusted": "luc_adj_",
+                 "gain_loss_area_adjusted": "gl_adj_",
                  "potential_business_as_usual": "bau_", "potential_afforestation": "aff_",
                  "potential_protection": "prot_"}  # GeoPackage column prefixes (else "<method>_")
 

@@ -140,11 +140,12 @@ HAND_DENSITY = np.array([0.0, 40.0, 100.0])
 
 
 def _hand_parameters():
+    from sinks.density_model import independent_model
     from sinks.propagation import class_parameters
 
-    return class_parameters({(1, "agb"): {"dist": "normal", "mean": 40.0, "sd": 4.0},
-                             (2, "agb"): {"dist": "normal", "mean": 100.0, "sd": 10.0}},
-                            [None, 1, 2], None, ["agb"])
+    return class_parameters(independent_model({(1, "agb"): {"dist": "normal", "mean": 40.0, "sd": 4.0},
+                                               (2, "agb"): {"dist": "normal", "mean": 100.0, "sd": 10.0}}),
+                            [None, 1, 2], None)
 
 
 def test_stratified_stock_total_and_approach1_by_hand():
@@ -228,19 +229,19 @@ def test_period_rows_from_a_change_map_assessment(tmp_path, chdir):
     aa = _change_samples(root)
     _, _, df = run_tiny_stages(root, lambda c: c.update(uncertainty={
         "approaches": ["approach1"], "accuracy_assessment": aa}))
-    x = 49 * 44 / 12 / 20  # Mg CO2/ha/yr of cropland -> forest (InVEST table: 94 - 45 Mg C/ha)
+    x = 49 * 44 / 12 / 20  # Mg CO2/ha/yr of cropland -> forest (InVEST table: 94 - 45 Mg C/ha; D = Δt = 20)
     assert _sink_at(root, 0, 2) == pytest.approx(x, rel=1e-6)
     rows = df[(df.ecosystem == "all") & (df.quantity == "net_sink")].set_index(["zone_name", "method"])
-    mapped_e = rows.loc[("E", "stock_difference"), "value"]
-    adj_e = rows.loc[("E", "stock_difference_area_adjusted")]
+    mapped_e = rows.loc[("E", "land_use_change"), "value"]
+    adj_e = rows.loc[("E", "land_use_change_area_adjusted")]
     assert adj_e["value"] == pytest.approx(mapped_e - x / 2 * PX_HA, rel=1e-6)
     assert adj_e["sd"] == pytest.approx(x / 2 * PX_HA, rel=1e-6)
     assert adj_e["uncertainty_approach"].startswith("sampling error")
-    assert rows.loc[("W", "stock_difference_area_adjusted"), "value"] == pytest.approx(
-        rows.loc[("W", "stock_difference"), "value"], rel=1e-9)
-    assert rows.loc[("W", "stock_difference_area_adjusted"), "sd"] == 0
+    assert rows.loc[("W", "land_use_change_area_adjusted"), "value"] == pytest.approx(
+        rows.loc[("W", "land_use_change"), "value"], rel=1e-9)
+    assert rows.loc[("W", "land_use_change_area_adjusted"), "sd"] == 0
     # Ecosystem at the end: half of r0c2's area is reference forest, half cropland.
-    eco = df[(df.method == "stock_difference_area_adjusted") & (df.zone_name == "E")].set_index("ecosystem")
+    eco = df[(df.method == "land_use_change_area_adjusted") & (df.zone_name == "E")].set_index("ecosystem")
     assert eco.loc["forest", "value"] == pytest.approx(x / 2 * PX_HA, rel=1e-6)
     assert eco.loc["cropland", "value"] == 0  # cropland remaining cropland: no change
     table = pd.read_csv(root / "data/processed/my_county/outputs/accuracy_assessment_2000_2020.csv")
@@ -260,8 +261,8 @@ def test_period_rows_monte_carlo_bootstrap_and_gain_loss(tmp_path, chdir):
                               "accuracy_assessment": aa})))
     x = _sink_at(root, 0, 2)
     rows = df[(df.ecosystem == "all") & (df.zone_name == "E") & (df.quantity == "net_sink")].set_index("method")
-    adj = rows.loc["stock_difference_area_adjusted"]
-    assert adj["value"] == pytest.approx(rows.loc["stock_difference", "value"] - x / 2 * PX_HA, rel=1e-5)
+    adj = rows.loc["land_use_change_area_adjusted"]
+    assert adj["value"] == pytest.approx(rows.loc["land_use_change", "value"] - x / 2 * PX_HA, rel=1e-5)
     assert adj["sd"] == pytest.approx(x / 2 * PX_HA, rel=0.06)
     assert adj["uncertainty_approach"].startswith("IPCC Approach 2")
     # Gain-loss: the same reallocation with the gain-loss rate of cropland -> forest (r0c2 of its

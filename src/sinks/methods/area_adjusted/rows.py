@@ -12,17 +12,19 @@ import xarray as xr
 
 from sinks.accuracy import (error_matrix, reference_codes, sample_map,
                             stratified_area_estimate, stratified_totals)
-from sinks.constants import C_TO_CO2, POOLS
 from sinks.errors import InputDataError
 from sinks.io.tables import write_csv
 from sinks.io.vectors import read_points
 from sinks.methods.gain_loss.rates import gain_loss_rate_draws, stratified_rates
+from sinks.methods.stock_difference.rows import luc_pair_rates, pool_weights
 from sinks.propagation import monte_carlo, stratified_bootstrap_means
 from sinks.uncertainty import Z95, interval95
 from sinks.zone_rows import Accounts, row
 from sinks.zones import zonal_totals
 
 log = logging.getLogger(__name__)
+# the method of each re-estimated period rate -> its rows' method label (+ "_area_adjusted")
+PERIOD_METHODS = {"stock_difference": "land_use_change", "gain_loss": "gain_loss"}
 
 
 def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
@@ -107,7 +109,7 @@ def epoch_rows(acc: Accounts) -> pd.DataFrame:
 
 def period_rows(acc: Accounts) -> pd.DataFrame:
     """Net-sink rows of an assessed period re-estimated from a reference sample of its change
-    map (methods ``stock_difference_area_adjusted`` and, with gain-loss,
+    map (methods ``land_use_change_area_adjusted`` and, with gain-loss,
     ``gain_loss_area_adjusted``; ecosystem = reference class at the period's end), and
     ``accuracy_assessment_<y0>_<y1>.csv`` (error-adjusted areas of the transitions).
 
@@ -117,7 +119,7 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
     (:func:`sinks.accuracy.stratified_totals`: Olofsson et al. 2014 with a rate in place of a
     class indicator; a zone is assumed to share the region's map errors per stratum).
     Uncertainty: the sampling variance Σ_h A_zh² s_h² / n_h; Approach 1 adds the density term of
-    the stock-difference rows (IPCC 2006 Vol.1 Eq. 3.2, independent sources); Monte Carlo draws
+    the land-use-change rows (IPCC 2006 Vol.1 Eq. 3.2 with the densities' covariance); Monte Carlo draws
     the parameters (densities, or registry parameters for gain-loss: the same draws as the other
     rows) together with a stratified bootstrap of the sample (units resampled within strata).
     """
@@ -141,17 +143,13 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
     valid = np.outer(onehot.any(axis=1), onehot.any(axis=1)).ravel()
     member = np.concatenate([onehot, onehot.sum(axis=1, keepdims=True)], axis=1)
     member = np.tile(member, (k, 1))  # pair (a, b) -> reporting class of b, and "all"
-    dens = sum(cc.density[p] for p in POOLS)
-    factor = C_TO_CO2 / years
-    rates = {"stock_difference": ((dens[None, :] - dens[:, None]) * factor).ravel() * valid}
+    rates = {"stock_difference": luc_pair_rates(run, cc, years).ravel() * valid}
     draws = {}
     mc = monte_carlo(cfg)
     if params is not None:
-        w = params.total_weights()
-        w_pair = ((w[None, :, :] - w[:, None, :]) * factor).reshape(k * k, -1) * valid[:, None]
+        w_pair = luc_pair_rates(run, cc, years, pool_weights(params)).reshape(k * k, -1) * valid[:, None]
         if mc:
-            d = params.draws(unc["n_draws"], unc["seed"]) @ w.T
-            draws["stock_difference"] = ((d[:, None, :] - d[:, :, None]) * factor).reshape(len(d), -1) * valid
+            draws["stock_difference"] = params.draws(unc["n_draws"], unc["seed"]) @ w_pair.T
     strata = cfg["gain_loss"]["strata"]
     if "gain_loss" not in cfg["carbon"]["method"]:
         pass
@@ -186,7 +184,7 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
                 for c in [c for c in range(1, len(names)) if adj_area[zi, c] > 0] + [len(names)]:
                     v = float(value[zi, c])
                     rows.append(row(lv, z, "all" if c == len(names) else names[c], "net_sink", y0, y1, v,
-                                    f"{method}_area_adjusted", "observed", sd=sd[zi, c], ci_low=lo[zi, c],
+                                    f"{PERIOD_METHODS[method]}_area_adjusted", "observed", sd=sd[zi, c], ci_low=lo[zi, c],
                                     ci_high=hi[zi, c],
                                     uncertainty_pct=100 * (hi[zi, c] - lo[zi, c]) / 2 / abs(v) if v else np.nan,
                                     uncertainty_approach=f"{how}; activity data from the change-map "

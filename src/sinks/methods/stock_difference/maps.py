@@ -11,15 +11,15 @@ import pandas as pd
 import xarray as xr
 
 from sinks.classes import carbon_luts, class_lookup, pair_lookup
-from sinks.constants import BIOMASS_POOLS, C_TO_CO2, NON_BIOMASS_POOLS, POOLS, UNCERTAINTY_STATS
+from sinks.constants import NON_BIOMASS_POOLS, POOLS, UNCERTAINTY_STATS
 from sinks.errors import InputDataError
 from sinks.grid import require_same_grid
 from sinks.io.rasters import open_raster, write_cogs
 from sinks.landcover import apply_lut
 from sinks.methods.biomass_map.stocks import (MAP_MODEL, biomass_carbon_factors, biomass_factor_sds,
                                               biomass_map, label_synthetic, map_stocks)
-from sinks.models.stock_difference import land_use_change_rates, stocks, total_stock
-from sinks.parameters import value
+from sinks.methods.stock_difference.rows import luc_pair_rates, pool_weights
+from sinks.models.stock_difference import stocks, total_stock
 from sinks.plan import uses_biomass_map
 from sinks.propagation import class_statistics
 from sinks.rs.biomass_model import pixel_sd
@@ -62,17 +62,6 @@ def compute_stock(run: Run, year: int) -> list[Path]:
     return write_cogs(maps)
 
 
-def luc_pair_rates(run: Run, cc, y0: int, y1: int, values: dict | None = None) -> np.ndarray:
-    """Land-use-change component per compact class pair, Mg CO2 ha-1 yr-1
-    (:func:`sinks.models.stock_difference.land_use_change_rates`, soils over D): (K, K) from the
-    class densities, or (K, K, n) from per-pool weights ``values`` ({pool: (K, n)})."""
-    values = cc.density if values is None else values
-    conversion, soil = land_use_change_rates(sum(values[p] for p in BIOMASS_POOLS), values["soc"],
-                                             cc.density["soc"] > 0, y1 - y0,
-                                             value(run.registry, "soc_period_d"))
-    return (conversion + soil) * C_TO_CO2
-
-
 def compute_sink(run: Run, y0: int, y1: int) -> Path:
     """Write ``net_sink_<y0>_<y1>.tif`` (Mg CO2 ha-1 yr-1, + = removal): the land-use-change
     component of the stock change, from the class pair of each pixel (look-up biomass
@@ -85,7 +74,7 @@ def compute_sink(run: Run, y0: int, y1: int) -> Path:
     require_same_grid(codes[1], codes[0].odc.geobox, str(src[1]))
     cc = run.classes(codes[0].dtype)
     compact = [apply_lut(c, cc.lut, 0) for c in codes]
-    rates = luc_pair_rates(run, cc, y0, y1).astype("float32")
+    rates = luc_pair_rates(run, cc, y1 - y0).astype("float32")
     sink = pair_lookup(compact[0], compact[1], rates).where((compact[0] > 0) & (compact[1] > 0))
     out = run.paths.output("net_sink", y0=y0, y1=y1)
     write_cogs([run.map("net_sink", sink, basis=run.period_basis(y0, y1),
@@ -133,9 +122,8 @@ def _uncertainty_maps(run: Run, year: int | None = None,
         base, fields = "net_sink", {"y0": y0, "y1": y1}
         basis = run.period_basis(y0, y1)
         k = w.shape[0]
-        coeffs = luc_pair_rates(run, cc, y0, y1, {p: params.weights[:, i, :] for i, p in enumerate(POOLS)}
-                                ).reshape(k * k, -1)
-        pair_centre = luc_pair_rates(run, cc, y0, y1).ravel()
+        coeffs = luc_pair_rates(run, cc, y1 - y0, pool_weights(params)).reshape(k * k, -1)
+        pair_centre = luc_pair_rates(run, cc, y1 - y0).ravel()
         stats = class_statistics(coeffs, pair_centre, params, cfg["uncertainty"])
         layers = {s: pair_lookup(compact[0], compact[1], v.reshape(k, k)) for s, v in stats.items()}
     approach = ("Monte Carlo" if "monte_carlo" in cfg["uncertainty"]["approaches"] else "Approach 1")

@@ -18,6 +18,7 @@ from sinks.errors import EmptyDataError
 from sinks.models.stock_difference import land_use_change_rates
 from sinks.parameters import value
 from sinks.propagation import ClassParameters
+from sinks.run import Run
 from sinks.zone_rows import Accounts, class_rows, frame
 
 METHOD = "stock_difference"  # the method column of the stock rows (class look-up stocks)
@@ -53,25 +54,17 @@ def sink_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
     coefficients. Method label ``land_use_change``: conversions only, never the sink."""
     onehot, cc = acc.onehot, acc.cc
     valid = np.outer(onehot.any(axis=1), onehot.any(axis=1))
-    d = value(acc.run.registry, "soc_period_d")
-    reported = cc.density["soc"] > 0
-    biomass = sum(cc.density[p] for p in BIOMASS_POOLS)
     rows, coefs = [], []
     for (e0, e1), per_level in zip(acc.periods, acc.transitions):
         years = e1.year - e0.year
-        parts = dict(zip(("net_sink_conversion", "net_sink_soil"),
-                         (C_TO_CO2 * r for r in land_use_change_rates(biomass, cc.density["soc"],
-                                                                     reported, years, d))))
-        parts = {"net_sink": parts["net_sink_conversion"] + parts["net_sink_soil"],
-                 "net_sink_remaining": np.zeros_like(parts["net_sink_soil"]), **parts}  # none: look-up
+        conv, soil = luc_parts(acc.run, cc, years)
+        parts = {"net_sink": conv + soil, "net_sink_remaining": np.zeros_like(soil),  # none: look-up
+                 "net_sink_conversion": conv, "net_sink_soil": soil}
         res = {lv: {q: (t * change * valid).sum(axis=1) @ onehot for q, change in parts.items()}
                for lv, t in per_level.items()}
         coef = {}
         if acc.params is not None:
-            w = acc.params.weights
-            conv, soil = (C_TO_CO2 * r for r in land_use_change_rates(
-                w[:, [POOLS.index(p) for p in BIOMASS_POOLS], :].sum(axis=1),
-                w[:, POOLS.index("soc"), :], reported, years, d))
+            conv, soil = luc_parts(acc.run, cc, years, pool_weights(acc.params))
             pair_w = {"net_sink": conv + soil, "net_sink_remaining": np.zeros_like(soil),
                       "net_sink_conversion": conv, "net_sink_soil": soil}
             coef = {lv: {q: np.einsum("zab,bc,abj->zcj", t * valid, onehot, pw) for q, pw in pair_w.items()}
@@ -81,6 +74,28 @@ def sink_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
                           acc.run.period_basis(e0.year, e1.year), keep)
         rows, coefs = rows + r, coefs + c
     return frame(rows), coefs
+
+
+def pool_weights(params: ClassParameters) -> dict[str, np.ndarray]:
+    """{pool: (K, n_params)}: each class's density of the pool as a combination of θ."""
+    return {p: params.weights[:, i, :] for i, p in enumerate(POOLS)}
+
+
+def luc_parts(run: Run, cc, years: float, values: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Land-use-change component per compact class pair, Mg CO2 ha-1 yr-1, as (conversion,
+    soil) (:func:`sinks.models.stock_difference.land_use_change_rates`, soils over D): (K, K)
+    from the class densities, or (K, K, n) from per-pool weights ``values`` ({pool: (K, n)})."""
+    values = cc.density if values is None else values
+    conversion, soil = land_use_change_rates(sum(values[p] for p in BIOMASS_POOLS), values["soc"],
+                                             cc.density["soc"] > 0, years,
+                                             value(run.registry, "soc_period_d"))
+    return conversion * C_TO_CO2, soil * C_TO_CO2
+
+
+def luc_pair_rates(run: Run, cc, years: float, values: dict | None = None) -> np.ndarray:
+    """The land-use-change component per class pair (:func:`luc_parts`, summed)."""
+    conversion, soil = luc_parts(run, cc, years, values)
+    return conversion + soil
 
 
 def _stock_coefficients(a: np.ndarray, onehot: np.ndarray, params: ClassParameters) -> dict[str, np.ndarray]:

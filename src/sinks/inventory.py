@@ -30,14 +30,14 @@ COLUMNS = ["figure", "quantity", "method", "basis", "run_year_start", "run_year_
            "definition", "status", "source"]
 
 
-def inventory_path():
-    return resources.files("sinks").joinpath("data/inventory_jiangxi.csv")
+def inventory_path(name: str = "jiangxi"):
+    return resources.files("sinks").joinpath(f"data/inventory_{name}.csv")
 
 
-def load_inventory() -> pd.DataFrame:
+def load_inventory(name: str = "jiangxi") -> pd.DataFrame:
     """The reference table; ValueError for an unknown quantity, a unit that is not the
     quantity's, an unknown status or a check range with low > high."""
-    with inventory_path().open(encoding="utf-8") as fh:
+    with inventory_path(name).open(encoding="utf-8") as fh:
         ref = pd.read_csv(fh, comment="#", dtype={"id": str})
     for r in ref.itertuples():
         if UNITS.get(r.quantity) != r.unit:
@@ -67,7 +67,8 @@ def run_figures(rows: pd.DataFrame) -> dict[str, pd.Series]:
         "forest_cover": 100.0 * area / _province(rows, "area", ALL),   # % of the province
         "forest_biomass_carbon": biomass / 1e6,                        # Mg C -> Tg C
         "forest_carbon_density": biomass / area,                       # Mg C ha-1
-        "forest_net_sink": _province(rows, "net_sink") / 1e6 / C_TO_CO2,  # Mg CO2/yr -> Tg C/yr
+        # Mg CO2/yr -> Tg C/yr; the look-up land-use-change component is not a sink estimate
+        "forest_net_sink": _province(rows[rows["method"] != "land_use_change"], "net_sink") / 1e6 / C_TO_CO2,
     }
     return {q: s.dropna() for q, s in figures.items()}
 

@@ -138,6 +138,7 @@ PREDICATES = {  # created_if name -> whether the config asks for that output
     "stock_difference": lambda cfg: "stock_difference" in methods(cfg),
     "gain_loss": lambda cfg: "gain_loss" in methods(cfg),
     "method_comparison": lambda cfg: {"stock_difference", "gain_loss"} <= set(methods(cfg)),
+    "inventory": lambda cfg: cfg["inventory"] is not None,
     "wetland": lambda cfg: cfg["wetland"]["enabled"],
     "wetland_ch4": lambda cfg: ("gain_loss" in methods(cfg) and cfg["wetland"]["enabled"]
                                 and cfg["wetland"]["ch4"]),

@@ -199,15 +199,21 @@ OUTPUTS.update({
         "period (the diagonal is land remaining in its class)", "summarize", "always", "once",
         "summary", unit="ha"),
     "method_comparison": _product(
-        "method_comparison.csv", "stock-difference and gain-loss net sinks per zone and period and "
-        "their difference; with a remote-sensing sink also biomass_map and gain_loss_forest",
-        "summarize", "method_comparison", "once", "summary"),
+        "method_comparison.csv", "each method's net sink per zone and period with its parts "
+        "(growth of land remaining in its class, conversions, soils, CH4) and the gain-loss minus "
+        "land-use-change differences part by part; with a remote-sensing sink also biomass_map "
+        "and gain_loss_forest", "summarize", "method_comparison", "once", "summary"),
+    "inventory_comparison": _product(
+        "inventory_comparison.csv", "the run's province forest area, biomass carbon and net sink "
+        "beside published inventory figures (sinks/data/inventory_<inventory>.csv): ratio, "
+        "within the published range, verdict", "summarize", "inventory", "once", "summary"),
     "time_series": _product(
-        "time_series.csv", "per zone, ecosystem and epoch: carbon_stock, cumulative_change since "
-        "the first epoch, net_sink of the period ending there, with 95 % intervals",
+        "time_series.csv", "per zone, method and epoch: each method's stock path (all ecosystems) "
+        "and the class look-up stock of every ecosystem, cumulative_change since the first epoch, "
+        "net_sink of the period ending there, with 95 % intervals",
         "summarize", "always", "once", "summary"),
     "time_series_plot": _product(
-        "time_series.png", "stock (with its 95 % interval) and net sink over time", "summarize",
+        "time_series.png", "each method's stock path and its net change per period", "summarize",
         "always", "once", "summary"),
     "time_series_svg": _product(
         "time_series.svg", "the time-series figure as SVG", "summarize", "always", "once", "summary"),

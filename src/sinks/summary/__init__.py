@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from sinks.inventory import compare_with_inventory, load_inventory
 from sinks.io.tables import write_csv
 from sinks.methods.registry import enabled
 from sinks.plan import PREDICATES
@@ -53,6 +54,9 @@ def summarize(run: Run) -> pd.DataFrame:
               paths.output("land_cover_transitions"))
     if PREDICATES["method_comparison"](cfg):
         write_csv(method_comparison(df), paths.output("method_comparison"))
+    if PREDICATES["inventory"](cfg):
+        write_csv(compare_with_inventory(df, load_inventory(cfg["inventory"])),
+                  paths.output("inventory_comparison"))
     write_zones_gpkg(cfg, df, paths.output("zones_summary"), acc.grid)
     write_summary_plot(cfg, df, paths)
     series = time_series(df)

@@ -34,3 +34,12 @@ def test_biomass_and_imagery_config_errors_are_one_line(tmp_path, biomass, image
     with pytest.raises(ConfigError, match=expect) as err:
         load_config(root / "config.yaml")
     assert "\n" not in str(err.value)
+
+
+def test_max_draws_below_n_draws_is_an_error(tmp_path):
+    root = build_tiny(tmp_path)
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    cfg["uncertainty"] = {**cfg.get("uncertainty", {}), "n_draws": 4000, "max_draws": 2000}
+    write_config(root / "config.yaml", cfg)
+    with pytest.raises(ConfigError, match="uncertainty.max_draws = 2000: must be ≥ uncertainty.n_draws = 4000"):
+        load_config(root / "config.yaml")

@@ -209,6 +209,11 @@ def _semantic_checks(cfg: dict, path: Path) -> None:
     elif wet["ch4"]:
         raise ConfigError(f"{path}: wetland.ch4 needs wetland.enabled: true (CH4 is scaled by "
                           "the inundation frequency)")
+    unc = cfg["uncertainty"]
+    if unc["max_draws"] < unc["n_draws"]:
+        raise ConfigError(f"{path}: uncertainty.max_draws = {unc['max_draws']}: must be ≥ "
+                          f"uncertainty.n_draws = {unc['n_draws']} (the draws grow from n_draws "
+                          "up to max_draws)")
     _biomass_checks(cfg, path, years)
     if cfg["landcover"]["legend"] is None and cfg["carbon"]["densities"] == BUILTIN_DENSITIES:
         raise ConfigError(f"{path}: landcover.legend is missing; give igbp, clcd, worldcover or "

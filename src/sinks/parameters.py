@@ -107,7 +107,8 @@ class RegistryDraw:
 
 
 def spec(reg: pd.DataFrame, pid: str) -> dict:
-    """A parameter's distribution (sinks.uncertainty keys), in its unit."""
+    """A parameter's distribution (sinks.uncertainty keys), in its unit: mean and sd are the
+    entry's value and sd (a ``truncnormal`` entry's after the truncation at 0)."""
     v, sd = value(reg, pid), float(reg.loc[pid, "sd"])
     if sd == 0:
         return {"dist": "constant", "value": v}
@@ -116,9 +117,10 @@ def spec(reg: pd.DataFrame, pid: str) -> dict:
     return {"dist": "normal", "mean": v, "sd": sd}
 
 
-def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int, batch: int | None = None):
-    """Monte Carlo draws of the registry (IPCC 2006 Vol.1 Ch.3 §3.2.3.2): yields ``n_draws``
-    :class:`RegistryDraw` in which every uncertain entry that may be used (not UNCONFIRMED) is
+def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int, batch: int | None = None,
+                   start: int = 0):
+    """Monte Carlo draws of the registry (IPCC 2006 Vol.1 Ch.3 §3.2.3.2): yields draws
+    ``start`` to ``n_draws`` as :class:`RegistryDraw` in which every uncertain entry that may be used (not UNCONFIRMED) is
     drawn from its distribution (:func:`sinks.uncertainty.parameter_draws`, seeded).
 
     With ``batch``, yields instead one :class:`RegistryDraw` per ``batch`` consecutive draws,
@@ -130,14 +132,15 @@ def registry_draws(reg: pd.DataFrame, n_draws: int, seed: int, batch: int | None
     usable = [i for i in reg.index if str(reg.loc[i, "status"]).upper() != "UNCONFIRMED"]
     fixed = {i: float(reg.loc[i, "value"]) for i in usable}
     ids = [i for i in usable if reg.loc[i, "sd"] > 0]
-    draws = parameter_draws([spec(reg, i) for i in ids], n_draws, seed)
+    draws = parameter_draws([spec(reg, i) for i in ids], n_draws, seed, start)
     if batch:
         for b0 in range(0, len(draws), batch):
-            rows = slice(b0, min(b0 + batch, len(draws)))
-            yield RegistryDraw(reg, {**fixed, **dict(zip(ids, draws[rows].T))}, rows)
+            local = slice(b0, min(b0 + batch, len(draws)))
+            yield RegistryDraw(reg, {**fixed, **dict(zip(ids, draws[local].T))},
+                               slice(start + local.start, start + local.stop))
         return
     for i, row in enumerate(draws):
-        yield RegistryDraw(reg, {**fixed, **dict(zip(ids, row.tolist()))}, slice(i, i + 1))
+        yield RegistryDraw(reg, {**fixed, **dict(zip(ids, row.tolist()))}, slice(start + i, start + i + 1))
 
 
 def registry_sensitivities(reg: pd.DataFrame, fn) -> np.ndarray:

@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 
 from sinks.accuracy import stratum_means
-from sinks.density_model import REGISTRY_SEED_OFFSET, DensityModel
 from sinks.constants import POOLS
+from sinks.density_model import REGISTRY_SEED_OFFSET, DensityModel
 from sinks.models.stock_difference import DEFAULT_PADDY_SHARE
 from sinks.parameters import registry_draws, registry_sensitivities
-from sinks.uncertainty import (Z95, interval95, linear_approach1_sd, linear_monte_carlo,
-                               variance_shares)
+from sinks.uncertainty import (Z95, converged_monte_carlo, linear_approach1_sd,
+                               linear_monte_carlo, parameter_draws, variance_shares)
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,10 @@ def table_uncertainty(values: np.ndarray, coeffs: np.ndarray, params: ClassParam
     """Uncertainty columns for table rows of known coefficients (n_rows, n_params).
 
     Returns the columns ``sd, ci_low, ci_high, uncertainty_pct, uncertainty_approach`` (and
-    ``approach1_uncertainty_pct`` when both approaches run), and the Monte Carlo convergence
-    summary. ``uncertainty_pct`` is half the 95 % interval as % of |value| (IPCC convention).
+    ``approach1_uncertainty_pct`` when both approaches run; ``mc_converged, mc_draws`` with the
+    Monte Carlo, whose draws grow until the intervals are stable, :func:`grow_monte_carlo`), and
+    the Monte Carlo convergence summary. ``uncertainty_pct`` is half the 95 % interval as % of
+    |value| (IPCC convention).
     """
     approaches = settings["approaches"]
     sd1 = params.approach1_sd(coeffs)
@@ -119,34 +121,67 @@ def table_uncertainty(values: np.ndarray, coeffs: np.ndarray, params: ClassParam
             "uncertainty_pct": u1}
     approach, convergence = APPROACH1, {}
     if "monte_carlo" in approaches:
-        draws = params.draws(settings["n_draws"], settings["seed"])
-        mc = linear_monte_carlo(coeffs, draws)
+        mc, n = grow_monte_carlo(lambda m: linear_monte_carlo(coeffs, params.draws(m, settings["seed"])),
+                                 settings)
         half = (mc["p97_5"] - mc["p2_5"]) / 2
         with np.errstate(divide="ignore", invalid="ignore"):
             u2 = np.where(values != 0, 100 * half / np.abs(values), np.nan)
         if "approach1" in approaches:
             cols["approach1_uncertainty_pct"] = u1
-        cols.update(sd=mc["sd"], ci_low=mc["p2_5"], ci_high=mc["p97_5"], uncertainty_pct=u2)
-        approach = MONTE_CARLO.format(n=settings["n_draws"], seed=settings["seed"])
-        worst = float(np.nanmax(mc["rel_change"])) if mc["rel_change"].size else 0.0
-        convergence = {"n_draws": settings["n_draws"], "n_half": settings["n_draws"] // 2,
-                       "max_interval_shift": worst, "tolerance": 0.05, "converged": worst <= 0.05}
+        cols.update(sd=mc["sd"], ci_low=mc["p2_5"], ci_high=mc["p97_5"], uncertainty_pct=u2,
+                    mc_converged=mc["converged"], mc_draws=np.full(len(values), n))
+        approach = MONTE_CARLO.format(n=n, seed=settings["seed"])
+        convergence = convergence_summary(mc, n, settings)
     out = pd.DataFrame(cols)
     out["uncertainty_approach"] = approach
     return out, convergence
 
 
 def class_statistics(coeffs: np.ndarray, centre: np.ndarray, params: ClassParameters,
-                     settings: dict) -> dict[str, np.ndarray]:
+                     settings: dict) -> tuple[dict[str, np.ndarray], int]:
     """sd, 2.5 and 97.5 percentiles of per-class (or per-class-pair) quantities c · θ, for maps.
 
-    Monte Carlo when configured (the same draws as the tables), else Approach 1 (value ∓ 1.96 sd).
+    Monte Carlo when configured (the tables' seed and draws), grown until the intervals of
+    these per-class figures, the maps' pixel values, are stable (:func:`grow_monte_carlo`: the
+    maps' own convergence, so a map needs no table); else Approach 1 (value ∓ 1.96 sd).
+    Returns the statistics and the number of draws (0 for Approach 1).
     """
     if "monte_carlo" in settings["approaches"]:
-        mc = linear_monte_carlo(coeffs, params.draws(settings["n_draws"], settings["seed"]))
-        return {"sd": mc["sd"], "p2_5": mc["p2_5"], "p97_5": mc["p97_5"]}
+        mc, n = grow_monte_carlo(lambda m: linear_monte_carlo(coeffs, params.draws(m, settings["seed"])),
+                                 settings)
+        log_convergence("the uncertainty map's classes", convergence_summary(mc, n, settings))
+        return {"sd": mc["sd"], "p2_5": mc["p2_5"], "p97_5": mc["p97_5"]}, n
     sd = params.approach1_sd(coeffs)
-    return {"sd": sd, "p2_5": centre - Z95 * sd, "p97_5": centre + Z95 * sd}
+    return {"sd": sd, "p2_5": centre - Z95 * sd, "p97_5": centre + Z95 * sd}, 0
+
+
+def grow_monte_carlo(statistics, unc: dict) -> tuple[dict[str, np.ndarray], int]:
+    """:func:`sinks.uncertainty.converged_monte_carlo` with the config's ``n_draws``,
+    ``max_draws`` and ``tolerance``: draws double until every row's 95 % interval is stable."""
+    return converged_monte_carlo(statistics, unc["n_draws"], unc["max_draws"], unc["tolerance"])
+
+
+def convergence_summary(mc: dict, n: int, unc: dict) -> dict:
+    """Draws, largest interval shift between n/2 and n draws, and the rows not stable."""
+    shift = mc["rel_change"]
+    worst = float(np.nanmax(shift)) if np.isfinite(shift).any() else 0.0
+    bad = int((~mc["converged"]).sum())
+    return {"n_draws": n, "n_half": n // 2, "n_rows": len(shift), "max_interval_shift": worst,
+            "tolerance": unc["tolerance"], "max_draws": unc["max_draws"], "converged": bad == 0,
+            "n_unconverged": bad}
+
+
+def log_convergence(what: str, conv: dict) -> None:
+    """The convergence line of a Monte Carlo, and a warning naming how many rows are not stable."""
+    log.info("Monte Carlo of %s: %d draws; the 95 %% intervals of %d rows moved by at most "
+             "%.2f %% of their width between %d and %d draws (tolerance %.0f %%)", what,
+             conv["n_draws"], conv["n_rows"], 100 * conv["max_interval_shift"], conv["n_half"],
+             conv["n_draws"], 100 * conv["tolerance"])
+    if not conv["converged"]:
+        log.warning("Monte Carlo of %s: %d of %d rows not stable to %.0f %% of their interval "
+                    "width at the cap uncertainty.max_draws = %d (mc_converged = false in the "
+                    "table); raise uncertainty.max_draws", what, conv["n_unconverged"],
+                    conv["n_rows"], 100 * conv["tolerance"], conv["max_draws"])
 
 
 DRAW_BATCH = 512  # Monte Carlo draws of the registry evaluated at once (memory ~ batch x rates)
@@ -182,33 +217,29 @@ def density_uncertainty(cfg: dict, df: pd.DataFrame, coefs: list, params: ClassP
         cols, convergence = table_uncertainty(df["value"].to_numpy()[has], matrix, params,
                                               cfg["uncertainty"])
     else:
-        cols, convergence = pd.DataFrame(columns=[*UNCERTAINTY_COLUMNS, "uncertainty_approach"]), {}
-    for name in cols.columns:
-        df[name] = "" if name == "uncertainty_approach" else np.nan
-        if has.any():
-            df.loc[has, name] = cols[name].to_numpy()
+        cols = pd.DataFrame(np.empty((0, len(UNCERTAINTY_COLUMNS))), columns=list(UNCERTAINTY_COLUMNS))
+        cols, convergence = cols.assign(uncertainty_approach=""), {}
+    for name in cols.columns:  # NaN on rows without coefficients
+        df[name] = pd.Series(cols[name].to_numpy(), index=df.index[has]).reindex(df.index)
     df.loc[~has, "uncertainty_approach"] = np.where(
         df.loc[~has, "quantity"] == "area", "none: map area (no accuracy assessment)",
         "none: not propagated for this method yet")
     if convergence:
-        log.info("Monte Carlo: %d draws; the 95 %% intervals moved by at most %.2f %% of their "
-                 "width between %d and %d draws", convergence["n_draws"],
-                 100 * convergence["max_interval_shift"], convergence["n_half"], convergence["n_draws"])
-        if not convergence["converged"]:
-            log.warning("Monte Carlo intervals not stable to %.0f %% of their width; increase "
-                        "uncertainty.n_draws", 100 * convergence["tolerance"])
+        log_convergence("the density parameters", convergence)
     return df, ((df[has], params.variance_shares(matrix)) if has.any() else None)
 
 
-def fill_monte_carlo(df: pd.DataFrame, idx, mc: dict, approach: str) -> None:
-    """Write Monte Carlo sd, 95 % interval and relative uncertainty into rows ``idx`` (positions)."""
+def fill_monte_carlo(df: pd.DataFrame, idx, mc: dict, approach: str, n: int) -> None:
+    """Write Monte Carlo sd, 95 % interval, relative uncertainty and convergence (``n`` draws)
+    into rows ``idx`` (positions)."""
     idx = df.index[idx]
     values = df.loc[idx, "value"].to_numpy()
     half = (mc["p97_5"] - mc["p2_5"]) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(values != 0, 100 * half / np.abs(values), np.nan)
     for col, v in (("sd", mc["sd"]), ("ci_low", mc["p2_5"]), ("ci_high", mc["p97_5"]),
-                   ("uncertainty_pct", pct)):
+                   ("uncertainty_pct", pct), ("mc_converged", mc["converged"]),
+                   ("mc_draws", np.full(len(idx), n))):
         df.loc[idx, col] = v
     df.loc[idx, "uncertainty_approach"] = approach
 
@@ -225,18 +256,32 @@ def registry_uncertainty(cfg: dict, reg, df: pd.DataFrame, groups: dict, rates_o
       sums — with the derivatives by central differences
       (:func:`sinks.parameters.registry_sensitivities`).
     * Approach 2 (§3.2.3.2): the rates re-evaluated for every draw of θ
-      (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`).
+      (:func:`sinks.parameters.registry_draws`, seed :func:`registry_seed`), the draws of all
+      groups growing together until every row's interval is stable (:func:`grow_monte_carlo`);
+      the rates of the draws already evaluated are kept, only new draws are evaluated.
     """
     unc = cfg["uncertainty"]
     if not unc["enabled"] or not groups:
         return
     mc = monte_carlo(cfg)
     if mc:
-        runs = [rates_of(d) for d in registry_draws(reg, unc["n_draws"], registry_seed(cfg),
-                                                    batch=DRAW_BATCH if batched else None)]
-        stack = np.concatenate if batched else np.stack
-        draws = {key: stack([r[key] for r in runs]) for key in groups}
-    for key, (pick, coefs) in groups.items():
+        rates = {key: [] for key in groups}  # evaluated rates per key, (draws, size) arrays
+
+        def statistics(n):
+            have = sum(len(a) for a in rates[next(iter(groups))])
+            for d in registry_draws(reg, n, registry_seed(cfg), start=have,
+                                    batch=DRAW_BATCH if batched else None):  # the new draws only
+                r = rates_of(d)
+                for key in groups:
+                    rates[key].append(np.asarray(r[key]) if batched else np.asarray(r[key])[None])
+            runs = [linear_monte_carlo(coefs, np.concatenate(rates[key])[:n])
+                    for key, (_, coefs) in groups.items()]
+            return {k: np.concatenate([r[k] for r in runs]) for k in runs[0]}
+
+        stats, n = grow_monte_carlo(statistics, unc)
+        log_convergence(f"the registry parameters ({fixed})", convergence_summary(stats, n, unc))
+        ends = np.cumsum([0] + [len(pick) for pick, _ in groups.values()])
+    for g, (key, (pick, coefs)) in enumerate(groups.items()):
         idx = df.index[pick]
         values = df.loc[idx, "value"].to_numpy()
         if "approach1" in unc["approaches"]:
@@ -253,9 +298,9 @@ def registry_uncertainty(cfg: dict, reg, df: pd.DataFrame, groups: dict, rates_o
                 df.loc[idx, "uncertainty_approach"] = (
                     f"IPCC Approach 1 (first-order propagation of the registry parameters; {fixed})")
         if mc:
-            fill_monte_carlo(df, pick, linear_monte_carlo(coefs, draws[key]),
-                             f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
-                             f"registry parameters; {fixed})")
+            fill_monte_carlo(df, pick, {k: v[ends[g]:ends[g + 1]] for k, v in stats.items()},
+                             f"IPCC Approach 2 (Monte Carlo, {n} draws of the registry "
+                             f"parameters; {fixed})", n)
 
 
 def map_rows_uncertainty(cfg: dict, mapped: np.ndarray, default: np.ndarray, indep: np.ndarray,
@@ -268,22 +313,31 @@ def map_rows_uncertainty(cfg: dict, mapped: np.ndarray, default: np.ndarray, ind
     the density parameters of the class-default part (``coef @ θ``, the tables' draws).
 
     Monte Carlo when configured and densities enter (IPCC 2006 Vol.1 §3.2.3.2; the extra
-    normals seeded by ``seed_key``), else Approach 1: √ of the summed variances (Eq. 3.2).
+    standard normals seeded by ``seed_key`` in RNG blocks, like θ, so the draws can grow until
+    every row's interval is stable, :func:`grow_monte_carlo`), else Approach 1: √ of the summed
+    variances (Eq. 3.2). Returns sd, 2.5 and 97.5 percentiles, the approach and the columns
+    ``mc_converged, mc_draws`` (none for Approach 1).
     """
     value = mapped + default
     unc = cfg["uncertainty"]
     if params is not None and unc["enabled"] and "monte_carlo" in unc["approaches"]:
-        theta = params.draws(unc["n_draws"], unc["seed"])  # the tables' draws
-        rng = np.random.default_rng(np.random.SeedSequence([unc["seed"], 6, *seed_key]))
-        n = theta.shape[0]
-        draws = (coef @ theta.T + mapped[:, None] + shared[:, None] * rng.standard_normal(n)[None, :]
-                 + factor[:, None] * rng.standard_normal(n)[None, :]
-                 + indep[:, None] * rng.standard_normal((len(value), n)))
-        lo, hi = interval95(draws)
-        return draws.std(axis=1, ddof=1), lo, hi, f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws)"
+        # value draw = coef · θ + mapped × 1 + shared z_s + factor z_f + indep_i z_i: linear in
+        # (θ, 1, z_s, z_f, z_1 … z_rows).
+        coeffs = np.hstack([coef, mapped[:, None], shared[:, None], factor[:, None], np.diag(indep)])
+        normal = [{"dist": "normal", "mean": 0.0, "sd": 1.0}] * (2 + len(value))
+
+        def statistics(n):
+            z = parameter_draws(normal, n, [unc["seed"], 6, *seed_key])
+            return linear_monte_carlo(coeffs, np.hstack([params.draws(n, unc["seed"]), np.ones((n, 1)), z]))
+
+        mc, n = grow_monte_carlo(statistics, unc)
+        log_convergence("the biomass-map rows", convergence_summary(mc, n, unc))
+        return (mc["sd"], mc["p2_5"], mc["p97_5"], f"IPCC Approach 2 (Monte Carlo, {n} draws)",
+                {"mc_converged": mc["converged"], "mc_draws": np.full(len(value), n)})
     dens_sd = params.approach1_sd(coef) if params is not None else 0.0
     sd = np.sqrt(indep ** 2 + shared ** 2 + factor ** 2 + dens_sd ** 2)
-    return sd, value - Z95 * sd, value + Z95 * sd, "IPCC Approach 1" if params is not None else "normal"
+    return (sd, value - Z95 * sd, value + Z95 * sd,
+            "IPCC Approach 1" if params is not None else "normal", {})
 
 
 def stratified_bootstrap_means(stratum: np.ndarray, values_of_draw, n_draws: int, seed: int

@@ -4,10 +4,11 @@ The engine in :mod:`sinks.propagation` (and the method row builders) turns these
 uncertainty columns of every table and map of a run:
 
 * :func:`draw_parameter`, :func:`parameter_draws`: seeded Monte Carlo draws of parameters from
-  their distribution dicts;
+  their distribution dicts, each with the stated mean (:func:`matched_truncated_normal`);
 * for figures linear in the parameters (``value = coeffs @ θ``): :func:`linear_approach1_sd`
   (IPCC Approach 1), :func:`linear_monte_carlo` (Approach 2 statistics and the convergence
   check of the 95 % interval) and :func:`variance_shares` (first-order Sobol indices);
+* :func:`converged_monte_carlo`: more draws until every row's 95 % interval is stable;
 * :func:`interval95`: the 2.5 and 97.5 percentiles of draws.
 
 Sources: IPCC 2006 Guidelines for National Greenhouse Gas Inventories, Vol. 1 (General Guidance),
@@ -22,8 +23,10 @@ Distributions: a parameter is a dict ``{"dist": ..., ...}``, in the parameter's 
 
 - ``normal``: ``mean``, ``sd``;
 - ``lognormal``: ``mean``, ``sd`` of the quantity itself (not of its log), mean > 0;
-- ``truncated_normal`` (alias ``truncnorm``): ``mean``, ``sd`` of the normal before truncation,
-  and bounds ``low``, ``high`` (either may be ``None`` = unbounded);
+- ``truncated_normal`` (alias ``truncnorm``): ``mean``, ``sd`` of the distribution *after*
+  truncation (the reported value and its sd), and bounds ``low``, ``high``, at most one of them
+  finite (``None`` = unbounded); the normal's location and scale are solved from them
+  (:func:`matched_truncated_normal`);
 - ``uniform``: ``low``, ``high``;
 - ``triangular``: ``low``, ``mode``, ``high``;
 - ``constant`` (alias ``fixed``): ``value`` (no uncertainty).
@@ -35,14 +38,20 @@ the global RNG. Draws are cut into fixed blocks of :data:`RNG_BLOCK` iterations 
 ``b`` draws from ``SeedSequence(seed, spawn_key=(b,))`` (the ``b``-th child of
 ``SeedSequence(seed).spawn``), parameters in a fixed order; so the first draws do not depend on
 how many are asked for, nor on how the work is split.
+
+Every distribution's mean is the stated ``mean`` (or ``value``), so the Monte Carlo is centred
+on the reported figure (STYLE §11): the lognormal by construction, the truncated normal by
+solving its location (:func:`matched_truncated_normal`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from sinks.errors import ConfigError
 
@@ -57,6 +66,9 @@ DISTRIBUTIONS = {
     "constant": ("value",),
 }
 _ALIASES = {"truncnorm": "truncated_normal", "fixed": "constant"}
+ALPHA_MAX = 100.0  # largest standardized truncation point solved for (scipy's moments hold to it)
+
+log = logging.getLogger(__name__)
 
 
 def draw_parameter(spec: Mapping, n: int, rng: np.random.Generator, name: str = "parameter"
@@ -67,13 +79,18 @@ def draw_parameter(spec: Mapping, n: int, rng: np.random.Generator, name: str = 
     if dist == "normal":
         return rng.normal(v["mean"], v["sd"], n)
     if dist == "lognormal":
+        # Mean-preserving: exp(μ + s²/2) = mean and sd² = mean² (e^{s²} − 1) for
+        # s² = ln(1 + (sd/mean)²), μ = ln(mean) − s²/2 (the lognormal's moments, Johnson, Kotz &
+        # Balakrishnan 1994, Continuous Univariate Distributions Vol. 1, 2nd ed., Ch. 14).
         sigma2 = np.log1p((v["sd"] / v["mean"]) ** 2)
         return rng.lognormal(np.log(v["mean"]) - sigma2 / 2, np.sqrt(sigma2), n)
     if dist == "truncated_normal":
         if v["sd"] == 0:
-            return np.full(n, float(np.clip(v["mean"], v["low"], v["high"])))
-        lo, hi = (v["low"] - v["mean"]) / v["sd"], (v["high"] - v["mean"]) / v["sd"]
-        return stats.truncnorm.ppf(rng.random(n), lo, hi, loc=v["mean"], scale=v["sd"])
+            return np.full(n, v["mean"])
+        # One finite bound: a bound above is the mirror image of a bound below.
+        sign = 1.0 if np.isfinite(v["low"]) or not np.isfinite(v["high"]) else -1.0
+        bound = v["low"] if sign > 0 else -v["high"]
+        return sign * matched_truncated_normal(sign * v["mean"], v["sd"], bound, name).ppf(rng.random(n))
     if dist == "uniform":
         return rng.uniform(v["low"], v["high"], n)
     if dist == "triangular":
@@ -83,10 +100,45 @@ def draw_parameter(spec: Mapping, n: int, rng: np.random.Generator, name: str = 
     return np.full(n, float(v["value"]))  # constant
 
 
+@functools.lru_cache(maxsize=None)
+def matched_truncated_normal(mean: float, sd: float, low: float, name: str = "parameter"):
+    """The normal truncated below at ``low`` whose mean is ``mean`` and sd is ``sd`` (a frozen
+    scipy distribution; cached, as every RNG block draws from it).
+
+    With α = (low − μ)/σ and λ = φ(α)/(1 − Φ(α)), the truncated normal has mean μ + σλ and
+    variance σ² (1 + αλ − λ²) (Johnson, Kotz & Balakrishnan 1994, Continuous Univariate
+    Distributions Vol. 1, 2nd ed., Ch. 13, truncated normal), so (mean − low)/sd = (λ − α)/√(1 + αλ − λ²), which
+    falls from ∞ (α → −∞, the plain normal) to 1 (α → ∞, the exponential); α is solved from
+    it, then σ = sd/√(1 + αλ − λ²) and μ = low − σα.
+
+    Rule where both cannot be matched, (mean − low)/sd ≤ 1 (i.e. sd/mean ≥ 1 for ``low`` = 0;
+    in practice ≤ 1.0001, the ratio at α = :data:`ALPHA_MAX`): the mean is matched exactly and
+    the sd as closely as the family allows. With the mean held, the sd grows with the scale
+    towards mean − low, reached in the limit, the exponential; that limit is drawn,
+    ``low + Exp(mean − low)``, with a warning naming the parameter.
+    """
+    if not np.isfinite(low):
+        return stats.norm(mean, sd)
+    k = (mean - low) / sd
+
+    def ratio(alpha):
+        m, v = stats.truncnorm.stats(alpha, np.inf, moments="mv")
+        return (m - alpha) / np.sqrt(v)
+
+    if k <= ratio(ALPHA_MAX):
+        log.warning("%s: sd %.6g is not below mean − low = %.6g, so no truncated normal has "
+                    "it; drawn from the family's limit, the exponential low + Exp(mean − low) "
+                    "(mean exact, sd %.6g)", name, sd, mean - low, mean - low)
+        return stats.expon(loc=low, scale=mean - low)
+    alpha = optimize.brentq(lambda a: ratio(a) - k, -(k + 1.0), ALPHA_MAX, xtol=1e-12)
+    scale = sd / stats.truncnorm.std(alpha, np.inf)
+    return stats.truncnorm(alpha, np.inf, loc=low - scale * alpha, scale=scale)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
-def _block_draws(seed: int, block: int, specs: list[tuple[str, Mapping]]) -> np.ndarray:
+def _block_draws(seed: int | Sequence[int], block: int, specs: list[tuple[str, Mapping]]) -> np.ndarray:
     """Parameter draws of RNG block ``block``: (RNG_BLOCK, n_strata), parameters in order."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
     return np.column_stack([draw_parameter(spec, RNG_BLOCK, rng, name) for name, spec in specs])
@@ -125,8 +177,14 @@ def _check_spec(name: str, spec: Mapping) -> tuple[str, dict]:
                         "truncated normal for quantities that can be ≤ 0)")
     if dist in ("uniform", "truncated_normal") and not v["low"] <= v["high"]:
         problems.append(f"{name}: low = {v['low']} must be ≤ high = {v['high']}")
-    if dist == "truncated_normal" and v["low"] == v["high"] and v["sd"] > 0:
-        problems.append(f"{name}: low = high = {v['low']} leaves nothing to draw; use constant")
+    if dist == "truncated_normal" and np.isfinite(v["low"]) and np.isfinite(v["high"]):
+        problems.append(f"{name}: a truncated normal takes one finite bound (low or high), got "
+                        f"low = {v['low']}, high = {v['high']}: use a uniform or triangular "
+                        "distribution between two bounds")
+    elif dist == "truncated_normal" and not (v["low"] < v["mean"] < v["high"] or (
+            v["sd"] == 0 and v["low"] <= v["mean"] <= v["high"])):
+        problems.append(f"{name}.mean = {v['mean']}: must lie strictly inside the bounds "
+                        f"(low = {v['low']}, high = {v['high']}) when sd > 0")
     if dist == "triangular" and not v["low"] <= v["mode"] <= v["high"]:
         problems.append(f"{name}: triangular needs low ≤ mode ≤ high, got {v['low']}, "
                         f"{v['mode']}, {v['high']}")
@@ -155,15 +213,17 @@ def _parameter_specs(parameters) -> list[tuple[str, Mapping]]:
 
 
 def parameter_draws(parameters: Sequence[Mapping] | Mapping[str, Mapping], n_draws: int,
-                    seed: int) -> np.ndarray:
-    """Monte Carlo draws of every parameter, (n_draws, n_params), seeded in fixed RNG blocks
-    (module docstring), so every table and map of a run that uses the same seed and parameters
-    sees the same draws, and the first draws do not depend on ``n_draws``."""
+                    seed: int | Sequence[int], start: int = 0) -> np.ndarray:
+    """Monte Carlo draws ``start`` to ``n_draws`` of every parameter, (n_draws − start,
+    n_params), seeded in fixed RNG blocks (module docstring), so every table and map of a run
+    that uses the same seed and parameters sees the same draws, and the first draws do not
+    depend on ``n_draws`` (more draws = the same first draws and new ones)."""
     specs = _parameter_specs(parameters)
     if int(n_draws) != n_draws or n_draws < 2:
         raise ConfigError(f"uncertainty.n_draws = {n_draws}: must be an integer ≥ 2")
-    n_blocks = -(-int(n_draws) // RNG_BLOCK)
-    return np.concatenate([_block_draws(seed, b, specs) for b in range(n_blocks)])[:int(n_draws)]
+    first, n_blocks = start // RNG_BLOCK, -(-int(n_draws) // RNG_BLOCK)
+    blocks = np.concatenate([_block_draws(seed, b, specs) for b in range(first, n_blocks)])
+    return blocks[start - first * RNG_BLOCK:int(n_draws) - first * RNG_BLOCK]
 
 
 def linear_approach1_sd(coeffs: np.ndarray, sds: np.ndarray) -> np.ndarray:
@@ -192,6 +252,24 @@ def linear_monte_carlo(coeffs: np.ndarray, draws: np.ndarray, batch_rows: int = 
         out["p2_5"][sl], out["p97_5"][sl] = lo, hi
         out["rel_change"][sl] = _interval_shift(*interval95(values[:, :half]), lo, hi)
     return out
+
+
+def converged_monte_carlo(statistics: Callable[[int], dict], n_draws: int, max_draws: int,
+                          tolerance: float) -> tuple[dict[str, np.ndarray], int]:
+    """Monte Carlo statistics with the draws the 95 % intervals need: ``statistics(n)`` gives
+    :func:`linear_monte_carlo`'s dict over the first ``n`` draws; ``n`` starts at ``n_draws``
+    and doubles (the last step capped at ``max_draws``) until every row's interval moved by at
+    most ``tolerance`` of its width between the first half of the draws and all of them, or
+    ``n`` reaches ``max_draws``. With doubling the check compares each step with the one
+    before. Returns the last dict plus ``converged`` (bool per row; a NaN shift, a row with no
+    interval, counts as converged) and the draw count."""
+    n = int(n_draws)
+    while True:
+        mc = statistics(n)
+        ok = ~(mc["rel_change"] > tolerance)
+        if ok.all() or n >= max_draws:
+            return {**mc, "converged": ok}, n
+        n = min(2 * n, int(max_draws))
 
 
 def interval95(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -141,8 +141,9 @@ def density_distributions(densities: Densities) -> dict[tuple[object, str], dict
     """Uncertainty distribution of every density, keyed (class, pool), in table order; None if
     the table gives no ``sd`` column (e.g. an InVEST table).
 
-    ``truncnormal`` is a normal of mean ``value`` and sd ``sd`` truncated at 0 (a stock cannot
-    be negative); ``none`` or sd 0 is a constant.
+    ``truncnormal`` is a normal truncated at 0 (a stock cannot be negative) whose mean and sd
+    after truncation are ``value`` and ``sd`` (:func:`sinks.uncertainty.matched_truncated_normal`);
+    ``none`` or sd 0 is a constant.
     """
     meta = densities.meta
     if "sd" not in meta.columns:

@@ -144,12 +144,12 @@ def _map_rows_table(cfg, per, tables, names, quantity, y0, y1, basis, params, se
     value = mapped + default
     density = params is not None and parts[0]["coef"] is not None
     coef = np.array([p["coef"] for p in parts]) if density else None
-    sd, lo, hi, how = map_rows_uncertainty(cfg, mapped, default, indep, shared, factor,
-                                           coef, params if density else None, seed_key)
+    sd, lo, hi, how, mc_cols = map_rows_uncertainty(cfg, mapped, default, indep, shared, factor,
+                                                    coef, params if density else None, seed_key)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(value != 0, 100 * (hi - lo) / 2 / np.abs(value), np.nan)
     approach = (RS_APPROACH if quantity == "net_sink" else
                 MAP_APPROACH.format(how=how, density=" + class-default densities of the other "
                                     "pools and pixels" if density else ""))
     return df.assign(value=value, sd=sd, ci_low=lo, ci_high=hi, uncertainty_pct=pct,
-                     uncertainty_approach=approach)
+                     uncertainty_approach=approach, **mc_cols)

@@ -113,7 +113,7 @@ def _uncertainty_maps(run: Run, year: int | None = None,
     if period is None:
         base, fields = "carbon_stock", {"year": year}
         basis = run.epoch(year).basis
-        stats = class_statistics(w, centre, params, cfg["uncertainty"])
+        stats, n_draws = class_statistics(w, centre, params, cfg["uncertainty"])
         layers = {k: class_lookup(compact[0], v) for k, v in stats.items()}
         if uses_biomass_map(cfg, year):
             layers = _with_map_error(run, year, compact[0], cc, params, layers)
@@ -124,15 +124,15 @@ def _uncertainty_maps(run: Run, year: int | None = None,
         k = w.shape[0]
         coeffs = luc_pair_rates(run, cc, y1 - y0, pool_weights(params)).reshape(k * k, -1)
         pair_centre = luc_pair_rates(run, cc, y1 - y0).ravel()
-        stats = class_statistics(coeffs, pair_centre, params, cfg["uncertainty"])
+        stats, n_draws = class_statistics(coeffs, pair_centre, params, cfg["uncertainty"])
         layers = {s: pair_lookup(compact[0], compact[1], v.reshape(k, k)) for s, v in stats.items()}
     approach = ("Monte Carlo" if "monte_carlo" in cfg["uncertainty"]["approaches"] else "Approach 1")
     maps = []
     for stat in UNCERTAINTY_STATS:
         kind = f"{base}_{stat}"
         m = run.map(kind, layers[stat], basis=basis,
-                    model=f"uncertainty of {base} by IPCC {approach}, density parameters "
-                       f"(seed {cfg['uncertainty']['seed']}, {cfg['uncertainty']['n_draws']} draws)"
+                    model=f"uncertainty of {base} by IPCC {approach}, density parameters"
+                       + (f" (seed {cfg['uncertainty']['seed']}, {n_draws} draws)" if n_draws else "")
                        + (" + the AGB map's pixel error where the map is used"
                           if period is None and uses_biomass_map(cfg, year) else ""),
                     inputs=src + [run.densities_path], **fields)
@@ -152,7 +152,7 @@ def _with_map_error(run, year, compact, cc, params, layers):
     side = pd.read_json(paths.biomass_model(cfg["biomass"]["year"]).with_suffix(".json"), typ="series")
     other = params.weights[:, [POOLS.index(p) for p in NON_BIOMASS_POOLS], :].sum(axis=1)
     centre = sum(cc.density[p] for p in NON_BIOMASS_POOLS)
-    sd_other = class_lookup(compact, class_statistics(other, centre, params, cfg["uncertainty"])["sd"])
+    sd_other = class_lookup(compact, class_statistics(other, centre, params, cfg["uncertainty"])[0]["sd"])
     pools, _ = epoch_stocks(run, year)
     agb = biomass_map(run, year, compact.odc.geobox)
     value = total_stock(map_stocks(pools, agb, cf, r))

@@ -51,9 +51,10 @@ QUANTITIES: dict[str, Quantity] = {
     # a method's stock path: the first epoch's stock + its changes (total, AGB + BGB + DOM, SOC)
     "stock_path": _STOCK, "stock_path_biomass": _STOCK, "stock_path_soc": _STOCK,
     "net_sink": _FLUX,
-    # parts of a method's net sink (they add up to it): growth and harvest of land remaining
-    # in its class, biomass and dead organic matter of conversions, mineral soil
+    # parts of a method's net sink (they add up to it): growth of land remaining in its class,
+    # wood removals, biomass and dead organic matter of conversions, mineral soil
     "net_sink_remaining": _FLUX,
+    "net_sink_harvest": _FLUX,
     "net_sink_conversion": _FLUX,
     "net_sink_soil": _FLUX,
     "gross_removals": Quantity("Mg CO2 yr-1", "MgCO2_per_yr", "removals, >= 0"),

@@ -65,3 +65,18 @@ def test_next_history_records_keeps_and_expires():
     assert out.tolist() == [history_code(1, 1, 3, k), old, history_code(1, 2, 1, k), 0]
     keep[old] = False  # its D years ran out
     assert next_history(hist, c0, c1, 1, keep, k)[1] == 0
+
+
+def test_net_parts_add_up_by_hand():
+    # Classes: none, forest, cropland. Forest remaining forest: growth 4.6 (remaining) and
+    # removals -1 (harvest) -> 3.6. Cropland -> forest over 10 yr: a new stand grows 4.6 and the
+    # crop's 10 t C/ha is lost over 10 yr (conversion 4.6 - 1.0 = 3.6), soil (55 - 40) / 20 = 0.75.
+    r = transition_rates(np.array([False, True, False]), np.array([0.0, 40.0, 10.0]),
+                         np.array([0.0, 55.0, 40.0]), np.array([False, True, True]),
+                         4.6, 1.0, 10.0, 20.0)
+    assert (r["net_remaining"][1, 1], r["net_harvest"][1, 1]) == pytest.approx((4.6, -1.0))
+    assert r["net"][1, 1] == pytest.approx(3.6)
+    assert (r["net_conversion"][2, 1], r["net_soil"][2, 1]) == pytest.approx((3.6, 0.75))
+    assert r["net"][2, 1] == pytest.approx(4.35)
+    parts = r["net_remaining"] + r["net_harvest"] + r["net_conversion"] + r["net_soil"]
+    np.testing.assert_allclose(parts, r["net"], atol=1e-12)

@@ -61,7 +61,7 @@ def test_every_method_is_the_change_of_its_own_stock_path(tmp_path, chdir):
         sink = allx[(allx.method == m) & (allx.year_start == 2000)].set_index(["zone_name", "quantity"])["value"]
         for z in ("W", "E"):
             assert path[(z, "stock_path", 2000)] == pytest.approx(start[(z, "carbon_stock")], rel=1e-12)
-            parts = sum(sink[(z, f"net_sink_{p}")] for p in ("remaining", "conversion", "soil"))
+            parts = sum(sink[(z, f"net_sink_{p}")] for p in ("remaining", "harvest", "conversion", "soil"))
             assert parts == pytest.approx(sink[(z, "net_sink")], rel=1e-9, abs=1e-9)
             for pool, part in (("stock_path_soc", sink[(z, "net_sink_soil")]),
                                ("stock_path_biomass", sink[(z, "net_sink")] - sink[(z, "net_sink_soil")]),

@@ -200,7 +200,7 @@ OUTPUTS.update({
         "summary", unit="ha"),
     "method_comparison": _product(
         "method_comparison.csv", "each method's net sink per zone and period with its parts "
-        "(growth of land remaining in its class, conversions, soils, CH4) and the gain-loss minus "
+        "(growth of land remaining in its class, harvest, conversions, soils, CH4) and the gain-loss minus "
         "land-use-change differences part by part; with a remote-sensing sink also biomass_map "
         "and gain_loss_forest", "summarize", "method_comparison", "once", "summary"),
     "inventory_comparison": _product(

@@ -97,10 +97,11 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
     terms = [growth, harvest, conversion, new_crop, soil]
     removals = sum(np.clip(t, 0, None) for t in terms)
     emissions = sum(np.clip(-t, 0, None) for t in terms)
+    parts = {"net_remaining": np.where(changed, 0.0, growth), "net_harvest": harvest,
+             "net_conversion": np.where(changed, growth, 0.0) + conversion + new_crop,
+             "net_soil": soil}
     return {"removals": removals, "emissions": emissions, "net": removals - emissions,
-            "net_remaining": np.where(changed, 0.0, growth + harvest),
-            "net_conversion": np.where(changed, growth, 0.0) + conversion + new_crop,
-            "net_soil": soil}
+            **{key: np.broadcast_to(v, removals.shape) for key, v in parts.items()}}
 
 
 def perennial_gain(rate: float, cycle: float, planted, y0: float, y1: float):

@@ -41,13 +41,13 @@ def attribution(rows: pd.DataFrame, shares: np.ndarray, names: list[str]) -> pd.
                           ascending=[True, True, True, True, False])
 
 
-PARTS = ("net_sink_remaining", "net_sink_conversion", "net_sink_soil")  # they add up to net_sink
+PARTS = ("net_sink_remaining", "net_sink_harvest", "net_sink_conversion", "net_sink_soil")  # add up to net_sink
 BALANCE_METHODS = ("land_use_change", "gain_loss")  # methods whose rows cover every pixel
 
 
 def method_comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Every method's net sink per zone and period (all ecosystems) with its parts, so a
-    reader sees where two methods part: growth and harvest of land remaining in its class
+    reader sees where two methods part: growth of land remaining in its class and harvest
     (seen by gain-loss only: the look-up land-use-change component has none by construction),
     biomass of conversions, soils, and with wetland CH4 the CH4 in CO2e; plus the
     differences of gain-loss from the land-use-change component, part by part.
@@ -83,8 +83,8 @@ def method_comparison(df: pd.DataFrame) -> pd.DataFrame:
 def stock_paths(df: pd.DataFrame) -> pd.DataFrame:
     """Each balance method's stock path (IPCC 2006 Vol.4 Ch.2 Eq. 2.5 read backwards): the
     first epoch's stock, then every epoch's stock = the previous one + its period's net sink ×
-    years × 12/44, per pool group (biomass and dead organic matter: remaining + conversion
-    parts; soil: the soil part). Rows ``stock_path``, ``stock_path_biomass`` and
+    years × 12/44, per pool group (biomass and dead organic matter: remaining, harvest and
+    conversion parts; soil: the soil part). Rows ``stock_path``, ``stock_path_biomass`` and
     ``stock_path_soc`` (Mg C, all ecosystems, every zone) under the method's name, so each
     method's sink is the change of its own stock path (tested)."""
     keys = ["zone_level", "zone_id", "zone_name"]

@@ -57,7 +57,8 @@ def test_gain_loss_tables_maps_and_reconciliation_on_tiny_case(tmp_path, chdir):
     to_co2 = PX_HA * 44 / 12
     assert w["gain_loss_net_sink_remaining"] == pytest.approx(3 * GAIN * to_co2, rel=1e-6)
     assert w["gain_loss_net_sink_conversion"] == pytest.approx((GAIN - 7 / 20) * to_co2, rel=1e-6)
-    assert w["gain_loss_net_sink_soil"] == 0 and w["land_use_change_net_sink_remaining"] == 0
+    assert w["gain_loss_net_sink_soil"] == 0 and w["gain_loss_net_sink_harvest"] == 0  # no removals set
+    assert w["land_use_change_net_sink_remaining"] == 0
     assert w["difference_net_sink_remaining"] == pytest.approx(3 * GAIN * to_co2, rel=1e-6)
     for m in ("gain_loss", "land_use_change"):
-        assert sum(w[f"{m}_net_sink_{p}"] for p in ("remaining", "conversion", "soil")) == pytest.approx(w[m])
+        assert sum(w[f"{m}_net_sink_{p}"] for p in ("remaining", "harvest", "conversion", "soil")) == pytest.approx(w[m])

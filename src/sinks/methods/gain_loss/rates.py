@@ -46,7 +46,7 @@ LAKE = "lake_open_water"  # open water of a natural lake (wetland.enabled): not 
 NO_SOIL = {"water", "other", LAKE}  # open water (not managed land) and bare land: no soil reported
 WET_CLASSES = ("wetland", "water")  # classes the inundation layer can make lake open water
 # rate tables of a period: the gross flows and net, and the parts that add up to net
-RATE_PARTS = ("net", "removals", "emissions", "net_remaining", "net_conversion", "net_soil")
+RATE_PARTS = ("net", "removals", "emissions", "net_remaining", "net_harvest", "net_conversion", "net_soil")
 
 
 def zone_id(pid: str, zone: str) -> str:
@@ -141,7 +141,8 @@ def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
                                      years[j], y0, y1), 0.0)
     codes = history_code(j, a, b, k).ravel()
     for key, term in (("removals", np.clip(ramp, 0, None) + growth), ("emissions", np.clip(-ramp, 0, None)),
-                      ("net_remaining", np.zeros_like(ramp)), ("net_conversion", growth),
+                      ("net_remaining", np.zeros_like(ramp)), ("net_harvest", np.zeros_like(ramp)),
+                      ("net_conversion", growth),
                       ("net_soil", ramp)):
         rates[f"history_{key}"] = np.zeros(lead + (years.size * k * k,))
         rates[f"history_{key}"][..., codes] = np.broadcast_to(term, lead + term.shape[-3:]).reshape(lead + (-1,))

@@ -18,9 +18,10 @@ from sinks.propagation import density_uncertainty, registry_uncertainty
 from sinks.zone_rows import Accounts, class_rows, frame
 
 METHOD = "gain_loss"
-# quantity -> rate key; the first six are pair and history rate tables (RATE_PARTS)
+# quantity -> rate key; those of RATE_PARTS are pair and history rate tables
 RATE_KEYS = {"net_sink": "net", "gross_removals": "removals", "gross_emissions": "emissions",
-             "net_sink_remaining": "net_remaining", "net_sink_conversion": "net_conversion",
+             "net_sink_remaining": "net_remaining", "net_sink_harvest": "net_harvest",
+             "net_sink_conversion": "net_conversion",
              "net_sink_soil": "net_soil",
              "ch4_emissions_co2e": "ch4", "net_sink_with_ch4": "net_with_ch4"}
 TABLE_KEYS = {q: k for q, k in RATE_KEYS.items() if k in RATE_PARTS}

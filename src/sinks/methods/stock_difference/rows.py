@@ -49,7 +49,8 @@ def stock_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
 def sink_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
     """Land-use-change component rows of every period (Mg CO2 yr-1, + = removal; pixels
     reported under their class at the period's end): ``net_sink`` and its parts
-    ``net_sink_remaining`` (0: look-up densities do not grow), ``net_sink_conversion`` (biomass and dead organic matter) and ``net_sink_soil`` (booked over
+    ``net_sink_remaining`` and ``net_sink_harvest`` (0: look-up densities neither grow nor are
+    harvested), ``net_sink_conversion`` (biomass and dead organic matter) and ``net_sink_soil`` (booked over
     D years, :func:`sinks.models.stock_difference.land_use_change_rates`), with their density
     coefficients. Method label ``land_use_change``: conversions only, never the sink."""
     onehot, cc = acc.onehot, acc.cc
@@ -58,14 +59,16 @@ def sink_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
     for (e0, e1), per_level in zip(acc.periods, acc.transitions):
         years = e1.year - e0.year
         conv, soil = luc_parts(acc.run, cc, years)
-        parts = {"net_sink": conv + soil, "net_sink_remaining": np.zeros_like(soil),  # none: look-up
+        none = np.zeros_like(soil)  # look-up densities neither grow nor are harvested
+        parts = {"net_sink": conv + soil, "net_sink_remaining": none, "net_sink_harvest": none,
                  "net_sink_conversion": conv, "net_sink_soil": soil}
         res = {lv: {q: (t * change * valid).sum(axis=1) @ onehot for q, change in parts.items()}
                for lv, t in per_level.items()}
         coef = {}
         if acc.params is not None:
             conv, soil = luc_parts(acc.run, cc, years, pool_weights(acc.params))
-            pair_w = {"net_sink": conv + soil, "net_sink_remaining": np.zeros_like(soil),
+            none = np.zeros_like(soil)
+            pair_w = {"net_sink": conv + soil, "net_sink_remaining": none, "net_sink_harvest": none,
                       "net_sink_conversion": conv, "net_sink_soil": soil}
             coef = {lv: {q: np.einsum("zab,bc,abj->zcj", t * valid, onehot, pw) for q, pw in pair_w.items()}
                     for lv, t in per_level.items()}

@@ -396,12 +396,15 @@ def run_with_density_sd(root, approaches, chunks=2048, n_draws=4000):
 # --- the tiny case with biomass maps ------------------------------------------------------------
 
 CF, ROOT_SHOOT = 0.47, 0.224  # registry carbon_fraction (IPCC 2006 Table 4.3), root_shoot_plantation (2019 Table 4.4)
+R_HIGH = 0.232  # root_shoot_plantation_gt125: R above 125 t d.m./ha (2019 Table 4.4)
 Q = 1.6448536269514722 * 10.0  # conformal half-width of a 90 % interval whose pixel sd is 10 Mg/ha
 # Relative sds of the carbon factors (registry): CF 95 % range 0.44-0.49 -> sd 0.05 / 3.92;
 # R +/-90 % as 2 SD -> sd 0.1008; CF (1 + R) by Eq. 3.1: hypot(0.012755 / 0.47, 0.1008 / 1.224).
 U_CF = 0.05 / 3.92 / CF
 U_CF1R = float(np.hypot(U_CF, 0.224 * 90 / 200 / (1 + ROOT_SHOOT)))
-RMSE, N_PLOTS = 20.0, 100  # model mean error 20 / sqrt(100) = 2 Mg/ha shared by every pixel
+# Training plots of the tiny model: NDVI 0.8 and AGB 100 everywhere, so every refit on resampled
+# plots predicts 100 and the model's coefficient error is 0 unless a test gives other plots.
+TINY_PLOTS = {"ndvi": [0.8] * 6, "agb": [100.0] * 6}
 NA = np.nan
 # Tiny AGB epochs (Mg d.m./ha) on the forest pixels of each land cover (CLCD 2 = forest).
 AGB_2000 = np.array([[100, 80, NA, NA],
@@ -417,21 +420,30 @@ def biomass_config(years):
     used in the stocks."""
     def edit(cfg):
         cfg["biomass"] = {"enabled": True, "year": 2000, "years": years, "use_in_stock": True,
-                          "features": {"ndvi": "ndvi.tif"}, "plots": None}
+                          "features": {"ndvi": "ndvi.tif"}, "plots": None, "bootstrap": 5}
     return edit
 
 
-def write_maps(maps):
-    """Write the given AGB epochs and the model sidecar as the biomass stages would."""
+def write_maps(maps, plots=TINY_PLOTS):
+    """Write the given AGB epochs, the model sidecar and the training plots (``plots``: feature
+    and agb columns) as the biomass stages would."""
     import sklearn
+
+    from sinks.rs.biomass_model import training_hash
 
     def write(cfg, paths):
         for year, agb in maps.items():
             make_raster(paths.output("agb", year=year), np.where(np.isnan(agb), -9999.0, agb),
                         nodata=-9999.0, dtype="float32")
-        side = {"features": ["ndvi"], "alpha": 0.1, "q": Q, "training_hash": "tiny",
-                "cv_rmse": RMSE, "n_plots": N_PLOTS, "sklearn": sklearn.__version__}
+        table = pd.DataFrame(plots)
+        features = table.drop(columns="agb")
+        side = {"features": list(features.columns), "alpha": 0.1, "q": Q,
+                "training_hash": training_hash(features, table["agb"]), "cv_rmse": 20.0,
+                "n_plots": len(table), "sklearn": sklearn.__version__}
         paths.biomass_model(2000).with_suffix(".json").write_text(json.dumps(side))
+        gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(np.full(len(table), 15.0),
+                                                            np.full(len(table), -15.0)),
+                         crs="EPSG:32650").to_file(paths.output("biomass_plots", year=2000))
     return write
 
 

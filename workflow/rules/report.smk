@@ -11,6 +11,8 @@ rule summarize:
         inundation=INUNDATION,
         strata=STRATA_FILES if GAIN_LOSS else [],
         biomass=[P.output("agb", year=y) for y in CFG["biomass"]["years"]] if CFG["biomass"]["enabled"] else [],
+        biomass_refits=[P.output("biomass_plots", year=CFG["biomass"]["year"])]
+        + [f for y in CFG["biomass"]["years"] for f in feature_files(y)] if CFG["biomass"]["enabled"] else [],
         rs_sinks=[P.output("rs_net_sink", y0=y0, y1=y1) for y0, y1 in sinks_config.biomass_periods(CFG)],
         samples=[CFG["uncertainty"]["accuracy_assessment"]["samples"]]
         if CFG["uncertainty"]["accuracy_assessment"] else [],

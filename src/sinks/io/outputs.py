@@ -189,7 +189,8 @@ OUTPUTS.update({
         "biomass_cv_{year}.png", "predicted vs observed AGB (held-out spatial folds)",
         "train_biomass", "biomass", "biomass_train_year", "biomass_map"),
     "biomass_plots": _product(
-        "biomass_plots_{year}.gpkg", "the plots the biomass model was trained on",
+        "biomass_plots_{year}.gpkg", "the plots the biomass model was trained on, with their "
+        "features and out-of-fold predictions (the zone rows refit the model on them)",
         "train_biomass", "biomass", "biomass_train_year", "biomass_map"),
     "zonal_summary": _product(
         "zonal_summary.csv", "tidy zone table: every quantity of every method, with uncertainty",

@@ -8,6 +8,11 @@ a checked save/load, and blockwise prediction over dask arrays (IPCC Tier 3 biom
   2018, JASA 113:1094): the interval is prediction ± q, q the ⌈(n+1)(1−α)⌉-th smallest residual.
   Coverage is measured honestly: for each fold, q from the other folds' residuals, coverage on
   the held-out fold.
+* Coefficient error: the model refit on plots resampled with replacement (the pairs bootstrap,
+  Efron & Tibshirani 1993, An Introduction to the Bootstrap, §9.5), each refit predicting the
+  whole map, so any zone total (and any difference of two epochs mapped by the same model, the
+  same refit at both) gets the sampling error of the fitted model (model-based inference:
+  McRoberts & Westfall 2016, Ann. For. Sci. 73:625; Saarela et al. 2016, Ann. For. Sci. 73:895).
 """
 
 from __future__ import annotations
@@ -124,13 +129,6 @@ def pixel_sd(q: float, alpha: float) -> float:
     return float(q / norm.ppf(1 - alpha / 2))
 
 
-def model_mean_sd(cv_rmse: float, n_plots: int) -> float:
-    """Standard error (Mg ha-1) of the model's mean over a large area, shared by every pixel it
-    predicts: spatial-CV RMSE / sqrt(n plots) (model-based inference, e.g. Ståhl et al. 2016,
-    For. Ecosyst. 3:5: the systematic part dominates large totals)."""
-    return float(cv_rmse / np.sqrt(n_plots))
-
-
 def training_hash(features: pd.DataFrame, agb) -> str:
     """SHA-256 of the training data (float64 features with the AGB column appended)."""
     X = features.to_numpy(dtype="float64")
@@ -168,9 +166,22 @@ def load_model(path: str | Path, features: list[str], expected_hash: str | None 
     return joblib.load(path), side
 
 
-def predict_blockwise(model, q: float, features: xr.Dataset, valid: xr.DataArray) -> xr.Dataset:
-    """AGB (Mg ha-1) and its conformal interval per pixel, block by block; NaN outside ``valid``
-    (e.g. non-forest) or where a feature is missing. The model enters the graph once."""
+def bootstrap_refits(features: pd.DataFrame, agb, make, n_boot: int, seed: int) -> list:
+    """``n_boot`` models ``make().fit`` on the plots resampled with replacement (pairs
+    bootstrap, Efron & Tibshirani 1993 §9.5: plots taken as independent draws); resample b from
+    ``SeedSequence(seed, spawn_key=(b,))``, so the first refits do not depend on ``n_boot``."""
+    X, target = features.to_numpy(dtype="float64"), np.asarray(agb, dtype="float64")
+    out = []
+    for b in range(n_boot):
+        pick = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,))).integers(
+            0, target.size, target.size)
+        out.append(make().fit(X[pick], target[pick]))
+    return out
+
+
+def predict_agb(model, features: xr.Dataset, valid: xr.DataArray) -> xr.DataArray:
+    """AGB (Mg ha-1) per pixel, block by block; NaN outside ``valid`` (e.g. non-forest) or
+    where a feature is missing. The model enters the graph once."""
     names = list(features.data_vars)
     arrays = [features[n].data for n in names] + [valid.data]
     arrays = [a if isinstance(a, da.Array) else da.from_array(a, chunks=2048) for a in arrays]
@@ -188,6 +199,10 @@ def predict_blockwise(model, q: float, features: xr.Dataset, valid: xr.DataArray
         return out.reshape(ok.shape)
 
     agb = da.map_blocks(block, *arrays, model=shared, dtype="float32")
-    like = features[names[0]]
-    mean = like.copy(data=agb).rename("agb")
+    return features[names[0]].copy(data=agb).rename("agb")
+
+
+def predict_blockwise(model, q: float, features: xr.Dataset, valid: xr.DataArray) -> xr.Dataset:
+    """AGB (Mg ha-1, :func:`predict_agb`) and its conformal interval ± ``q`` per pixel."""
+    mean = predict_agb(model, features, valid)
     return xr.Dataset({"agb": mean, "agb_low": (mean - q).clip(min=0), "agb_high": mean + q})

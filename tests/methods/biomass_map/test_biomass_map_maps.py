@@ -113,10 +113,10 @@ def test_rs_sink_of_two_agb_epochs_equals_hand_arithmetic(two_epochs):
     rs = rows_where(df, quantity="net_sink", method="biomass_map", ecosystem="all")
     assert rs.loc["W", "value"] == pytest.approx(20 * per_px * PX_HA, rel=1e-9)
     assert rs.loc["E", "value"] == 0.0
-    # Interval: the shared model error cancels; 3 pixels x 2 years of independent sd 10, and
+    # Interval: the model's coefficient error is 0 (tiny plots all AGB 100, see conftest); 3 pixels x 2 years of independent sd 10, and
     # CF (1 + R) scales the whole change of 20 Mg: sd = per_px x PX_HA x sqrt(600 + (20 U_CF1R)^2).
     assert rs.loc["W", "sd"] == pytest.approx(per_px * PX_HA * np.sqrt(600 + (20 * U_CF1R) ** 2), rel=1e-3)
-    assert "cancels" in rs.loc["W", "uncertainty_approach"]
+    assert "same refit at both ends" in rs.loc["W", "uncertainty_approach"]
 
 
 def test_mixed_period_gets_no_rs_sink_and_refuses_explicit_request(tmp_path, chdir, caplog):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import rasterio
 
-from conftest import (AGB_2000, AGB_2020, CF, LC_2000, PX_HA, U_CF1R, biomass_config, build_tiny,
+from conftest import (AGB_2000, AGB_2020, CF, LC_2000, PX_HA, U_CF, U_CF1R, biomass_config, build_tiny,
                       density_table_with_sd, make_raster, rows_where, run_tiny_stages, write_maps)
 from conftest import ROOT_SHOOT as R
 from sinks.methods.stock_difference.maps import map_stock_uncertainty
@@ -51,10 +51,10 @@ def test_uncertainty_of_map_stocks_combines_pixel_model_and_density_errors(tmp_p
     f = CF * (1 + R)  # Mg C per Mg d.m. of AGB, AGB + BGB
     # W 2000, map-based total: shrub 2 px (AGB sd 1 each) and the soil of the 3 mapped forest
     # px (sd 4 each) from the densities: 2^2 + 12^2 = 148; the map: 3 px of sd 10 independent
-    # (300) plus the shared mean error 2 on 3 px (36): f^2 x 336; CF (1 + R) on the map's
-    # 240 Mg: (U_CF1R x f x 240)^2.
+    # (300; no coefficient error: the tiny plots all have AGB 100): f^2 x 300; CF (1 + R) on
+    # the map's 240 Mg: (U_CF1R x f x 240)^2.
     row = rows_where(df, quantity="carbon_stock", method="biomass_map", ecosystem="all", year_start=2000).loc["W"]
-    assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 336 + (U_CF1R * f * 240) ** 2), rel=1e-9)
+    assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 300 + (U_CF1R * f * 240) ** 2), rel=1e-9)
     assert row.ci_high - row.value == pytest.approx(1.96 * row.sd)
     # class-default row: forest AGB 3 px x 6 and soil 3 px x 4, shrub 2 px x 1: 324 + 144 + 4
     default = rows_where(df, quantity="carbon_stock", method="stock_difference", ecosystem="all", year_start=2000).loc["W"]
@@ -80,5 +80,68 @@ def test_monte_carlo_of_map_stocks_matches_approach1(tmp_path, chdir):
                                                             "n_draws": 4000, "seed": 7})
     f = CF * (1 + R)
     row = rows_where(df, quantity="carbon_stock", method="biomass_map", ecosystem="all", year_start=2000).loc["W"]
-    assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 336 + (U_CF1R * f * 240) ** 2), rel=0.05)
+    assert row.sd == pytest.approx(PX_HA * np.sqrt(148 + f ** 2 * 300 + (U_CF1R * f * 240) ** 2), rel=0.05)
     assert row.ci_low < row.value < row.ci_high and "Monte Carlo" in row.uncertainty_approach
+
+
+# Training plots of a linear tiny model: AGB about 30 + 90 NDVI + noise of ~12 (hand values; every
+# refit predicts < 125 on the tiny NDVI, so one R), so refits on
+# resampled plots have a known spread of slope and intercept.
+LINEAR_PLOTS = {"ndvi": [0.5, 0.6, 0.7, 0.8, 0.9, 0.55, 0.65, 0.75],
+                "agb": [70.0, 92.0, 74.0, 110.0, 96.0, 88.0, 72.0, 104.0]}
+
+
+def _linear_model_run(tmp_path, chdir, monkeypatch, rise):
+    """The tiny case, both epochs mapped (AGB_2000, AGB_2020), the model a linear regression on
+    LINEAR_PLOTS refit 40 times, NDVI 0.6 + 0.05 x column in 2000 and that + ``rise`` in 2020."""
+    from sklearn.linear_model import LinearRegression
+
+    from sinks.rs import biomass_model
+    monkeypatch.setitem(biomass_model.MODELS, "random_forest", lambda seed: LinearRegression())
+    root = chdir(build_tiny(tmp_path))
+    ndvi = 0.6 + 0.05 * np.broadcast_to(np.arange(4), LC_2000.shape)
+    make_raster(root / "ndvi_2000.tif", ndvi.astype("float32"))
+    make_raster(root / "ndvi_2020.tif", (ndvi + rise).astype("float32"))
+
+    def edit(cfg):
+        biomass_config([2000, 2020])(cfg)
+        cfg["biomass"].update(bootstrap=40, features={"ndvi": {2000: "ndvi_2000.tif", 2020: "ndvi_2020.tif"}})
+    cfg, _, df = run_tiny_stages(root, edit, before_summary=write_maps({2000: AGB_2000, 2020: AGB_2020},
+                                                                       plots=LINEAR_PLOTS))
+    refits = biomass_model.bootstrap_refits(pd.DataFrame({"ndvi": LINEAR_PLOTS["ndvi"]}), LINEAR_PLOTS["agb"],
+                                            LinearRegression, 40, cfg["uncertainty"]["seed"])
+    a = np.array([m.intercept_ for m in refits])
+    b = np.array([m.coef_[0] for m in refits])
+    return df, a, b
+
+
+def test_the_sink_carries_the_slope_error_of_the_refits(tmp_path, chdir, monkeypatch):
+    """W's pixels mapped at both ends, (0,0), (0,1), (1,0), each with NDVI + 0.1: a refit's
+    change is its slope x 0.3 (its intercept cancels), so the coefficient error of W's sink is
+    CF (1 + R) / 20 x 44/12 x PX_HA x 0.3 x sd(slope) (refit AGB all < 125: one R), added in
+    quadrature to the pixel and factor errors of the test in test_biomass_map_maps."""
+    df, a, b = _linear_model_run(tmp_path, chdir, monkeypatch, rise=0.1)
+    per_px = CF * (1 + R) / 20 * 44 / 12
+    model = per_px * PX_HA * 0.3 * b.std(ddof=1)
+    rest = per_px * PX_HA * np.sqrt(600 + (20 * U_CF1R) ** 2)
+    sink = rows_where(df, quantity="net_sink", method="biomass_map", ecosystem="all").loc["W"]
+    assert model > 0.3 * rest  # the test can tell the part apart
+    assert sink.sd == pytest.approx(np.hypot(rest, model), rel=1e-6)
+    # The 2000 AGB stock of W: refit AGB on its 3 mapped pixels, 3 a + b (0.6 + 0.65 + 0.6).
+    stock = rows_where(df, quantity="carbon_stock_agb", method="biomass_map", ecosystem="all",
+                       year_start=2000).loc["W"]
+    model0 = CF * PX_HA * (3 * a + 1.85 * b).std(ddof=1)
+    assert stock.sd == pytest.approx(np.sqrt((CF * PX_HA) ** 2 * 300 + (240 * U_CF * CF * PX_HA) ** 2 + model0 ** 2), rel=1e-6)
+
+
+def test_the_coefficient_error_common_to_both_epochs_cancels_in_the_sink(tmp_path, chdir, monkeypatch):
+    """Same NDVI at both ends: every refit predicts the same AGB at both, so the sink has no
+    coefficient error, though each epoch's stock has one (adding the two epochs' errors would
+    give the sink sqrt(2) x per_px / CF x that of a stock, not 0)."""
+    df, a, b = _linear_model_run(tmp_path, chdir, monkeypatch, rise=0.0)
+    per_px = CF * (1 + R) / 20 * 44 / 12
+    sink = rows_where(df, quantity="net_sink", method="biomass_map", ecosystem="all").loc["W"]
+    assert sink.sd == pytest.approx(per_px * PX_HA * np.sqrt(600 + (20 * U_CF1R) ** 2), rel=1e-9)
+    stock = rows_where(df, quantity="carbon_stock_agb", method="biomass_map", ecosystem="all",
+                       year_start=2020).loc["W"]
+    assert stock.sd > CF * PX_HA * np.sqrt(4 * 100 + (290 * U_CF) ** 2) * 1.01

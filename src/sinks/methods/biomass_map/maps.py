@@ -6,18 +6,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from sinks.errors import InputDataError
-from sinks.grid import align
 from sinks.io.figures import save_figure
-from sinks.io.rasters import open_raster, write_cogs
-from sinks.landcover import ECOSYSTEM_CODES, apply_lut, ecosystem_lut, lut_size
+from sinks.io.rasters import write_cogs
 from sinks.methods.biomass_map.checks import scene_spec
-from sinks.methods.biomass_map.stocks import (biomass_basis, biomass_carbon_factors, biomass_map,
-                                              label_synthetic)
+from sinks.methods.biomass_map.stocks import (biomass_basis, biomass_carbon_factors,
+                                              biomass_inputs, biomass_map, label_synthetic)
 from sinks.models.stock_difference import net_sink
 from sinks.plan import feature_paths
 from sinks.rs.biomass_model import fit_biomass_model, load_model, predict_blockwise, save_model
@@ -58,35 +55,13 @@ def extract_features(run: Run, year: int) -> list[Path]:
     return write_cogs(maps)
 
 
-def _biomass_inputs(run: Run, year: int):
-    """Features of an epoch aligned to the run grid (continuous: average/bilinear) and the
-    valid-pixel mask (ecosystem of that epoch in ``valid_classes``)."""
-    cfg, paths, chunks = run.cfg, run.paths, run.chunks
-    bio = cfg["biomass"]
-    legend = run.legend
-    if year is None or legend is None or not bio["features"]:
-        raise InputDataError("biomass: set biomass.year (an epoch), biomass.features and "
-                             "landcover.legend to train a biomass model")
-    codes = open_raster(run.landcover_path(year), chunks=chunks)
-    grid = codes.odc.geobox
-    wanted = [ECOSYSTEM_CODES[c] for c in bio["valid_classes"]]
-    eco = apply_lut(codes, ecosystem_lut(legend, lut_size(codes.dtype)), 0)
-    valid = eco.isin(wanted)
-    feats = {}
-    for name, path in feature_paths(cfg, paths, year).items():
-        src = open_raster(path, chunks=chunks)
-        src = src.astype("float32").where(src != src.odc.nodata) if src.odc.nodata is not None else src.astype("float32")
-        feats[name] = align(src.rio.write_nodata(np.nan), grid, categorical=False,
-                            name=f"biomass.features.{name} ({path})", chunks=chunks)
-    return xr.Dataset(feats), valid, grid
-
-
 def train_biomass(run: Run) -> list[Path]:
     """Plots (given, or SYNTHETIC from the simulator) -> features at the plots -> model with
-    spatial-block CV and conformal intervals; writes the model, the CV table and figure."""
+    spatial-block CV and conformal intervals; writes the model, the CV table and figure, and
+    the plots it was trained on with their features (the rows refit the model on them)."""
     cfg, paths = run.cfg, run.paths
     bio = cfg["biomass"]
-    feats, valid, grid = _biomass_inputs(run, bio["year"])
+    feats, valid, grid = biomass_inputs(run, bio["year"])
     feats, valid = feats.load(), valid.load()
     first = next(iter(feats.data_vars))
     if bio["plots"] is None:
@@ -110,7 +85,12 @@ def train_biomass(run: Run) -> list[Path]:
     cv = model.cv.assign(alpha=bio["alpha"], conformal_half_width=model.q, plots=source,
                          synthetic=bio["plots"] is None)
     cv.to_csv(paths.outputs / f"biomass_cv_{year}.csv", index=False)
-    plots.assign(predicted_oof=np.nan).to_file(paths.outputs / f"biomass_plots_{year}.gpkg")
+    used = plots[ok].assign(**{n: table.loc[ok, n].to_numpy() for n in table},
+                            predicted_oof=model.oof["predicted"].to_numpy())
+    used.to_file(paths.output("biomass_plots", year=year))
+    if not ok.all():
+        log.warning("biomass: %d of %d plots have a missing feature and were not used",
+                    (~ok).sum(), ok.size)
     _cv_figure(model, year, bio["plots"] is None, paths.outputs / f"biomass_cv_{year}.png")
     log.info("biomass model %d: spatial CV RMSE %.1f Mg/ha, R2 %.2f, held-out coverage of the "
              "%.0f %% interval %.2f", year, *model.cv.set_index("fold").loc["all", ["rmse", "r2"]],
@@ -148,7 +128,7 @@ def predict_biomass(run: Run, year: int | None = None) -> list[Path]:
     if year not in bio["years"]:
         raise InputDataError(f"{cfg['_source']}: biomass.years {bio['years']} has no {year}; "
                              "add it to map the biomass of that epoch")
-    feats, valid, _ = _biomass_inputs(run, year)
+    feats, valid, _ = biomass_inputs(run, year)
     model, side = load_model(paths.biomass_model(bio["year"]), list(feats.data_vars))
     out = predict_blockwise(model, side["q"], feats, valid)
     basis = biomass_basis(cfg, [year])
@@ -167,8 +147,9 @@ def predict_biomass(run: Run, year: int | None = None) -> list[Path]:
 def compute_rs_sink(run: Run, y0: int, y1: int) -> Path:
     """Write ``rs_net_sink_<y0>_<y1>.tif``: the remote-sensing forest sink (Mg CO2 ha-1 yr-1,
     + = sink), IPCC 2006 Vol.4 Ch.2 Eq. 2.5 on the biomass carbon of the two maps,
-    (AGB₁ − AGB₀) × CF × (1 + R) / (t₁ − t₀) × 44/12, on pixels mapped at both ends (NaN
-    elsewhere: a pixel mapped at one end only would mix a map with a class default)."""
+    (AGB₁ (1 + R(AGB₁)) − AGB₀ (1 + R(AGB₀))) × CF / (t₁ − t₀) × 44/12, R by AGB class (2019
+    Table 4.4), on pixels mapped at both ends (NaN elsewhere: a pixel mapped at one end only
+    would mix a map with a class default)."""
     cfg, paths = run.cfg, run.paths
     years = cfg["biomass"]["years"] if cfg["biomass"]["enabled"] else []
     missing = [y for y in (y0, y1) if y not in years]
@@ -178,12 +159,12 @@ def compute_rs_sink(run: Run, y0: int, y1: int) -> Path:
                              "against a class-default one: add the year to biomass.years")
     grid = run.grid
     a0, a1 = (biomass_map(run, y, grid) for y in (y0, y1))
-    cf, r = biomass_carbon_factors(run)
-    sink = net_sink(a0 * (cf * (1 + r)), a1 * (cf * (1 + r)), y0, y1)
+    f = biomass_carbon_factors(run)
+    sink = net_sink(a0 * (f.cf * (1 + f.ratio(a0))), a1 * (f.cf * (1 + f.ratio(a1))), y0, y1)
     basis = biomass_basis(cfg, [y0, y1])
     out = paths.output("rs_net_sink", y0=y0, y1=y1)
     m = run.map("rs_net_sink", sink, basis=basis,
-                model=f"stock difference of biomass maps (AGB x CF {cf:g} x (1 + R {r:g})), "
+                model=f"stock difference of biomass maps (AGB x CF x (1 + R(AGB)); {f}), "
                    f"one model trained at {cfg['biomass']['year']}",
                 inputs=[paths.output("agb", year=y) for y in (y0, y1)], y0=y0, y1=y1)
     label_synthetic(cfg, m, [y0, y1])

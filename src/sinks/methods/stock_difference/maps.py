@@ -16,7 +16,7 @@ from sinks.errors import InputDataError
 from sinks.grid import require_same_grid
 from sinks.io.rasters import open_raster, write_cogs
 from sinks.landcover import apply_lut
-from sinks.methods.biomass_map.stocks import (MAP_MODEL, biomass_carbon_factors, biomass_factor_sds,
+from sinks.methods.biomass_map.stocks import (MAP_MODEL, biomass_carbon_factors,
                                               biomass_map, label_synthetic, map_stocks)
 from sinks.methods.stock_difference.rows import luc_pair_rates, pool_weights
 from sinks.models.stock_difference import stocks, total_stock
@@ -44,9 +44,9 @@ def compute_stock(run: Run, year: int) -> list[Path]:
     model = "stock look-up by class (IPCC Tier 1 densities)"
     note = ""
     if uses_biomass_map(cfg, year):
-        cf, r = biomass_carbon_factors(run)
-        pools = map_stocks(pools, biomass_map(run, year, pools["agb"].odc.geobox), cf, r)
-        model += MAP_MODEL.format(year=year, cf=cf, r=r)
+        factors = biomass_carbon_factors(run)
+        pools = map_stocks(pools, biomass_map(run, year, pools["agb"].odc.geobox), factors)
+        model += MAP_MODEL.format(year=year, factors=factors)
         inputs.append(paths.output("agb", year=year))
         note = " (AGB and BGB from the biomass map)"
     layers = {"carbon_stock": total_stock(pools)}
@@ -143,22 +143,23 @@ def _uncertainty_maps(run: Run, year: int | None = None,
 def _with_map_error(run, year, compact, cc, params, layers):
     """Stock uncertainty layers where the AGB map is used: the class-default dead-organic-matter
     and soil densities' sd (Approach 1 or the Monte Carlo sd, as configured), the pixel's AGB
-    error as carbon, CF (1 + R) σ, and the carbon factors' error u CF (1 + R) AGB, combined as
-    independent: sd = √(sd_other² + (CF (1 + R) σ)² + (u CF (1 + R) AGB)²);
+    error as carbon, CF (1 + R) σ, and the carbon factors' errors sd_CF (1 + R) AGB and
+    CF sd_R AGB (R by the pixel's AGB class), combined as independent (IPCC 2006 Vol.1 Ch.3
+    Eq. 3.1): sd = √(sd_other² + (CF (1 + R) σ)² + (sd_CF (1 + R) AGB)² + (CF sd_R AGB)²);
     σ = conformal half-width / z(1 − α/2) (sinks.rs.biomass_model.pixel_sd). The 2.5 and 97.5
     percentiles there are value ∓ 1.96 sd (normal approximation)."""
     cfg, paths = run.cfg, run.paths
-    cf, r = biomass_carbon_factors(run)
+    f = biomass_carbon_factors(run)
     side = pd.read_json(paths.biomass_model(cfg["biomass"]["year"]).with_suffix(".json"), typ="series")
     other = params.weights[:, [POOLS.index(p) for p in NON_BIOMASS_POOLS], :].sum(axis=1)
     centre = sum(cc.density[p] for p in NON_BIOMASS_POOLS)
     sd_other = class_lookup(compact, class_statistics(other, centre, params, cfg["uncertainty"])[0]["sd"])
     pools, _ = epoch_stocks(run, year)
     agb = biomass_map(run, year, compact.odc.geobox)
-    value = total_stock(map_stocks(pools, agb, cf, r))
-    u = biomass_factor_sds(run)["cf_1r"]  # CF (1 + R): the carbon factors' relative error
-    sd = np.sqrt(sd_other ** 2 + (cf * (1 + r) * pixel_sd(side["q"], side["alpha"])) ** 2
-                 + (u * cf * (1 + r) * agb) ** 2)
+    value = total_stock(map_stocks(pools, agb, f))
+    one_r = 1 + f.ratio(agb)
+    sd = np.sqrt(sd_other ** 2 + (f.cf * one_r * pixel_sd(side["q"], side["alpha"])) ** 2
+                 + (f.sd_cf * one_r * agb) ** 2 + (f.cf * f.ratio_sd(agb) * agb) ** 2)
     ok = agb.notnull()
     return {"sd": sd.where(ok, layers["sd"]).astype("float32"),
             "p2_5": (value - 1.96 * sd).where(ok, layers["p2_5"]).astype("float32"),

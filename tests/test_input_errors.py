@@ -9,6 +9,7 @@ import yaml
 
 from conftest import LC_2020, make_halves, make_raster, write_config
 from sinks.cli import main
+from sinks.io.tables import builtin_densities_path
 
 
 def run_cli(*args) -> tuple[int, str]:
@@ -194,3 +195,13 @@ def test_example_configs_validate(name, chdir):
     chdir(repo)
     code, _ = run_cli("validate", f"config/examples/{name}")
     assert code == 0
+
+
+def test_density_row_not_its_derivation(case, capsys):
+    # forest SOC derived_from soc_ref_lac * f_forest = 55, but the table says 60: caught by
+    # validate, one line naming the table, the row and both values.
+    text = builtin_densities_path().read_text().replace("forest,soc,55,", "forest,soc,60,")
+    (case / "dens.csv").write_text(text)
+    edit_config(case, lambda c: c["carbon"].update(densities="dens.csv"))
+    check_error(capsys, "validate", "config.yaml",
+                expect=["dens.csv", "forest/soc = 60", "soc_ref_lac × f_forest = 55"])

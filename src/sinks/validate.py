@@ -19,6 +19,10 @@ def validate_inputs(run: Run) -> list[str]:
     cfg = run.cfg
     legend, densities = run.legend, run.densities
     lines = [f"densities: {densities.path} ({densities.kind} table, {len(densities.values)} classes)"]
+    if cfg["uncertainty"]["enabled"] and run.density_distributions is not None:
+        model = run.density_model  # derived_from rows checked against their factors
+        lines.append(f"density errors: {len(model.factors)} rows derived from shared parameters, "
+                     f"{len(model.own)} independent")
     for zone in cfg["zones"]:
         gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
         lines.append(f"zones {zone['level']}: {len(gdf)} zones from {zone['path']}")

@@ -3,13 +3,15 @@ line naming the file or key and the fix, and never touch earlier outputs."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
-from conftest import LC_2020, make_halves, make_raster, write_config
+from conftest import LC_2020, density_table_with_sd, make_halves, make_raster, write_config
 from sinks.cli import main
-from sinks.io.tables import builtin_densities_path
 
 
 def run_cli(*args) -> tuple[int, str]:
@@ -198,10 +200,12 @@ def test_example_configs_validate(name, chdir):
 
 
 def test_density_row_not_its_derivation(case, capsys):
-    # forest SOC derived_from soc_ref_lac * f_forest = 55, but the table says 60: caught by
-    # validate, one line naming the table, the row and both values.
-    text = builtin_densities_path().read_text().replace("forest,soc,55,", "forest,soc,60,")
-    (case / "dens.csv").write_text(text)
-    edit_config(case, lambda c: c["carbon"].update(densities="dens.csv"))
-    check_error(capsys, "validate", "config.yaml",
-                expect=["dens.csv", "forest/soc = 60", "soc_ref_lac × f_forest = 55"])
+    # forest SOC derived_from soc_ref_lac (55) but the table says 60: caught by validate, one
+    # line naming the table, the row and both values.
+    table = pd.read_csv(io.StringIO(density_table_with_sd()))
+    table["derived_from"] = ""
+    forest_soc = (table.ecosystem == "forest") & (table.pool == "soc")
+    table.loc[forest_soc, ["value", "derived_from"]] = [60, "soc_ref_lac"]
+    table.to_csv(case / "dens.csv", index=False)
+    edit_config(case, lambda c: c["carbon"].update(densities="dens.csv", paddy_share=0.5))
+    check_error(capsys, "validate", "config.yaml", expect=["dens.csv", "forest/soc = 60", "soc_ref_lac = 55"])

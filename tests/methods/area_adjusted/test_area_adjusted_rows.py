@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import rasterio
 
-from conftest import PX_HA, build_tiny, run_tiny_stages
+from conftest import PX_HA, build_tiny, density_table_with_sd, run_tiny_stages
 from sinks.methods.gain_loss.maps import compute_gain_loss
 from sinks.run import Run
 
@@ -81,19 +81,22 @@ def test_area_adjusted_rows_from_an_accuracy_assessment(tmp_path, chdir):
     assert table.loc[1, "area"] == pytest.approx(3 * PX_HA) and table.loc[1, "users_accuracy"] == 0.75
 
 
+def _epoch_case_with_density_sd(root, **uncertainty):
+    """The epoch sample on the tiny case with the conftest density table with sds: zone rows."""
+    aa = _epoch_samples(root)
+    (root / "densities.csv").write_text(density_table_with_sd())
+    _, _, df = run_tiny_stages(root, lambda c: (
+        c.update(carbon={"densities": "densities.csv", "paddy_share": 0.5}),
+        c.update(uncertainty={**uncertainty, "accuracy_assessment": aa})))
+    return df
+
+
 def test_area_adjusted_stock_rows_with_density_errors(tmp_path, chdir):
     # The same sample with the conftest density table with sds (same totals: cropland 45,
     # forest 94 Mg C/ha; AGB sd forest 6, cropland sqrt(2.5)). E's stock over all classes is
     # 229 px; its density coefficients are the adjusted areas, forest 1 px and cropland 3 px, so
     # Approach 1: var = 49^2 (sampling) + (1 x 6)^2 + 3^2 x 2.5 = 2459.5 px^2.
-    from conftest import density_table_with_sd
-
-    root = chdir(build_tiny(tmp_path))
-    aa = _epoch_samples(root)
-    (root / "densities.csv").write_text(density_table_with_sd())
-    _, _, df = run_tiny_stages(root, lambda c: (
-        c.update(carbon={"densities": "densities.csv", "paddy_share": 0.5}),
-        c.update(uncertainty={"approaches": ["approach1"], "accuracy_assessment": aa})))
+    df = _epoch_case_with_density_sd(chdir(build_tiny(tmp_path)), approaches=["approach1"])
     adj = df[df.method == "stock_difference_area_adjusted"].set_index(["zone_name", "ecosystem", "quantity"])
     e = adj.loc[("E", "all", "carbon_stock")]
     assert e["value"] == pytest.approx(229 * PX_HA)
@@ -111,15 +114,8 @@ def test_area_adjusted_epoch_monte_carlo(tmp_path, chdir):
     # densities' variance, 1^2 x 36 + 1^2 x 2.5 = 38.5 px^2 (under 1 % of the sd); 2000 draws give
     # the sd to about 1.5 % (resamples of a 4-point stratum), 6 % is 4 of those. The total area is
     # the same in every draw: sd 0.
-    from conftest import density_table_with_sd
-
-    root = chdir(build_tiny(tmp_path))
-    aa = _epoch_samples(root)
-    (root / "densities.csv").write_text(density_table_with_sd())
-    _, _, df = run_tiny_stages(root, lambda c: (
-        c.update(carbon={"densities": "densities.csv", "paddy_share": 0.5}),
-        c.update(uncertainty={"approaches": ["monte_carlo"], "n_draws": 2000,
-                              "accuracy_assessment": aa})))
+    df = _epoch_case_with_density_sd(chdir(build_tiny(tmp_path)), approaches=["monte_carlo"],
+                                     n_draws=2000)
     adj = df[df.method == "stock_difference_area_adjusted"].set_index(["zone_name", "ecosystem", "quantity"])
     assert adj.loc[("E", "cropland", "area"), "value"] == pytest.approx(3 * PX_HA)
     assert adj.loc[("E", "cropland", "area"), "sd"] == pytest.approx(1 * PX_HA, rel=0.06)

@@ -17,7 +17,7 @@ their own distribution (the table's ``sd`` and ``distribution``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class DensityModel:
     factors: dict[int, list[tuple[str, object]]]  # derived θ index -> [("row", j) | ("reg", id)]
     order: list[int]  # derived θ indices, each after the rows it uses
     registry: object  # the run's registry (sinks.parameters.load_registry)
+    _drawn: dict = field(default_factory=dict, compare=False, repr=False)  # seed -> θ draws so far
 
     def evaluate(self, own_values: np.ndarray, reg_values: dict) -> np.ndarray:
         """θ (..., n_params) from the own rows' values (..., n_own) and the registry's
@@ -66,16 +67,22 @@ class DensityModel:
     def draws(self, n_draws: int, seed: int) -> np.ndarray:
         """Monte Carlo draws of θ, (n_draws, n_params): own rows from ``seed``, registry
         parameters as :func:`sinks.parameters.registry_draws` draws them from
-        ``seed + REGISTRY_SEED_OFFSET`` (the gain-loss rates' draws)."""
-        own = (parameter_draws(self.own_specs, n_draws, seed) if self.own_specs
-               else np.zeros((n_draws, 0)))
-        reg = {}
-        if self.registry_ids:
-            drawn = next(registry_draws(self.registry, n_draws, seed + REGISTRY_SEED_OFFSET,
-                                        batch=n_draws)).values
-            reg = {ref: np.broadcast_to(np.asarray(drawn[ref], dtype="float64"), (n_draws,))
-                   for ref in self.registry_ids}
-        return self.evaluate(own, reg)
+        ``seed + REGISTRY_SEED_OFFSET`` (the gain-loss rates' draws). Draws are block-seeded,
+        so more draws extend the earlier ones: only the new draws are made, once per seed."""
+        have = self._drawn.get(seed, np.zeros((0, len(self.keys))))
+        if len(have) < n_draws:
+            start = len(have)
+            own = (parameter_draws(self.own_specs, n_draws, seed, start) if self.own_specs
+                   else np.zeros((n_draws - start, 0)))
+            reg = {}
+            if self.registry_ids:
+                drawn = next(registry_draws(self.registry, n_draws, seed + REGISTRY_SEED_OFFSET,
+                                            batch=n_draws, start=start)).values
+                reg = {ref: np.broadcast_to(np.asarray(drawn[ref], dtype="float64"), (n_draws - start,))
+                       for ref in self.registry_ids}
+            have = self._drawn[seed] = np.concatenate([have, self.evaluate(own, reg)])
+            have.flags.writeable = False  # shared by every caller of this seed
+        return have[:n_draws]
 
     def loadings(self) -> tuple[np.ndarray, list[str]]:
         """First-order loadings (n_params, n_sources) of θ on its independent sources of error

@@ -16,15 +16,13 @@ from sinks.errors import InputDataError
 from sinks.io.tables import write_csv
 from sinks.io.vectors import read_points
 from sinks.methods.gain_loss.rates import gain_loss_rate_draws, stratified_rates
-from sinks.methods.stock_difference.rows import luc_pair_rates, pool_weights
+from sinks.methods.stock_difference.rows import LUC_METHOD, luc_pair_rates, pool_weights
 from sinks.propagation import monte_carlo, stratified_bootstrap_means
 from sinks.uncertainty import Z95, interval95
 from sinks.zone_rows import Accounts, row
 from sinks.zones import zonal_totals
 
 log = logging.getLogger(__name__)
-# the method of each re-estimated period rate -> its rows' method label (+ "_area_adjusted")
-PERIOD_METHODS = {"stock_difference": "land_use_change", "gain_loss": "gain_loss"}
 
 
 def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
@@ -143,13 +141,13 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
     valid = np.outer(onehot.any(axis=1), onehot.any(axis=1)).ravel()
     member = np.concatenate([onehot, onehot.sum(axis=1, keepdims=True)], axis=1)
     member = np.tile(member, (k, 1))  # pair (a, b) -> reporting class of b, and "all"
-    rates = {"stock_difference": luc_pair_rates(run, cc, years).ravel() * valid}
+    rates = {LUC_METHOD: luc_pair_rates(run, cc, years).ravel() * valid}
     draws = {}
     mc = monte_carlo(cfg)
     if params is not None:
         w_pair = luc_pair_rates(run, cc, years, pool_weights(params)).reshape(k * k, -1) * valid[:, None]
         if mc:
-            draws["stock_difference"] = params.draws(unc["n_draws"], unc["seed"]) @ w_pair.T
+            draws[LUC_METHOD] = params.draws(unc["n_draws"], unc["seed"]) @ w_pair.T
     strata = cfg["gain_loss"]["strata"]
     if "gain_loss" not in cfg["carbon"]["method"]:
         pass
@@ -164,7 +162,7 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
     means = {method: stratified_bootstrap_means(
                  stratum, lambda j, d=d: d[j][truth, None] * member[truth], unc["n_draws"], unc["seed"] + 3)
              for method, d in draws.items()}  # the parameter draws with a bootstrap of the sample
-    coefs = {"stock_difference": w_pair[truth, None, :] * member[truth][:, :, None]} if params is not None else {}
+    coefs = {LUC_METHOD: w_pair[truth, None, :] * member[truth][:, :, None]} if params is not None else {}
     rows = []
     for lv, t in per_level.items():
         a = t.reshape(t.shape[0], k * k)
@@ -177,14 +175,14 @@ def period_rows(acc: Accounts) -> pd.DataFrame:
             if method in draws:
                 sd, lo, hi = _spread(a, stratum, means[method])
                 how = (f"IPCC Approach 2 (Monte Carlo, {unc['n_draws']} draws of the "
-                       f"{'densities' if method == 'stock_difference' else 'registry parameters'} "
+                       f"{'densities' if method == LUC_METHOD else 'registry parameters'} "
                        "with a stratified bootstrap of the reference sample)")
             for _, z in tables[lv].iterrows():
                 zi = int(z["index"])
                 for c in [c for c in range(1, len(names)) if adj_area[zi, c] > 0] + [len(names)]:
                     v = float(value[zi, c])
                     rows.append(row(lv, z, "all" if c == len(names) else names[c], "net_sink", y0, y1, v,
-                                    f"{PERIOD_METHODS[method]}_area_adjusted", "observed", sd=sd[zi, c], ci_low=lo[zi, c],
+                                    f"{method}_area_adjusted", "observed", sd=sd[zi, c], ci_low=lo[zi, c],
                                     ci_high=hi[zi, c],
                                     uncertainty_pct=100 * (hi[zi, c] - lo[zi, c]) / 2 / abs(v) if v else np.nan,
                                     uncertainty_approach=f"{how}; activity data from the change-map "

@@ -12,7 +12,7 @@ import numpy as np
 
 from sinks import config as cfgmod
 from sinks.classes import CompactClasses
-from sinks.constants import C_TO_CO2, POOLS
+from sinks.constants import BIOMASS_POOLS, C_TO_CO2, POOLS
 from sinks.errors import InputDataError
 from sinks.models.gain_loss import (biomass_gain, history_code, perennial_gain, soc_ramp_rate,
                                     soc_stock, transition_rates)
@@ -157,7 +157,7 @@ def class_biomass(run: Run, cc: CompactClasses, reg) -> np.ndarray:
     conversion loss varies with the density it is made of; (K,) or (n, K) for a batch. In a
     perturbed registry that is not a draw (Approach 1 sensitivities) the densities derived
     from registry parameters follow them, the table's own rows are held."""
-    table = sum(cc.density[p] for p in ("agb", "bgb", "dead"))
+    table = sum(cc.density[p] for p in BIOMASS_POOLS)
     params = run.density_parameters(cc) if isinstance(reg, RegistryDraw) else None
     if params is None:
         return table
@@ -168,7 +168,7 @@ def class_biomass(run: Run, cc: CompactClasses, reg) -> np.ndarray:
     else:
         own, _ = params.model.centre()
         theta = params.model.evaluate(own, reg.values)
-    pools = [POOLS.index(p) for p in ("agb", "bgb", "dead")]
+    pools = [POOLS.index(p) for p in BIOMASS_POOLS]
     return theta @ params.weights[:, pools, :].sum(axis=1).T
 
 

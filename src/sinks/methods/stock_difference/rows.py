@@ -50,26 +50,20 @@ def sink_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
     """Land-use-change component rows of every period (Mg CO2 yr-1, + = removal; pixels
     reported under their class at the period's end): ``net_sink`` and its parts
     ``net_sink_remaining`` and ``net_sink_harvest`` (0: look-up densities neither grow nor are
-    harvested), ``net_sink_conversion`` (biomass and dead organic matter) and ``net_sink_soil`` (booked over
-    D years, :func:`sinks.models.stock_difference.land_use_change_rates`), with their density
-    coefficients. Method label ``land_use_change``: conversions only, never the sink."""
+    harvested), ``net_sink_conversion`` (biomass and dead organic matter) and ``net_sink_soil``
+    (booked over D years, :func:`sinks.models.stock_difference.land_use_change_rates`), with
+    their density coefficients. Method label ``land_use_change``: conversions only, never the sink."""
     onehot, cc = acc.onehot, acc.cc
     valid = np.outer(onehot.any(axis=1), onehot.any(axis=1))
     rows, coefs = [], []
     for (e0, e1), per_level in zip(acc.periods, acc.transitions):
         years = e1.year - e0.year
-        conv, soil = luc_parts(acc.run, cc, years)
-        none = np.zeros_like(soil)  # look-up densities neither grow nor are harvested
-        parts = {"net_sink": conv + soil, "net_sink_remaining": none, "net_sink_harvest": none,
-                 "net_sink_conversion": conv, "net_sink_soil": soil}
+        parts = _parts(*luc_parts(acc.run, cc, years))
         res = {lv: {q: (t * change * valid).sum(axis=1) @ onehot for q, change in parts.items()}
                for lv, t in per_level.items()}
         coef = {}
         if acc.params is not None:
-            conv, soil = luc_parts(acc.run, cc, years, pool_weights(acc.params))
-            none = np.zeros_like(soil)
-            pair_w = {"net_sink": conv + soil, "net_sink_remaining": none, "net_sink_harvest": none,
-                      "net_sink_conversion": conv, "net_sink_soil": soil}
+            pair_w = _parts(*luc_parts(acc.run, cc, years, pool_weights(acc.params)))
             coef = {lv: {q: np.einsum("zab,bc,abj->zcj", t * valid, onehot, pw) for q, pw in pair_w.items()}
                     for lv, t in per_level.items()}
         keep = {lv: ((t * valid).sum(axis=1) @ onehot) > 0 for lv, t in per_level.items()}
@@ -77,6 +71,14 @@ def sink_rows(acc: Accounts) -> tuple[pd.DataFrame, list]:
                           acc.run.period_basis(e0.year, e1.year), keep)
         rows, coefs = rows + r, coefs + c
     return frame(rows), coefs
+
+
+def _parts(conversion: np.ndarray, soil: np.ndarray) -> dict[str, np.ndarray]:
+    """The net change and its parts per class pair, from the conversion and soil parts
+    (the look-up has no growth of land remaining in its class and no harvest: 0)."""
+    none = np.zeros_like(soil)
+    return {"net_sink": conversion + soil, "net_sink_remaining": none, "net_sink_harvest": none,
+            "net_sink_conversion": conversion, "net_sink_soil": soil}
 
 
 def pool_weights(params: ClassParameters) -> dict[str, np.ndarray]:

@@ -215,12 +215,31 @@ def _semantic_checks(cfg: dict, path: Path) -> None:
                           f"uncertainty.n_draws = {unc['n_draws']} (the draws grow from n_draws "
                           "up to max_draws)")
     _biomass_checks(cfg, path, years)
+    _forest_checks(cfg, path, years, levels)
     if cfg["landcover"]["legend"] is None and cfg["carbon"]["densities"] == BUILTIN_DENSITIES:
         raise ConfigError(f"{path}: landcover.legend is missing; give igbp, clcd, worldcover or "
                           "a legend CSV (it may be left out only with an InVEST density table)")
 
 
 INDEX_PREFIX = "index:"
+
+
+def _forest_checks(cfg: dict, path: Path, years: list[int], levels: list[str]) -> None:
+    """The strata's year is an epoch, the shares' level a zone level, a source is given and
+    gain-loss runs (the strata set its forest growth and harvest)."""
+    fc = cfg["forest"]
+    if not fc["enabled"]:
+        return
+    if fc["year"] is not None and fc["year"] not in years:
+        raise ConfigError(f"{path}: forest.year = {fc['year']}: must be an epoch year, one of {years}")
+    if not (fc["shares"] or fc["raster"] or fc["subcompartments"]):
+        raise ConfigError(f"{path}: forest.enabled needs a strata source: forest.subcompartments, "
+                          "forest.raster or forest.shares (e.g. jiangxi_default)")
+    if fc["shares"] and fc["shares_level"] not in levels:
+        raise ConfigError(f"{path}: forest.shares_level = {fc['shares_level']!r}: not a zone level; "
+                          f"use one of {levels}")
+    if cfg["landcover"]["legend"] is None:
+        raise ConfigError(f"{path}: forest.enabled needs landcover.legend (which codes are forest)")
 
 
 def _biomass_checks(cfg: dict, path: Path, years: list[int]) -> None:
@@ -270,6 +289,8 @@ def _resolve_paths(cfg: dict) -> None:
     for year, spec in lc["epochs"].items():
         if isinstance(spec, str):
             lc["epochs"][year] = _abs(spec)
+    for rule in lc["reclassify"]:
+        rule["raster"] = _abs(rule["raster"])
     if lc["legend"] and lc["legend"].lower().endswith(".csv"):
         lc["legend"] = _abs(lc["legend"])
     if cfg["carbon"]["densities"] != BUILTIN_DENSITIES:
@@ -280,6 +301,13 @@ def _resolve_paths(cfg: dict) -> None:
     for spec in cfg["gain_loss"]["strata"].values():
         if spec:
             spec["raster"] = _abs(spec["raster"])
+    fc = cfg["forest"]
+    if fc["shares"] and fc["shares"] != "jiangxi_default":
+        fc["shares"] = _abs(fc["shares"])
+    if fc["raster"]:
+        fc["raster"]["raster"] = _abs(fc["raster"]["raster"])
+    if fc["subcompartments"]:
+        fc["subcompartments"]["path"] = _abs(fc["subcompartments"]["path"])
     wet = cfg["wetland"]
     wet["water_masks"] = [_abs(p) for p in wet["water_masks"]]
     if wet["inundation"]:

@@ -24,6 +24,7 @@ UNITS = pint.UnitRegistry()
 KIND_UNITS = {  # a unit of the right dimension for each kind of parameter
     "fraction": "t/t", "ratio": "t/t", "factor": "t/t", "growth": "t/ha/yr",
     "emission": "kg/ha/yr", "stock": "t/ha", "period": "yr", "rate": "1/yr",
+    "bef_slope": "t/m**3", "volume": "m**3/ha", "volume_rate": "m**3/yr", "area_rate": "ha/yr",
 }
 # How an IPCC "± x" becomes a standard deviation (shared/reference/parameters.md §0).
 SD_RULES = {

@@ -59,6 +59,8 @@ RULES: dict[str, Rule] = {
         "Train the plot-calibrated biomass model (spatial CV, conformal interval)."),
     "predict_biomass": Rule(("year",), _M + "biomass_map.maps:predict_biomass",
         "Write agb_<year>.tif and its interval maps."),
+    "map_forest_strata": Rule((), _M + "forest.maps:map_forest_strata",
+        "Write forest_strata.tif, forest_volume.tif and forest_biomass_carbon.tif (inventory year)."),
     "compute_stock": Rule(("year",), _M + "stock_difference.maps:compute_stock",
         "Write carbon_stock_<year>.tif and the per-pool maps."),
     "compute_sink": Rule(("y0", "y1"), _M + "stock_difference.maps:compute_sink",
@@ -83,6 +85,12 @@ RULES: dict[str, Rule] = {
 def densities_file(cfg: dict) -> str:
     """The density table a run reads (the built-in one resolved to its path)."""
     return resolve_densities(cfg)
+
+
+def forest_shares_file(cfg: dict) -> Path:
+    """The strata-share table a run reads (the built-in one resolved to its path)."""
+    from sinks.forest.tables import shares_path
+    return shares_path(cfg["forest"]["shares"])
 
 
 def methods(cfg: dict) -> list[str]:
@@ -143,6 +151,7 @@ PREDICATES = {  # created_if name -> whether the config asks for that output
     "wetland_ch4": lambda cfg: ("gain_loss" in methods(cfg) and cfg["wetland"]["enabled"]
                                 and cfg["wetland"]["ch4"]),
     "biomass": lambda cfg: cfg["biomass"]["enabled"],
+    "forest": lambda cfg: cfg["forest"]["enabled"],
     "imagery": lambda cfg: bool(cfg["imagery"]["scenes"] and cfg["imagery"]["indices"]),
     "potential": lambda cfg: cfg["potential"]["enabled"],
     "uncertainty": uncertainty_tables,

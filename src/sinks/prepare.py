@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+import dask
 import numpy as np
 import pandas as pd
 
@@ -77,6 +78,7 @@ def align_landcover(run: Run, year: int) -> Path:
         nodata = next(v for v in (0, int(info.max)) if v not in hist)
         src = src.rio.write_nodata(nodata)
     aligned = align(src, grid, categorical=True, name=str(ep.path), chunks=chunks)
+    aligned, rules = reclassify(run, aligned, year)
     mask = run.clip_mask(grid)
     if mask is not None:
         aligned = aligned.where(mask, nodata).astype(src.dtype)
@@ -86,10 +88,31 @@ def align_landcover(run: Run, year: int) -> Path:
     m = MapToWrite(aligned, out, str(src.dtype), int(nodata), f"Land-cover codes {year} on the run grid",
                    "class", run.tags(model="alignment", inputs=[ep.path], basis="observed",
                                      kind="landcover", source_grid=describe(src.odc.geobox),
+                                     reclassified="; ".join(rules) or "none",
                                      citation=LEGEND_CITATION.format(legend=cfg["landcover"]["legend"])),
                    "nearest")
     write_cogs([m])
     return out
+
+
+def reclassify(run: Run, codes, year: int):
+    """Apply ``landcover.reclassify`` to an aligned epoch: pixels of a rule's ``from_codes``
+    whose raster value (aligned by average) is >= ``min`` take ``to_code``. Returns the codes
+    and one line per rule (written into the tags); each rule's changed pixels are logged."""
+    lines = []
+    for rule in run.cfg["landcover"]["reclassify"]:
+        src = open_raster(rule["raster"], chunks=run.chunks)
+        src = src.astype("float32").where(src != src.odc.nodata) if src.odc.nodata is not None else src.astype("float32")
+        value = align(src.rio.write_nodata(np.nan), codes.odc.geobox, categorical=False,
+                      name=f"landcover.reclassify {rule['name']} ({rule['raster']})", chunks=run.chunks)
+        hit = codes.isin(rule["from_codes"]) & (value >= rule["min"])
+        n_hit, n_from = (int(x) for x in dask.compute(hit.sum(), codes.isin(rule["from_codes"]).sum()))
+        log.info("landcover %d: rule %s: %d of %d px of codes %s -> %d (%s >= %g)", year, rule["name"],
+                 n_hit, n_from, rule["from_codes"], rule["to_code"], rule["raster"], rule["min"])
+        codes = codes.where(~hit, rule["to_code"]).astype(codes.dtype)
+        lines.append(f"{rule['name']}: codes {rule['from_codes']} -> {rule['to_code']} where "
+                     f"{Path(rule['raster']).name} >= {rule['min']:g} ({n_hit} of {n_from} px; {rule['note']})")
+    return codes, lines
 
 
 def make_scenario(run: Run, year: int) -> Path:

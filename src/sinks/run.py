@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
@@ -67,7 +68,11 @@ class Run:
     # --- tables, loaded once ------------------------------------------------------------
     @functools.cached_property
     def _tables(self):
-        return load_tables(self.cfg)
+        legend, dens = load_tables(self.cfg)
+        if self.cfg["forest"]["enabled"] and self.cfg["forest"]["shares"] and dens.kind == "sinks":
+            from sinks.forest.density import forest_densities  # the strata's forest density
+            dens = forest_densities(dens, self.registry)
+        return legend, dens
 
     @property
     def legend(self) -> dict[int, str] | None:
@@ -90,8 +95,14 @@ class Run:
 
     @functools.cached_property
     def registry(self):
-        """The cited parameter registry with the config's overrides (sinks.parameters)."""
-        return parameters.load_registry(self.cfg["parameters"])
+        """The cited parameter registry with the config's overrides (sinks.parameters), and with
+        forest strata their mean forest density (sinks.forest.density)."""
+        reg = parameters.load_registry(self.cfg["parameters"])
+        fc = self.cfg["forest"]
+        if fc["enabled"] and fc["shares"]:
+            from sinks.forest.density import forest_registry_rows
+            reg = pd.concat([reg, forest_registry_rows(reg, self.cfg, self.cfg["uncertainty"]["seed"])])
+        return reg
 
     @functools.cached_property
     def grid(self) -> GeoBox:

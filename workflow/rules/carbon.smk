@@ -1,3 +1,27 @@
+rule map_forest_strata:
+    """Forest strata of the inventory year (sub-compartments, strata raster or inventory shares
+    per zone), stand volume and biomass carbon from volume (Fang BEF)."""
+    input:
+        landcover=lambda w: landcover_file(FOREST_YEAR),
+        zones=[str(P.zones(CFG["forest"]["shares_level"]))] if CFG["forest"]["shares"] else [],
+        sources=FOREST_SOURCES,
+        legend=LEGEND_FILE,
+    output:
+        OUT("map_forest_strata", "Forest"),
+    params:
+        forest=digest("forest", "parameters", CFG["landcover"]["legend"]),
+    conda:
+        CONDA_ENV
+    log:
+        f"{RUN}/logs/map_forest_strata.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        stage_shell("map_forest_strata")
+
+
 rule compute_stock:
     """Carbon stock per pool and in total for one epoch (Mg C ha-1), one pass over the data."""
     input:
@@ -8,7 +32,7 @@ rule compute_stock:
     output:
         OUT("compute_stock", "Carbon stock"),
     params:
-        carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "outputs")
+        carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "outputs", "forest", "parameters")
         + biomass_digest(w.year),
     conda:
         CONDA_ENV
@@ -33,7 +57,7 @@ rule compute_sink:
     output:
         OUT("compute_sink", "Carbon sink"),
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"]),
+        carbon=digest("carbon", CFG["landcover"]["legend"], "forest", "parameters"),
     conda:
         CONDA_ENV
     log:
@@ -58,7 +82,7 @@ rule map_stock_uncertainty:
     output:
         OUT("map_stock_uncertainty", "Uncertainty"),
     params:
-        carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "uncertainty")
+        carbon=lambda w: digest("carbon", CFG["landcover"]["legend"], "uncertainty", "forest", "parameters")
         + biomass_digest(w.year),
     conda:
         CONDA_ENV
@@ -83,7 +107,7 @@ rule map_sink_uncertainty:
     output:
         OUT("map_sink_uncertainty", "Uncertainty"),
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"], "uncertainty"),
+        carbon=digest("carbon", CFG["landcover"]["legend"], "uncertainty", "forest", "parameters"),
     conda:
         CONDA_ENV
     log:
@@ -149,13 +173,13 @@ rule compute_gain_loss:
         landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
         history=P.interim / "conversion_history_{y0}.tif",
         inundation=INUNDATION,
-        strata=STRATA_FILES,
+        strata=STRATA_FILES + FOREST_STRATA,
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:
         OUT("compute_gain_loss", "Gain-loss"),
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland"),
+        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland", "forest"),
     conda:
         CONDA_ENV
     log:
@@ -176,13 +200,13 @@ rule map_gain_loss_uncertainty:
         landcover=lambda w: [landcover_file(w.y0), landcover_file(w.y1)],
         history=P.interim / "conversion_history_{y0}.tif",
         inundation=INUNDATION,
-        strata=STRATA_FILES,
+        strata=STRATA_FILES + FOREST_STRATA,
         densities=DENSITIES_FILE,
         legend=LEGEND_FILE,
     output:
         OUT("map_gain_loss_uncertainty", "Uncertainty"),
     params:
-        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland",
+        carbon=digest("carbon", CFG["landcover"]["legend"], "gain_loss", "parameters", "wetland", "forest",
                       "uncertainty"),
     conda:
         CONDA_ENV
@@ -203,10 +227,11 @@ rule map_potential:
     input:
         landcover=landcover_file(list(EPOCHS)[-1]),
         legend=LEGEND_FILE,
+        strata=FOREST_STRATA,
     output:
         OUT("map_potential", "Sink potential"),
     params:
-        potential=digest("potential", "parameters", "gain_loss", CFG["landcover"]["legend"]),
+        potential=digest("potential", "parameters", "gain_loss", "forest", CFG["landcover"]["legend"]),
     conda:
         CONDA_ENV
     log:

@@ -58,6 +58,13 @@ def clip_zone_file():
 GAIN_LOSS = plan.PREDICATES["gain_loss"](CFG)
 WETLAND = plan.PREDICATES["wetland"](CFG)
 STRATA_FILES = [spec["raster"] for spec in CFG["gain_loss"]["strata"].values() if spec]
+FOREST = plan.PREDICATES["forest"](CFG)
+# the forest strata map (inventory year) that gain-loss, the potential and the summary read
+FOREST_YEAR = CFG["forest"]["year"] or next(iter(EPOCHS))
+FOREST_SOURCES = ([CFG["forest"]["subcompartments"]["path"]] if FOREST and CFG["forest"]["subcompartments"] else []) + (
+    [CFG["forest"]["raster"]["raster"]] if FOREST and CFG["forest"]["raster"] else []) + (
+    [str(plan.forest_shares_file(CFG))] if FOREST and CFG["forest"]["shares"] else [])
+FOREST_STRATA = [str(P.output("forest_strata")), str(P.output("forest_volume"))] if FOREST else []
 
 
 def OUT(rule, category=None):

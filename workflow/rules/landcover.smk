@@ -4,11 +4,13 @@ rule align_landcover:
         raster=lambda w: str(EPOCHS[int(w.year)].path),
         legend=LEGEND_FILE,
         clip=clip_zone_file(),
+        reclassify=[r["raster"] for r in CFG["landcover"]["reclassify"]],
     output:
         P.interim / "landcover_{year}.tif",
     params:
         grid=GRID_DIGEST,
         legend=digest(CFG["landcover"]["legend"]),
+        reclassify=digest(CFG["landcover"]["reclassify"]),
     conda:
         CONDA_ENV
     log:

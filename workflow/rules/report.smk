@@ -9,7 +9,7 @@ rule summarize:
         sinks=[P.output(plan.summary_sink_kind(CFG), y0=y0, y1=y1) for y0, y1 in PERIODS],
         history=[P.conversion_history(y) for y in EPOCHS] if GAIN_LOSS else [],
         inundation=INUNDATION,
-        strata=STRATA_FILES if GAIN_LOSS else [],
+        strata=(STRATA_FILES if GAIN_LOSS else []) + FOREST_STRATA,
         biomass=[P.output("agb", year=y) for y in CFG["biomass"]["years"]] if CFG["biomass"]["enabled"] else [],
         biomass_refits=[P.output("biomass_plots", year=CFG["biomass"]["year"])]
         + [f for y in CFG["biomass"]["years"] for f in feature_files(y)] if CFG["biomass"]["enabled"] else [],
@@ -20,7 +20,7 @@ rule summarize:
         OUT("summarize", "Tables and figures"),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "zones"),
-        uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass", "potential", "wetland"),
+        uncertainty=digest("uncertainty", "gain_loss", "parameters", "biomass", "potential", "wetland", "forest"),
     conda:
         CONDA_ENV
     log:

@@ -37,6 +37,8 @@ POTENTIAL_CITATION = ("Chapman-Richards growth curve (Richards 1959, J. Exp. Bot
 INUNDATION_CITATION = ("fraction of observations flooded (water masks) or the given frequency "
                        "raster; open water of natural lakes by the wetland rule (IPCC 2013 "
                        "Wetlands Supplement Ch.1, flooded land)")
+FOREST_CITATION = ("forest strata (type, origin, age class by the national inventory rules); biomass "
+                   "B = aV + b (Fang et al. 2001, Science 292:2320) x CF (IPCC 2006 Vol.4 Table 4.3)")
 UNCERTAINTY_CITATION = ("IPCC 2006 Vol.1 Ch.3 §3.2.3: Approach 1 (Eq. 3.1-3.2) or Approach 2 "
                         "(Monte Carlo) of the run's parameters")
 
@@ -148,6 +150,20 @@ OUTPUTS: dict[str, OutputSpec] = {
         "Spectral index {name} {year} from the composited reflectance scenes (Awesome Spectral Indices)",
         "extract_features", "imagery", "index", "biomass_map", INDEX_CITATION, "1", "unitless index",
         "do not sum", (-100.0, 100.0), "sequential", folder="interim"),
+    "forest_strata": OutputSpec(
+        "forest_strata.tif", "Forest stratum {year} (type/origin/age class; codes in forest_strata_codes.csv)",
+        "map_forest_strata", "forest", "once", "forest_inventory", FOREST_CITATION, "class", "uint16",
+        CLASS_NODATA, "not applicable", "nearest",
+        "count pixels x pixel area per stratum (see forest_strata_summary.csv)", (1, 65535), "classes",
+        about="inventory year; from sub-compartments, a strata raster or inventory shares per zone"),
+    "forest_volume": _float_map(
+        "forest_volume.tif", "Stand volume {year} (sub-compartment volume, else the stratum's yield-curve volume)",
+        "map_forest_strata", "forest", "once", "forest_inventory", FOREST_CITATION, "m3 ha-1",
+        "volume, >= 0", "sum of value x pixel area in ha = m3", (0.0, 3000.0), "sequential"),
+    "forest_biomass_carbon": _float_map(
+        "forest_biomass_carbon.tif", "Forest biomass carbon {year} (AGB + BGB from stand volume, Fang BEF)",
+        "map_forest_strata", "forest", "once", "forest_inventory", FOREST_CITATION, "Mg C ha-1",
+        STOCK_SIGN, SUM_C, (0.0, 2000.0), "sequential"),
     "sink_potential": _float_map(
         "sink_potential_{scenario}_{year}.tif",
         "Sink potential in {year}, scenario {scenario} (growth curve)", "map_potential",
@@ -192,6 +208,14 @@ OUTPUTS.update({
         "biomass_plots_{year}.gpkg", "the plots the biomass model was trained on, with their "
         "features and out-of-fold predictions (the zone rows refit the model on them)",
         "train_biomass", "biomass", "biomass_train_year", "biomass_map"),
+    "forest_strata_codes": _product(
+        "forest_strata_codes.csv", "code, stratum id, Chinese name and the per-hectare volume, "
+        "increment, biomass, AGB/BGB carbon and gain of every forest stratum",
+        "map_forest_strata", "forest", "once", "forest_inventory"),
+    "forest_strata_summary": _product(
+        "forest_strata_summary.csv", "per zone and forest stratum (type, origin, age class): area, "
+        "volume, biomass carbon, growth and removals of the inventory year",
+        "summarize", "forest", "once", "summary"),
     "zonal_summary": _product(
         "zonal_summary.csv", "tidy zone table: every quantity of every method, with uncertainty",
         "summarize", "always", "once", "summary"),

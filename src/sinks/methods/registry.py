@@ -16,6 +16,8 @@ from sinks.methods.area_adjusted import checks as area_adjusted_checks
 from sinks.methods.area_adjusted import rows as area_adjusted_rows
 from sinks.methods.biomass_map import checks as biomass_map_checks
 from sinks.methods.biomass_map import rows as biomass_map_rows
+from sinks.methods.forest import checks as forest_checks
+from sinks.methods.forest import rows as forest_rows
 from sinks.methods.gain_loss import checks as gain_loss_checks
 from sinks.methods.gain_loss import rows as gain_loss_rows
 from sinks.methods.potential import checks as potential_checks
@@ -47,6 +49,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     # the carbon stock of every epoch: the base every method's stocks and figures start from
     Method("stock", PREDICATES["always"], stock_difference_rows.stock_rows),
     Method("stock_difference", PREDICATES["stock_difference"], stock_difference_rows.sink_rows),
+    # forest area and biomass from the inventory strata (Tier 2), and the strata table
+    Method("forest_inventory", PREDICATES["forest"], forest_rows.rows, forest_checks.checks),
     Method("gain_loss", PREDICATES["gain_loss"], gain_loss_rows.rows, gain_loss_checks.checks),
     Method("area_adjusted", lambda cfg: bool(cfg["uncertainty"]["accuracy_assessment"]),
            area_adjusted_rows.rows, area_adjusted_checks.checks),

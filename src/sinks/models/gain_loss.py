@@ -64,7 +64,8 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
     gain : float
         Forest biomass gain, t C ha-1 yr-1 (:func:`biomass_gain`).
     wood_removals : float
-        Wood and fuelwood removals on land remaining forest, t C ha-1 yr-1 (Eq. 2.11-2.13).
+        Wood and fuelwood removals (and disturbance losses) on land remaining forest,
+        t C ha-1 yr-1 (Eq. 2.11-2.14).
     years : float
         Length of the period, yr.
     new_crop_gain : (K,) float, optional
@@ -78,14 +79,14 @@ def transition_rates(is_forest: np.ndarray, biomass: np.ndarray, soc: np.ndarray
     parts of ``net``: ``net_remaining`` (growth and harvest of land remaining in its class),
     ``net_conversion`` (biomass of land converted: loss, new growth) and ``net_soil``.
 
-    Monte Carlo draws may be evaluated at once: ``gain`` and ``d`` of shape (n,), ``biomass``,
+    Monte Carlo draws may be evaluated at once: ``gain``, ``wood_removals`` and ``d`` of shape (n,), ``biomass``,
     ``soc`` and ``new_crop_gain`` of shape (n, K) give (n, K, K) arrays (draw n in row n).
     """
     k = is_forest.size
     changed = ~np.eye(k, dtype=bool)
     to_forest = np.broadcast_to(is_forest[None, :], (k, k))
     growth = np.where(to_forest, np.asarray(gain)[..., None, None], 0.0)            # Eq. 2.9
-    harvest = np.where(to_forest & ~changed, -wood_removals, 0.0)                    # Eq. 2.11
+    harvest = np.where(to_forest & ~changed, -np.asarray(wood_removals)[..., None, None], 0.0)  # Eq. 2.11
     crop = np.zeros(k) if new_crop_gain is None else np.asarray(new_crop_gain, dtype="float64")
     after = np.where(is_forest | (crop > 0), 0.0, biomass)  # a new stand starts from 0, then grows
     conversion = np.where(changed, (after[..., None, :] - biomass[..., :, None]) / years, 0.0)  # Eq. 2.16

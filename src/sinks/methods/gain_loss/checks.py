@@ -29,8 +29,15 @@ def _gain_loss(run: Run) -> list[str]:
                              "of each code decides forest growth and soil factors)")
     gl = cfg["gain_loss"]
     levels = strata_levels(cfg)
+    forest_ids = []
+    if cfg["forest"]["enabled"]:
+        from sinks.forest.rates import forest_parameter_ids
+        from sinks.forest.tables import all_strata
+        forest_ids = forest_parameter_ids(all_strata()) + ["harvest_timber_volume", "harvest_fuelwood_volume",
+                                                           "disturbance_area", "disturbance_fd"]
+    growth_levels = [f for f in levels["forest_growth"][1:] if f in GROWTH_STRATA]
     for pid in (*GROWTH_STRATA[gl["forest_growth"]], "carbon_fraction", "soc_period_d",
-                *(i for f in levels["forest_growth"][1:] for i in GROWTH_STRATA[f])):
+                *(i for f in growth_levels for i in GROWTH_STRATA[f]), *forest_ids):
         value(reg, pid)
     classes = set(legend.values())
     for combo in itertools.product(*levels.values()):  # every stratum's SOC_ref and F factors
@@ -38,7 +45,10 @@ def _gain_loss(run: Run) -> list[str]:
     if PERENNIAL in classes:
         value(reg, "perennial_agb_rate"), value(reg, "perennial_cycle")
     lines = []
-    if strata_map(run, run.grid) is not None:
+    if cfg["forest"]["enabled"]:
+        lines.append(f"gain_loss forest growth and removals by forest stratum ({len(levels['forest_growth']) - 1} "
+                     f"strata; unstratified forest: {gl['forest_growth']})")
+    if any(gl["strata"].values()):
         lines.append("gain_loss strata: " + "; ".join(
             f"{kind} {names[1:]} ({gl['strata'][kind]['raster']})"
             for kind, names in levels.items() if gl["strata"][kind]))

@@ -45,13 +45,17 @@ def strata_map(run: Run, grid: GeoBox) -> xr.DataArray | None:
     = the region default), or None without strata rasters. An unmapped code is an error."""
     cfg, chunks = run.cfg, run.chunks
     st = cfg["gain_loss"]["strata"]
-    if not any(st.values()):
+    if not any(st.values()) and not cfg["forest"]["enabled"]:
         return None
     levels = strata_levels(cfg)
     sizes = [len(v) for v in levels.values()]
     index = None
     for i, (kind, names) in enumerate(levels.items()):
         spec, step = st[kind], int(np.prod(sizes[i + 1:]))
+        if kind == "forest_growth" and cfg["forest"]["enabled"]:  # level index = stratum code
+            part = run.open_on_grid(run.paths.output("forest_strata"), grid).astype("uint16") * np.uint16(step)
+            index = part if index is None else index + part
+            continue
         if not spec:
             continue
         src = open_raster(spec["raster"], chunks=chunks)

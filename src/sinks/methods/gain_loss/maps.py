@@ -131,7 +131,8 @@ def compute_gain_loss(run: Run, y0: int, y1: int) -> list[Path]:
     maps = []
     for kind, layer in layers.items():
         m = run.map(kind, layer, basis=basis,
-                    model=f"gain_loss (forest growth stratum {cfg['gain_loss']['forest_growth']}, "
+                    model=f"gain_loss (forest growth {'by forest stratum, else ' if cfg['forest']['enabled'] else ''}"
+                          f"{cfg['gain_loss']['forest_growth']}, "
                        f"climate zone {cfg['gain_loss']['climate_zone']}"
                        + "".join(f", {k} raster" for k, v in cfg["gain_loss"]["strata"].items() if v) + ")",
                     inputs=src + [run.densities_path, "sinks parameter registry",

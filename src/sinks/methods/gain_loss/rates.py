@@ -98,8 +98,35 @@ def gain_loss_names(run: Run, cc: CompactClasses) -> list:
     return names + [LAKE] if run.cfg["wetland"]["enabled"] else names
 
 
+def forest_growth(run: Run, reg, level: str | None, forest: dict | None = None):
+    """Biomass gain and removals of forest land, t C ha-1 yr-1, in a forest stratum: a forest
+    inventory stratum (``type/origin/age_class``, sinks.forest.rates; ``forest`` the gains and
+    removals of every stratum, :func:`forest_strata_rates`), else an IPCC growth stratum
+    (GROWTH_STRATA; None = ``gain_loss.forest_growth``) with ``gain_loss.wood_removals``."""
+    if level in GROWTH_STRATA or level is None:
+        gw_id, r_id = GROWTH_STRATA[level or run.cfg["gain_loss"]["forest_growth"]]
+        gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
+        return gain, run.cfg["gain_loss"]["wood_removals"]
+    forest = forest_strata_rates(run, reg) if forest is None else forest
+    return forest["gain"][level], forest["removals"][level]
+
+
+def forest_strata_rates(run: Run, reg) -> dict[str, dict]:
+    """Gain and removals (t C ha-1 yr-1) of every forest inventory stratum, by stratum id, in
+    the registry ``reg`` (a draw: arrays over its draws); removals spread the harvest and
+    disturbance statistics over the strata areas of the run region (sinks.forest.rates)."""
+    from sinks.forest.rates import removals_per_ha, stratum_values
+    from sinks.forest.tables import all_strata
+    from sinks.methods.forest.maps import stratum_areas
+    strata = all_strata()
+    values = [stratum_values(reg, st) for st in strata]
+    removals = removals_per_ha(reg, strata, stratum_areas(run), values)
+    return {"gain": {st.id: v.gain_c for st, v in zip(strata, values)},
+            "removals": {st.id: r for st, r in zip(strata, removals)}}
+
+
 def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
-                    stratum: dict | None = None) -> dict[str, np.ndarray]:
+                    stratum: dict | None = None, forest: dict | None = None) -> dict[str, np.ndarray]:
     """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) of a period [y0, y1]
     (sinks.models.gain_loss) in one stratum ``{layer: level}`` (STRATUM_CLASSES; None or absent
     = the config's region-wide default), with the registry (``reg``: a registry with other
@@ -112,8 +139,7 @@ def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
     cfg = run.cfg
     names = gain_loss_names(run, cc)
     reg = run.registry if reg is None else reg
-    gw_id, r_id = GROWTH_STRATA[(stratum or {}).get("forest_growth") or cfg["gain_loss"]["forest_growth"]]
-    gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))
+    gain, removals = forest_growth(run, reg, (stratum or {}).get("forest_growth"), forest)
     biomass = class_biomass(run, cc, reg)
     biomass = np.concatenate([biomass, np.zeros(biomass.shape[:-1] + (len(names) - biomass.shape[-1],))],
                              axis=-1)  # lake: none
@@ -128,7 +154,7 @@ def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
                    if perennial.any() else (0.0, 0.0))
     new_crop = np.where(perennial, np.asarray(perennial_gain(rate, cycle, y0, y0, y1))[..., None], 0.0)
     rates = transition_rates(np.array([n == "forest" for n in names]), biomass, soc, applies,
-                             gain, cfg["gain_loss"]["wood_removals"], y1 - y0, d, new_crop)
+                             gain, removals, y1 - y0, d, new_crop)
     k = len(names)
     years = np.array([e.year for e in cfgmod.epochs(cfg)], dtype="float64")
     j, a, b = np.meshgrid(np.arange(years.size), np.arange(k), np.arange(k), indexing="ij")
@@ -178,8 +204,12 @@ def strata_levels(cfg: dict) -> dict[str, list]:
     index is mixed-radix over the layers, the last fastest: forest × n_soil_strata + the index
     of (soil, climate, management)."""
     st = cfg["gain_loss"]["strata"]
-    return {kind: [None] + (sorted(set(st[kind]["codes"].values())) if st[kind] else [])
-            for kind in STRATUM_CLASSES}
+    levels = {kind: [None] + (sorted(set(st[kind]["codes"].values())) if st[kind] else [])
+              for kind in STRATUM_CLASSES}
+    if cfg["forest"]["enabled"]:  # the forest inventory strata, in the strata map's code order
+        from sinks.forest.tables import all_strata
+        levels["forest_growth"] = [None] + [s.id for s in all_strata()]
+    return levels
 
 
 def n_soil_strata(cfg: dict) -> int:
@@ -192,7 +222,8 @@ def stratified_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None) -
     history tables, stratum index as in :func:`strata_levels`."""
     cfg = run.cfg
     levels = strata_levels(cfg)
-    per = [gain_loss_rates(run, cc, y0, y1, reg, dict(zip(levels, combo)))
+    forest = forest_strata_rates(run, run.registry if reg is None else reg) if run.cfg["forest"]["enabled"] else None
+    per = [gain_loss_rates(run, cc, y0, y1, reg, dict(zip(levels, combo)), forest)
            for combo in itertools.product(*levels.values())]
     # the stratum axis right before the table's own axes (after a draw axis, if any)
     return {key: np.stack([p[key] for p in per], axis=-2 if key.startswith("history") else -3)

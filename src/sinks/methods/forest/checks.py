@@ -1,0 +1,37 @@
+"""Checks of the forest inputs before compute: the strata sources read and map, and every
+parameter the strata need is confirmed or given in the config."""
+
+from __future__ import annotations
+
+from sinks.forest.rates import forest_parameter_ids
+from sinks.forest.tables import age_bounds, all_strata, load_shares, shares_path
+from sinks.parameters import value
+from sinks.run import Run
+
+
+def checks(run: Run) -> list[str]:
+    """Lines describing what was checked."""
+    cfg = run.cfg
+    fc = cfg["forest"]
+    if not fc["enabled"]:
+        return []
+    reg = run.registry
+    for pid in forest_parameter_ids(all_strata()) + ["harvest_timber_volume", "harvest_fuelwood_volume",
+                                                    "disturbance_area", "disturbance_fd"]:
+        value(reg, pid)
+    lines = []
+    if fc["subcompartments"]:
+        from sinks.forest.subcompartments import read_subcompartments
+        sc = fc["subcompartments"]
+        gdf = read_subcompartments(sc["path"], sc["fields"], sc["codes"], age_bounds, layer=sc["layer"],
+                                    encoding=sc["encoding"])
+        lines.append(f"forest sub-compartments: {len(gdf)} polygons in {sc['path']}"
+                     + (" (SYNTHETIC)" if sc.get("synthetic") else ""))
+    if fc["raster"]:
+        lines.append(f"forest strata raster: {fc['raster']['raster']} ({len(fc['raster']['codes'])} codes)")
+    if fc["shares"]:
+        table = load_shares(shares_path(fc["shares"]))
+        lines.append(f"forest strata shares: {shares_path(fc['shares']).name}, {table['zone_id'].nunique()} "
+                     f"zone set(s) of level {fc['shares_level']}")
+    lines.append("forest strata parameters confirmed (Fang BEF, yield curves, harvest and disturbance statistics)")
+    return lines

@@ -110,7 +110,7 @@ def build_tiny(tmp_path: Path) -> Path:
 
 # The rules whose outputs the summary reads, and the gain-loss maps its figure shows when there
 # is no stock-difference sink: what the tiny runs compute before summarizing.
-SUMMARY_INPUTS = ("rasterize_zones", "align_landcover", "make_scenario", "map_inundation",
+SUMMARY_INPUTS = ("rasterize_zones", "align_landcover", "make_scenario", "map_inundation", "map_forest_strata",
                   "track_conversions", "compute_sink")
 
 

@@ -24,6 +24,8 @@ UNITS = {"forest_area": "Mha", "forest_land_area": "Mha", "forest_cover": "%",
          "forest_biomass_carbon": "Tg C", "forest_carbon_density": "Mg C ha-1",
          "forest_net_sink": "Tg C yr-1"}
 KEYS = ["method", "basis", "year_start", "year_end"]
+NOT_COMPARED = {"forest_land_area": "not compared: the run has no forest-land class (forest land also holds "
+                "shrubland, sparse and unstocked land, which the land cover's shrub class does not separate)"}
 COLUMNS = ["figure", "quantity", "method", "basis", "run_year_start", "run_year_end",
            "run_value", "reference_value", "reference_low", "reference_high", "unit", "ratio",
            "within_range", "verdict", "reference_year_start", "reference_year_end",
@@ -63,7 +65,6 @@ def run_figures(rows: pd.DataFrame) -> dict[str, pd.Series]:
     biomass = _province(rows, "carbon_stock_agb") + _province(rows, "carbon_stock_bgb")
     figures = {
         "forest_area": area / 1e6,                                     # ha -> Mha
-        "forest_land_area": area / 1e6,                                # one forest class in the run
         "forest_cover": 100.0 * area / _province(rows, "area", ALL),   # % of the province
         "forest_biomass_carbon": biomass / 1e6,                        # Mg C -> Tg C
         "forest_carbon_density": biomass / area,                       # Mg C ha-1
@@ -104,6 +105,11 @@ def compare_with_inventory(rows: pd.DataFrame, reference: pd.DataFrame) -> pd.Da
     figures = run_figures(rows)
     out = []
     for ref in reference.itertuples():
+        if ref.quantity not in figures:  # no run figure of that definition
+            out.append([ref.id, ref.quantity, "", "", np.nan, np.nan, np.nan, ref.value, ref.low, ref.high,
+                        ref.unit, np.nan, None, NOT_COMPARED[ref.quantity], ref.year_start, ref.year_end,
+                        ref.definition, ref.status, ref.source])
+            continue
         for method, candidates in figures[ref.quantity].groupby(level="method"):
             (_, basis, y0, y1), value = _nearest(candidates, ref.year_start, ref.year_end)
             within, verdict = _check(ref, method, value)

@@ -281,11 +281,18 @@ def registry_uncertainty(cfg: dict, reg, df: pd.DataFrame, groups: dict, rates_o
         stats, n = grow_monte_carlo(statistics, unc)
         log_convergence(f"the registry parameters ({fixed})", convergence_summary(stats, n, unc))
         ends = np.cumsum([0] + [len(pick) for pick, _ in groups.values()])
+    if "approach1" in unc["approaches"]:  # one pass of perturbed registries for every key
+        keys = list(groups)
+        sizes = [np.asarray(v).size for v in (rates_of(reg)[key] for key in keys)]
+        every = registry_sensitivities(reg, lambda r: np.concatenate([np.asarray(rates_of(r)[key]).ravel()
+                                                                      for key in keys]))
+        cuts = np.cumsum([0] + sizes)
+        sensitivities = {key: every[:, cuts[i]:cuts[i + 1]] for i, key in enumerate(keys)}
     for g, (key, (pick, coefs)) in enumerate(groups.items()):
         idx = df.index[pick]
         values = df.loc[idx, "value"].to_numpy()
         if "approach1" in unc["approaches"]:
-            sens = registry_sensitivities(reg, lambda r: rates_of(r)[key])
+            sens = sensitivities[key]
             sd1 = np.sqrt(((coefs @ sens.T) ** 2).sum(axis=1))
             with np.errstate(divide="ignore", invalid="ignore"):
                 u1 = np.where(values != 0, 100 * Z95 * sd1 / np.abs(values), np.nan)

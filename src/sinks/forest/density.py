@@ -37,8 +37,10 @@ def strata_weights(cfg: dict) -> dict[Stratum, float] | None:
 
 def mean_carbon(reg, weights: dict[Stratum, float]) -> tuple:
     """Area-weighted mean AGB and BGB carbon of the strata (Mg C ha-1)."""
-    agb = sum(w * stratum_values(reg, s).agb_c for s, w in weights.items())
-    bgb = sum(w * stratum_values(reg, s).bgb_c for s, w in weights.items())
+    strata = [s for s, w in weights.items() if w > 0]
+    values = [stratum_values(reg, s) for s in strata]
+    agb = sum(weights[s] * v.agb_c for s, v in zip(strata, values))
+    bgb = sum(weights[s] * v.bgb_c for s, v in zip(strata, values))
     return agb, bgb
 
 

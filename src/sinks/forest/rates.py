@@ -51,6 +51,15 @@ class StratumValues:
     harvest_share: object  # fraction of the gain removed (bamboo, economic); 0 for stands
 
 
+ZERO = StratumValues(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # a stratum of a type the run does not hold
+
+
+def strata_values(reg, strata: list[Stratum], active: list[Stratum]) -> list[StratumValues]:
+    """:func:`stratum_values` of each stratum, :data:`ZERO` for those not ``active``."""
+    on = set(active)
+    return [stratum_values(reg, s) if s in on else ZERO for s in strata]
+
+
 def stratum_values(reg, s: Stratum, volume=None) -> StratumValues:
     """Per-hectare values of stratum ``s`` (``volume``: its stand volume, m3 ha-1, if known
     from the inventory; else the yield curve's at the class age)."""
@@ -92,6 +101,9 @@ def removals_per_ha(reg, strata: list[Stratum], areas: np.ndarray, values: list[
     a_stand, a_mature = float(areas[stands].sum()), float(areas[mature].sum())
     out = []
     for s, v, is_stand, is_mature in zip(strata, values, stands, mature):
+        if v is ZERO:
+            out.append(0.0)
+            continue
         if not is_stand:
             out.append(np.asarray(v.gain_c) * v.harvest_share)
             continue

@@ -4,7 +4,7 @@ parameter the strata need is confirmed or given in the config."""
 from __future__ import annotations
 
 from sinks.forest.rates import forest_parameter_ids
-from sinks.forest.tables import age_bounds, all_strata, load_shares, shares_path
+from sinks.forest.tables import active_strata, age_bounds, load_shares, shares_path
 from sinks.parameters import value
 from sinks.run import Run
 
@@ -16,7 +16,7 @@ def checks(run: Run) -> list[str]:
     if not fc["enabled"]:
         return []
     reg = run.registry
-    for pid in forest_parameter_ids(all_strata()) + ["harvest_timber_volume", "harvest_fuelwood_volume",
+    for pid in forest_parameter_ids(active_strata(cfg)) + ["harvest_timber_volume", "harvest_fuelwood_volume",
                                                     "disturbance_area", "disturbance_fd"]:
         value(reg, pid)
     lines = []

@@ -15,8 +15,8 @@ import pandas as pd
 import xarray as xr
 
 from sinks.errors import InputDataError, MissingClassError
-from sinks.forest.rates import stratum_values
-from sinks.forest.tables import NO_AGE_TYPES, all_strata, load_shares, shares_path, stratum_codes
+from sinks.forest.rates import strata_values
+from sinks.forest.tables import NO_AGE_TYPES, active_strata, all_strata, load_shares, shares_path, stratum_codes
 from sinks.grid import align
 from sinks.io.rasters import code_histogram, open_raster, write_cogs
 from sinks.landcover import apply_lut, build_lut, lut_size
@@ -168,8 +168,8 @@ def stratum_table(run: Run, reg=None) -> pd.DataFrame:
     (t d.m. ha-1), AGB and BGB carbon (Mg C ha-1) and gain (Mg C ha-1 yr-1) of the registry."""
     reg = run.registry if reg is None else reg
     out = []
-    for code, s in enumerate(all_strata(), start=1):
-        v = stratum_values(reg, s)
+    strata = all_strata()
+    for code, (s, v) in enumerate(zip(strata, strata_values(reg, strata, active_strata(run.cfg))), start=1):
         out.append({"code": code, "stratum": s.id, "name_zh": s.name_zh, "forest_type": s.forest_type,
                     "origin": s.origin, "age_class": s.age_class, "volume_m3_ha": float(v.volume),
                     "increment_m3_ha_yr": float(v.increment), "biomass_t_ha": float(v.biomass),
@@ -196,7 +196,10 @@ def map_forest_strata(run: Run) -> list[Path]:
     # per stratum: B = a V + b (Fang); bamboo and economic forest: a = 0, b = their biomass
     a = np.zeros(len(strata) + 1)
     b = np.zeros(len(strata) + 1)
+    active = set(active_strata(cfg))
     for i, s in enumerate(strata, start=1):
+        if s not in active:
+            continue
         if s.forest_type in NO_AGE_TYPES:
             b[i] = table.loc[i - 1, "biomass_t_ha"]
         else:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sinks.forest.rates import removals_per_ha, root_shoot_id, stratum_values
-from sinks.forest.tables import NO_AGE_TYPES, all_strata
+from sinks.forest.rates import ZERO, removals_per_ha, root_shoot_id, strata_values
+from sinks.forest.tables import NO_AGE_TYPES, active_strata, all_strata
 from sinks.io.tables import write_csv
 from sinks.methods.forest.maps import forest_basis, forest_year, stratum_areas
 from sinks.parameters import value
@@ -20,18 +20,23 @@ METHOD = "forest_inventory"
 POOL_SHARE = {"carbon_stock_agb": lambda r: 1.0 / (1.0 + r), "carbon_stock_bgb": lambda r: r / (1.0 + r)}
 
 
-def carbon_rates(reg) -> dict[str, np.ndarray]:
+def carbon_rates(reg, active: list) -> dict[str, np.ndarray]:
     """Per quantity, the carbon per unit of each stratum's three totals (t C per m3 of
     sub-compartment volume, per ha with that volume, per ha on the yield curve): a CF f, b CF f,
     B(curve) CF f, with f the pool's share of total biomass (1 / (1 + R) or R / (1 + R)) and
     bamboo / economic forest a = 0, b = their biomass. (…, 3 S) arrays (draw axis first)."""
     cf = value(reg, "carbon_fraction")
+    strata = all_strata()
+    values = strata_values(reg, strata, active)
     out = {}
     for quantity, share in POOL_SHARE.items():
         parts = []
-        for s in all_strata():
+        for s, v in zip(strata, values):
+            if v is ZERO:
+                parts += [np.asarray(0.0)] * 3
+                continue
             f = share(value(reg, root_shoot_id(s.origin))) * cf
-            curve = stratum_values(reg, s).biomass
+            curve = v.biomass
             if s.forest_type in NO_AGE_TYPES:
                 a, b = 0.0, curve
             else:
@@ -57,7 +62,8 @@ def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
                                  "va": (vol_map * acc.area).where(given)})
     basis = forest_basis(cfg)
     out, coefs = [], {q: [] for q in POOL_SHARE}
-    rates = carbon_rates(run.registry)
+    active = active_strata(cfg)
+    rates = carbon_rates(run.registry, active)
     for lv, tot in t.items():
         a_all, a_v, va = (tot[k][:, 1:] for k in ("area", "area_v", "va"))
         coef = np.stack([va, a_v, a_all - a_v], axis=-1).reshape(a_all.shape[0], -1)  # [zone, 3 S]
@@ -74,7 +80,7 @@ def rows(acc: Accounts) -> tuple[pd.DataFrame, None]:
     df = frame(out)
     groups = {q: (np.array([p for p, _ in c], dtype="int64"), np.array([v for _, v in c]))
               for q, c in coefs.items() if c}
-    registry_uncertainty(cfg, run.registry, df, groups, carbon_rates,
+    registry_uncertainty(cfg, run.registry, df, groups, lambda reg: carbon_rates(reg, active),
                          "forest strata: Fang a and b, yield curves, R, CF", batched=True)
     write_csv(strata_summary(acc, t, year), run.paths.output("forest_strata_summary"))
     return df, None
@@ -86,7 +92,8 @@ def _given_volume(run, acc: Accounts, code):
     vol = run.open_on_grid(run.paths.output("forest_volume"), acc.grid)
     vol = vol.where(vol != vol.odc.nodata)
     from sinks.landcover import apply_lut
-    curve = np.concatenate([[np.nan], [float(stratum_values(run.registry, s).volume) for s in all_strata()]])
+    values = strata_values(run.registry, all_strata(), active_strata(run.cfg))
+    curve = np.concatenate([[np.nan], [float(v.volume) for v in values]])
     expected = apply_lut(code, curve.astype("float32"), np.nan)
     return vol.notnull() & (np.abs(vol - expected) > 1e-3 * np.maximum(expected, 1.0))
 
@@ -97,9 +104,10 @@ def strata_summary(acc: Accounts, totals: dict, year: int) -> pd.DataFrame:
     run = acc.run
     reg = run.registry
     strata = all_strata()
-    values = [stratum_values(reg, s) for s in strata]
+    active = active_strata(run.cfg)
+    values = strata_values(reg, strata, active)
     removals = removals_per_ha(reg, strata, stratum_areas(run), values)
-    rates = carbon_rates(reg)
+    rates = carbon_rates(reg, active)
     out = []
     for lv, tot in totals.items():
         a_all, a_v, va = (tot[k][:, 1:] for k in ("area", "area_v", "va"))

@@ -32,8 +32,8 @@ def _gain_loss(run: Run) -> list[str]:
     forest_ids = []
     if cfg["forest"]["enabled"]:
         from sinks.forest.rates import forest_parameter_ids
-        from sinks.forest.tables import all_strata
-        forest_ids = forest_parameter_ids(all_strata()) + ["harvest_timber_volume", "harvest_fuelwood_volume",
+        from sinks.forest.tables import active_strata
+        forest_ids = forest_parameter_ids(active_strata(cfg)) + ["harvest_timber_volume", "harvest_fuelwood_volume",
                                                            "disturbance_area", "disturbance_fd"]
     growth_levels = [f for f in levels["forest_growth"][1:] if f in GROWTH_STRATA]
     for pid in (*GROWTH_STRATA[gl["forest_growth"]], "carbon_fraction", "soc_period_d",
@@ -48,7 +48,7 @@ def _gain_loss(run: Run) -> list[str]:
     if cfg["forest"]["enabled"]:
         lines.append(f"gain_loss forest growth and removals by forest stratum ({len(levels['forest_growth']) - 1} "
                      f"strata; unstratified forest: {gl['forest_growth']})")
-    if any(gl["strata"].values()):
+    if any(gl["strata"].values()) and strata_map(run, run.grid, forest=False) is not None:
         lines.append("gain_loss strata: " + "; ".join(
             f"{kind} {names[1:]} ({gl['strata'][kind]['raster']})"
             for kind, names in levels.items() if gl["strata"][kind]))

@@ -39,10 +39,12 @@ def gain_loss_compact(run: Run, cc: CompactClasses, year: int) -> xr.DataArray:
     return compact.where(~lake, names.index(LAKE)).astype(compact.dtype)
 
 
-def strata_map(run: Run, grid: GeoBox) -> xr.DataArray | None:
+def strata_map(run: Run, grid: GeoBox, forest: bool = True) -> xr.DataArray | None:
     """Stratum index per pixel (uint16, :func:`strata_levels`) from the strata rasters
     (``gain_loss.strata``; classes aligned by nearest/mode, codes mapped by the config; nodata
-    = the region default), or None without strata rasters. An unmapped code is an error."""
+    = the region default), or None without strata rasters. An unmapped code is an error. With
+    ``forest.enabled`` the forest-growth layer is the forest strata map (``forest`` False: left
+    out, e.g. to check the rasters before it exists)."""
     cfg, chunks = run.cfg, run.chunks
     st = cfg["gain_loss"]["strata"]
     if not any(st.values()) and not cfg["forest"]["enabled"]:
@@ -53,6 +55,8 @@ def strata_map(run: Run, grid: GeoBox) -> xr.DataArray | None:
     for i, (kind, names) in enumerate(levels.items()):
         spec, step = st[kind], int(np.prod(sizes[i + 1:]))
         if kind == "forest_growth" and cfg["forest"]["enabled"]:  # level index = stratum code
+            if not forest:
+                continue
             part = run.open_on_grid(run.paths.output("forest_strata"), grid).astype("uint16") * np.uint16(step)
             index = part if index is None else index + part
             continue

@@ -19,9 +19,9 @@ from sinks.grid import align, require_same_grid
 from sinks.io.rasters import MapToWrite, open_raster, write_cogs
 from sinks.landcover import apply_lut
 from sinks.methods.gain_loss.classes import gain_loss_compact, history_dtype, inundation, strata_map
-from sinks.methods.gain_loss.rates import (LAKE, ch4_rate, gain_loss_names, gain_loss_rate_draws,
-                                           history_keep, n_soil_strata, strata_levels,
-                                           stratified_rates)
+from sinks.methods.gain_loss.rates import (LAKE, ch4_rate, forest_indicators, gain_loss_names,
+                                           gain_loss_rate_draws, history_keep, n_soil_strata,
+                                           rate_layout, stratified_rates)
 from sinks.models.gain_loss import next_history
 from sinks.propagation import registry_seed
 from sinks.uncertainty import interval95
@@ -173,7 +173,6 @@ def map_gain_loss_uncertainty(run: Run, y0: int, y1: int) -> list[Path]:
     n_hist = len(run.epochs) * k * k
     strata = strata_map(run, grid)
     stratum = xr.zeros_like(compact[0], dtype="int64") if strata is None else strata.astype("int64")
-    n_pairs = int(np.prod([len(v) for v in strata_levels(cfg).values()])) * k * k
     pair = (stratum * k + compact[0].astype("int64")) * k + compact[1].astype("int64")
     history = (stratum % n_soil) * n_hist + hist.astype("int64")
     managed = apply_lut(compact[1], np.array([n not in (None, LAKE) for n in names]), False)
@@ -181,7 +180,13 @@ def map_gain_loss_uncertainty(run: Run, y0: int, y1: int) -> list[Path]:
     present = np.unique(da.unique(combo.data).compute())
     present = present[present >= 0]
     draws = gain_loss_rate_draws(run, cc, y0, y1)["net"]
-    series = (draws[:, present // (n_soil * n_hist)] + draws[:, n_pairs + present % (n_soil * n_hist)]).T
+    lay = rate_layout(cfg, k, n_hist)
+    pair_i, hist_i = present // (n_soil * n_hist), present % (n_soil * n_hist)
+    level, a, b = pair_i // (k * k) // n_soil, pair_i // k % k, pair_i % k
+    soil_pair = (pair_i // (k * k) % n_soil) * k * k + a * k + b
+    g, r = forest_indicators(names)["net"]  # where a forest level's gain and removals enter
+    series = (draws[:, soil_pair] + g[a, b] * draws[:, lay["gain"] + level]
+              + r[a, b] * draws[:, lay["removals"] + level] + draws[:, lay["history"] + hist_i]).T
     lo, hi = interval95(series)
     stats = {"sd": series.std(axis=1, ddof=1), "p2_5": lo, "p97_5": hi}
     basis = run.period_basis(y0, y1)

@@ -115,18 +115,18 @@ def forest_strata_rates(run: Run, reg) -> dict[str, dict]:
     """Gain and removals (t C ha-1 yr-1) of every forest inventory stratum, by stratum id, in
     the registry ``reg`` (a draw: arrays over its draws); removals spread the harvest and
     disturbance statistics over the strata areas of the run region (sinks.forest.rates)."""
-    from sinks.forest.rates import removals_per_ha, stratum_values
-    from sinks.forest.tables import all_strata
+    from sinks.forest.rates import removals_per_ha, strata_values
+    from sinks.forest.tables import active_strata, all_strata
     from sinks.methods.forest.maps import stratum_areas
     strata = all_strata()
-    values = [stratum_values(reg, st) for st in strata]
+    values = strata_values(reg, strata, active_strata(run.cfg))
     removals = removals_per_ha(reg, strata, stratum_areas(run), values)
     return {"gain": {st.id: v.gain_c for st, v in zip(strata, values)},
             "removals": {st.id: r for st, r in zip(strata, removals)}}
 
 
 def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
-                    stratum: dict | None = None, forest: dict | None = None) -> dict[str, np.ndarray]:
+                    stratum: dict | None = None) -> dict[str, np.ndarray]:
     """Gain-loss removals, emissions and net (Mg CO2 ha-1 yr-1) of a period [y0, y1]
     (sinks.models.gain_loss) in one stratum ``{layer: level}`` (STRATUM_CLASSES; None or absent
     = the config's region-wide default), with the registry (``reg``: a registry with other
@@ -139,7 +139,7 @@ def gain_loss_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None,
     cfg = run.cfg
     names = gain_loss_names(run, cc)
     reg = run.registry if reg is None else reg
-    gain, removals = forest_growth(run, reg, (stratum or {}).get("forest_growth"), forest)
+    gain, removals = forest_growth(run, reg, (stratum or {}).get("forest_growth"))
     biomass = class_biomass(run, cc, reg)
     biomass = np.concatenate([biomass, np.zeros(biomass.shape[:-1] + (len(names) - biomass.shape[-1],))],
                              axis=-1)  # lake: none
@@ -217,17 +217,71 @@ def n_soil_strata(cfg: dict) -> int:
     return int(np.prod([len(v) for k, v in strata_levels(cfg).items() if k != "forest_growth"]))
 
 
-def stratified_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
-    """:func:`gain_loss_rates` of every stratum, stacked: (S, K, K) pair tables and (S, codes)
-    history tables, stratum index as in :func:`strata_levels`."""
-    cfg = run.cfg
-    levels = strata_levels(cfg)
-    forest = forest_strata_rates(run, run.registry if reg is None else reg) if run.cfg["forest"]["enabled"] else None
-    per = [gain_loss_rates(run, cc, y0, y1, reg, dict(zip(levels, combo)), forest)
-           for combo in itertools.product(*levels.values())]
-    # the stratum axis right before the table's own axes (after a draw axis, if any)
+def forest_indicators(names: list) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per rate key, where a forest stratum's gain and removals enter the (K, K) pair table
+    (sinks.models.gain_loss.transition_rates): (gain indicator, removals indicator with its
+    sign). Growth counts on land ending as forest (remaining: ``net_remaining``, converted:
+    ``net_conversion``), removals on forest remaining forest (``net_harvest``, emissions)."""
+    forest = np.array([n == "forest" for n in names])
+    k = forest.size
+    ends = np.broadcast_to(forest[None, :], (k, k)).astype("float64")  # ends as forest
+    remain = ends * np.eye(k)  # forest remaining forest
+    zero = np.zeros((k, k))
+    return {"net": (ends, -remain), "removals": (ends, zero), "emissions": (zero, remain),
+            "net_remaining": (remain, zero), "net_harvest": (zero, -remain),
+            "net_conversion": (ends - remain, zero), "net_soil": (zero, zero)}
+
+
+def forest_deltas(run: Run, reg) -> tuple[np.ndarray, np.ndarray]:
+    """Gain and removals of every forest-growth level (:func:`strata_levels`) minus those of
+    the default level (None), Mg CO2 ha-1 yr-1: (F,) arrays, or (n, F) for a batch of draws."""
+    levels = strata_levels(run.cfg)["forest_growth"]
+    forest = forest_strata_rates(run, reg) if run.cfg["forest"]["enabled"] else None
+    g0, r0 = forest_growth(run, reg, None)
+    dg, dr = [], []
+    for level in levels:
+        g, r = (g0, r0) if level is None else forest_growth(run, reg, level, forest)
+        dg.append((np.asarray(g) - g0) * C_TO_CO2)
+        dr.append((np.asarray(r) - r0) * C_TO_CO2)
+    return np.stack(np.broadcast_arrays(*dg), axis=-1), np.stack(np.broadcast_arrays(*dr), axis=-1)
+
+
+def _soil_combos(cfg: dict) -> list[dict]:
+    """Every (soil, climate, management) stratum as {layer: level}, forest growth at its default."""
+    levels = {k: v for k, v in strata_levels(cfg).items() if k != "forest_growth"}
+    return [{"forest_growth": None, **dict(zip(levels, combo))} for combo in itertools.product(*levels.values())]
+
+
+def base_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
+    """:func:`gain_loss_rates` of every (soil, climate, management) stratum at the default
+    forest growth: (Q, K, K) pair tables and (Q, codes) history tables (after a draw axis)."""
+    per = [gain_loss_rates(run, cc, y0, y1, reg, combo) for combo in _soil_combos(run.cfg)]
     return {key: np.stack([p[key] for p in per], axis=-2 if key.startswith("history") else -3)
             for key in per[0]}
+
+
+def stratified_rates(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None) -> dict[str, np.ndarray]:
+    """:func:`gain_loss_rates` of every stratum, stacked: (S, K, K) pair tables and (S, codes)
+    history tables, stratum index as in :func:`strata_levels` (forest-growth level f, soil
+    stratum q: f × Q + q). A forest level changes only the forest gain and removals, so each
+    table is the default level's plus the level's deltas where they enter (exact:
+    :func:`forest_indicators`); the history tables do not depend on it."""
+    reg = run.registry if reg is None else reg
+    base = base_rates(run, cc, y0, y1, reg)
+    dg, dr = forest_deltas(run, reg)
+    ind = forest_indicators(gain_loss_names(run, cc))
+    lead = dg.shape[:-1]
+    f, q = dg.shape[-1], base["net"].shape[-3]
+    out = {}
+    for key in RATE_PARTS:
+        g, h = ind[key]
+        full = (base[key][..., None, :, :, :] + dg[..., :, None, None, None] * g
+                + dr[..., :, None, None, None] * h)
+        out[key] = full.reshape(lead + (f * q,) + full.shape[-2:])
+        hist = base[f"history_{key}"]
+        out[f"history_{key}"] = np.broadcast_to(hist[..., None, :, :], hist.shape[:-2] + (f,) + hist.shape[-2:]
+                                                ).reshape(hist.shape[:-2] + (f * q, hist.shape[-1]))
+    return out
 
 
 def history_keep(run: Run, names: list, year: int) -> np.ndarray:
@@ -258,22 +312,32 @@ def _gain_loss_classes(run: Run, cc: CompactClasses) -> list:
 def gain_loss_rate_vectors(run: Run, cc: CompactClasses, y0: int, y1: int, reg=None
                            ) -> dict[str, np.ndarray]:
     """The gain-loss rates of a period as flat vectors, the layout of the zone rows'
-    coefficients: per key (``net``, ``removals``, ``emissions``) the pair tables of every
-    stratum, then the history tables of the (soil, climate, management) strata (which alone
-    change the history rates: the first :func:`n_soil_strata` strata, forest growth default);
-    with wetland CH4 also ``ch4`` (the CH4 rate of land flooded all year, Mg CO2e ha-1 yr-1)
-    and ``net_with_ch4`` (``net`` then ``ch4``). ``reg``: a registry or one of its draws."""
+    coefficients (:func:`rate_layout`): per key of RATE_PARTS the pair tables of the
+    (soil, climate, management) strata at the default forest growth, the forest levels' gain
+    and removals deltas (:func:`forest_deltas`), then the history tables of those strata; with
+    wetland CH4 also ``ch4`` (the CH4 rate of land flooded all year, Mg CO2e ha-1 yr-1) and
+    ``net_with_ch4`` (``net`` then ``ch4``). ``reg``: a registry or one of its draws."""
     cfg = run.cfg
-    rates = stratified_rates(run, cc, y0, y1, reg)
-    n_soil = n_soil_strata(cfg)
-    lead = rates["net"].shape[:-3]  # () or (n,) for a batch of draws
-    out = {key: np.concatenate([rates[key].reshape(lead + (-1,)),
-                                rates[f"history_{key}"][..., :n_soil, :].reshape(lead + (-1,))], axis=-1)
+    reg = run.registry if reg is None else reg
+    base = base_rates(run, cc, y0, y1, reg)
+    dg, dr = forest_deltas(run, reg)
+    lead = base["net"].shape[:-3]  # () or (n,) for a batch of draws
+    dg, dr = np.broadcast_to(dg, lead + dg.shape[-1:]), np.broadcast_to(dr, lead + dr.shape[-1:])
+    out = {key: np.concatenate([base[key].reshape(lead + (-1,)), dg, dr,
+                                base[f"history_{key}"].reshape(lead + (-1,))], axis=-1)
            for key in RATE_PARTS}
     if cfg["wetland"]["ch4"]:
         out["ch4"] = np.broadcast_to(np.asarray(ch4_rate(run, reg))[..., None], lead + (1,))
         out["net_with_ch4"] = np.concatenate([out["net"], out["ch4"]], axis=-1)
     return out
+
+
+def rate_layout(cfg: dict, k: int, n_hist: int) -> dict[str, int]:
+    """Offsets in :func:`gain_loss_rate_vectors`: pair tables (Q K K), gain deltas (F),
+    removals deltas (F), history (Q × n_hist); Q soil strata, F forest-growth levels."""
+    q, f = n_soil_strata(cfg), len(strata_levels(cfg)["forest_growth"])
+    return {"pairs": 0, "gain": q * k * k, "removals": q * k * k + f, "history": q * k * k + 2 * f,
+            "size": q * k * k + 2 * f + q * n_hist, "q": q, "f": f}
 
 
 def gain_loss_rate_draws(run: Run, cc: CompactClasses, y0: int, y1: int) -> dict[str, np.ndarray]:

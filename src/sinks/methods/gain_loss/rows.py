@@ -12,8 +12,9 @@ import xarray as xr
 
 from sinks.landcover import apply_lut
 from sinks.methods.gain_loss.classes import gain_loss_compact, inundation, strata_map
-from sinks.methods.gain_loss.rates import (LAKE, RATE_PARTS, ch4_rate, gain_loss_names, gain_loss_rate_vectors,
-                                           n_soil_strata, strata_levels, stratified_rates)
+from sinks.methods.gain_loss.rates import (LAKE, RATE_PARTS, ch4_rate, forest_indicators, gain_loss_names,
+                                           gain_loss_rate_vectors, n_soil_strata, strata_levels,
+                                           stratified_rates)
 from sinks.propagation import density_uncertainty, registry_uncertainty
 from sinks.zone_rows import Accounts, class_rows, frame
 
@@ -107,6 +108,8 @@ def _period_rows(acc: Accounts, gl: _Setup, y0: int, y1: int, transitions: dict)
         soil = apply_lut(strata, (np.arange(n_strata) % n_soil).astype("uint16"), 0)
         history = acc.totals([soil, hist, compact[y1]], [n_soil, n_hist, k], {"area": area})
     rates = stratified_rates(run, acc.cc, y0, y1)
+    indicators = forest_indicators(gain_loss_names(run, acc.cc))
+    n_forest = n_strata // n_soil
     ch4 = ch4_rate(run) if wet["ch4"] else 0.0  # Mg CO2e ha-1 yr-1 of land flooded all year
     ok = onehot.any(axis=1)
     res, coef, keep = {}, {}, {}
@@ -119,9 +122,18 @@ def _period_rows(acc: Accounts, gl: _Setup, y0: int, y1: int, transitions: dict)
                    + np.einsum("zshb,sh->zb", h, rates[f"history_{key}"][:n_soil]) @ onehot
                    for q, key in TABLE_KEYS.items()}
         z = t.shape[0]
-        full = np.concatenate([np.einsum("zsab,bc->zcsab", t, onehot).reshape(z, -1, n_strata * k * k),
-                               np.einsum("zshb,bc->zcsh", h, onehot).reshape(z, -1, n_soil * n_hist)], axis=2)
-        coef[lv] = {q: full for q in res[lv]}
+        # coefficients over gain_loss_rate_vectors: pair areas of each soil stratum (every
+        # forest level at the default rates), the forest levels' areas where their gain and
+        # removals deltas enter, the history areas
+        tf = t.reshape(z, n_forest, n_soil, k, k)
+        pairs_c = np.einsum("zfqab,bc->zcqab", tf, onehot).reshape(z, -1, n_soil * k * k)
+        hist_c = np.einsum("zshb,bc->zcsh", h, onehot).reshape(z, -1, n_soil * n_hist)
+        coef[lv] = {}
+        for q, key in TABLE_KEYS.items():
+            g, r = indicators[key]
+            coef[lv][q] = np.concatenate([pairs_c, np.einsum("zfqab,ab,bc->zcf", tf, g, onehot),
+                                          np.einsum("zfqab,ab,bc->zcf", tf, r, onehot), hist_c], axis=2)
+        full = coef[lv]["net_sink"]
         by_class = t.sum(axis=(1, 2)) @ onehot
         keep[lv] = by_class > 0
         if wet["enabled"]:

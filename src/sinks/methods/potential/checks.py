@@ -18,6 +18,10 @@ def checks(run: Run) -> list[str]:
     if early:
         raise InputDataError(f"{cfg['_source']}: potential.target_years {early} are not after "
                              f"the last epoch {last}; give later years")
+    if cfg["forest"]["enabled"]:  # the strata's yield curves (checked with the forest inputs)
+        value(run.registry, f"yield_vmax_{pot['planted_type']}")
+        return [f"potential: target years {pot['target_years']}, scenarios {pot['scenarios']}, "
+                f"from the forest strata's age structure (planted: {pot['planted_type']})"]
     for pid in ("cr_bmax_plantation", "cr_k_plantation", "cr_p_plantation", "root_shoot_plantation"):
         value(run.registry, pid)
     return [f"potential: target years {pot['target_years']}, scenarios {pot['scenarios']}"]

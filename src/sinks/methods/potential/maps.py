@@ -34,7 +34,8 @@ def map_potential(run: Run) -> list[Path]:
         for c, rate in per_ha.items():
             lut[c] = rate
         m = run.map("sink_potential", apply_lut(eco, lut, np.nan), basis="scenario",
-                    model="Chapman-Richards growth curve (sinks.models.potential)",
+                    model=("forest strata age structure on yield curves, rotation harvest (sinks.forest.projection)"
+                           if run.cfg["forest"]["enabled"] else "Chapman-Richards growth curve (sinks.models.potential)"),
                     inputs=[src, "sinks parameter registry"], scenario=scenario, year=year)
         maps.append(m)
     return write_cogs(maps)

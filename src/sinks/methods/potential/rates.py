@@ -19,6 +19,8 @@ def potential_rates(run: Run, names: list[str], last_year: int, reg=None,
     cfg = run.cfg
     pot = cfg["potential"]
     reg = run.registry if reg is None else reg
+    if cfg["forest"]["enabled"]:
+        return _age_structure_rates(run, names, last_year, reg)
     curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
     r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
     removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2
@@ -32,6 +34,37 @@ def potential_rates(run: Run, names: list[str], last_year: int, reg=None,
         planted = annual_removal(year - last_year - 1, *curve, r, cf)
         for scenario in pot["scenarios"]:
             per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
+            if scenario == "afforestation":
+                per_ha.update({c: planted for c in suitable})
+            out[(scenario, year)] = per_ha
+    return out
+
+
+def _age_structure_rates(run: Run, names: list[str], last_year: int, reg) -> dict:
+    """Potential rates from the forest strata's age structure (sinks.forest.projection): the
+    forest of the inventory year's strata map, cohort by cohort, at each target year (planted
+    timber stands felled at rotation and replanted in business as usual and afforestation, none
+    felled under protection); afforestation adds the suitable classes planted at the last epoch
+    with ``potential.planted_type``."""
+    from sinks.forest.projection import cohort_sink, cohorts, planted_sink
+    from sinks.forest.tables import all_strata
+    from sinks.methods.forest.maps import forest_year, stratum_areas
+    cfg, pot = run.cfg, run.cfg["potential"]
+    areas = stratum_areas(run)
+    weights = dict(zip(all_strata(), areas / areas.sum()))
+    groups = cohorts(weights)
+    start = forest_year(cfg)
+    forest = names.index("forest")
+    suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
+    out = {}
+    for year in pot["target_years"]:
+        if year <= last_year:
+            raise InputDataError(f"potential.target_years: {year} is not after the last epoch {last_year}")
+        felled = cohort_sink(reg, groups, year - start, harvest=True) * C_TO_CO2
+        kept = cohort_sink(reg, groups, year - start, harvest=False) * C_TO_CO2
+        planted = planted_sink(reg, pot["planted_type"], year - last_year) * C_TO_CO2
+        for scenario in pot["scenarios"]:
+            per_ha = {forest: kept if scenario == "protection" else felled}
             if scenario == "afforestation":
                 per_ha.update({c: planted for c in suitable})
             out[(scenario, year)] = per_ha

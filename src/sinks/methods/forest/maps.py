@@ -218,10 +218,11 @@ def map_forest_strata(run: Run) -> list[Path]:
             run.map("forest_biomass_carbon", carbon, basis=basis,
                     model=f"Fang BEF B = aV + b (bamboo, economic: per-hectare biomass) x CF {cf:g}",
                     inputs=inputs, year=year)]
+    written = write_cogs(maps)
     table.to_csv(run.paths.output("forest_strata_codes"), index=False)
     for line in used:
         log.info("forest strata %d: %s", year, line)
-    return write_cogs(maps) + [run.paths.output("forest_strata_codes")]
+    return written + [run.paths.output("forest_strata_codes")]
 
 
 def forest_basis(cfg: dict) -> str:

@@ -60,12 +60,15 @@ def _province(rows: pd.DataFrame, quantity: str, ecosystem: str = FOREST) -> pd.
 
 def run_figures(rows: pd.DataFrame) -> dict[str, pd.Series]:
     """The run's figure for each reference quantity, in the reference unit, indexed by
-    (method, basis, year_start, year_end); biomass carbon is AGB + BGB of the same row key."""
-    area = _province(rows, "area")
-    biomass = _province(rows, "carbon_stock_agb") + _province(rows, "carbon_stock_bgb")
+    (method, basis, year_start, year_end); biomass carbon is AGB + BGB of the same row key.
+    Areas and stocks come from observed epochs only (a scenario's land cover is not compared
+    with an inventory); the sink from every method but the land-use-change component."""
+    observed = rows[rows["basis"].astype(str).str.startswith("observed")]
+    area = _province(observed, "area")
+    biomass = _province(observed, "carbon_stock_agb") + _province(observed, "carbon_stock_bgb")
     figures = {
         "forest_area": area / 1e6,                                     # ha -> Mha
-        "forest_cover": 100.0 * area / _province(rows, "area", ALL),   # % of the province
+        "forest_cover": 100.0 * area / _province(observed, "area", ALL),   # % of the province
         "forest_biomass_carbon": biomass / 1e6,                        # Mg C -> Tg C
         "forest_carbon_density": biomass / area,                       # Mg C ha-1
         # Mg CO2/yr -> Tg C/yr; the look-up land-use-change component is not a sink estimate

@@ -65,7 +65,8 @@ def train_biomass(run: Run) -> list[Path]:
     feats, valid = feats.load(), valid.load()
     first = next(iter(feats.data_vars))
     if bio["plots"] is None:
-        plots = simulate_plots(valid, feats[first], bio["simulate_n"], bio["seed"], bio["year"])
+        plots = simulate_plots(valid, feats[first], bio["simulate_n"], bio["seed"], bio["year"],
+                               **bio["simulate_relation"])
         source = plots.attrs["synthetic"]
         log.warning("biomass: %s", source)
     else:

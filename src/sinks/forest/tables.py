@@ -125,9 +125,10 @@ def load_shares(path: str | Path) -> pd.DataFrame:
 
 def used_types(cfg: dict) -> frozenset[str]:
     """The forest types a run's strata sources hold (only these need parameters): the shares
-    table's types, the strata raster's and the sub-compartments' (their codes, or the file)."""
+    table's types, the strata raster's and the sub-compartments' (their codes, or the file),
+    and that of ``forest.unstratified``."""
     fc = cfg["forest"]
-    types = set()
+    types = {fc["unstratified"].split("/")[0]} & set(FOREST_TYPES)  # new forest grows as this one
     if fc["shares"]:
         types |= set(load_shares(shares_path(fc["shares"]))["forest_type"])
     if fc["raster"]:

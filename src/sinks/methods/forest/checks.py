@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sinks.forest.rates import forest_parameter_ids
 from sinks.forest.tables import active_strata, age_bounds, load_shares, shares_path
+from sinks.errors import InputDataError
 from sinks.parameters import value
 from sinks.run import Run
 
@@ -16,7 +17,15 @@ def checks(run: Run) -> list[str]:
     if not fc["enabled"]:
         return []
     reg = run.registry
-    for pid in forest_parameter_ids(active_strata(cfg)) + ["harvest_timber_volume", "harvest_fuelwood_volume",
+    from sinks.forest.tables import all_strata
+    from sinks.methods.gain_loss.rates import GROWTH_STRATA
+    ids = {s.id: s for s in all_strata()}
+    spare = fc["unstratified"]
+    if spare not in ids and spare not in GROWTH_STRATA:
+        raise InputDataError(f"{cfg['_source']}: forest.unstratified = {spare!r}: not a stratum "
+                             f"(type/origin/age_class, e.g. chinese_fir/planted/young) nor one of {list(GROWTH_STRATA)}")
+    extra = [ids[spare]] if spare in ids else []
+    for pid in forest_parameter_ids(active_strata(cfg) + extra) + ["harvest_timber_volume", "harvest_fuelwood_volume",
                                                     "disturbance_area", "disturbance_fd"]:
         value(reg, pid)
     lines = []

@@ -47,7 +47,7 @@ def _gain_loss(run: Run) -> list[str]:
     lines = []
     if cfg["forest"]["enabled"]:
         lines.append(f"gain_loss forest growth and removals by forest stratum ({len(levels['forest_growth']) - 1} "
-                     f"strata; unstratified forest: {gl['forest_growth']})")
+                     f"strata; unstratified forest: {cfg['forest']['unstratified']})")
     if any(gl["strata"].values()) and strata_map(run, run.grid, forest=False) is not None:
         lines.append("gain_loss strata: " + "; ".join(
             f"{kind} {names[1:]} ({gl['strata'][kind]['raster']})"

@@ -102,7 +102,11 @@ def forest_growth(run: Run, reg, level: str | None, forest: dict | None = None):
     """Biomass gain and removals of forest land, t C ha-1 yr-1, in a forest stratum: a forest
     inventory stratum (``type/origin/age_class``, sinks.forest.rates; ``forest`` the gains and
     removals of every stratum, :func:`forest_strata_rates`), else an IPCC growth stratum
-    (GROWTH_STRATA; None = ``gain_loss.forest_growth``) with ``gain_loss.wood_removals``."""
+    (GROWTH_STRATA) with ``gain_loss.wood_removals``. None: ``forest.unstratified`` with forest
+    strata (forest that no source covers, such as new forest of a later epoch), else
+    ``gain_loss.forest_growth``."""
+    if level is None and run.cfg["forest"]["enabled"]:  # forest without a stratum (e.g. new forest)
+        level = run.cfg["forest"]["unstratified"]
     if level in GROWTH_STRATA or level is None:
         gw_id, r_id = GROWTH_STRATA[level or run.cfg["gain_loss"]["forest_growth"]]
         gain = biomass_gain(value(reg, gw_id), value(reg, r_id), value(reg, "carbon_fraction"))

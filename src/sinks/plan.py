@@ -19,6 +19,7 @@ from sinks.inputs import resolve_densities
 from sinks.io.outputs import OUTPUTS
 from sinks.io.tables import density_distributions, read_densities
 from sinks.paths import RunPaths
+from sinks.forest.tables import shares_path
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,6 @@ def densities_file(cfg: dict) -> str:
 
 def forest_shares_file(cfg: dict) -> Path:
     """The strata-share table a run reads (the built-in one resolved to its path)."""
-    from sinks.forest.tables import shares_path
     return shares_path(cfg["forest"]["shares"])
 
 

@@ -32,6 +32,7 @@ from sinks.io.vectors import read_zones
 from sinks.landcover import ECOSYSTEMS
 from sinks.paths import RunPaths, run_paths
 from sinks.propagation import ClassParameters, class_parameters
+from sinks.forest.density import forest_densities, forest_registry_rows
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,6 @@ class Run:
     def _tables(self):
         legend, dens = load_tables(self.cfg)
         if self.cfg["forest"]["enabled"] and self.cfg["forest"]["shares"] and dens.kind == "sinks":
-            from sinks.forest.density import forest_densities  # the strata's forest density
             dens = forest_densities(dens, self.registry)
         return legend, dens
 
@@ -100,7 +100,6 @@ class Run:
         reg = parameters.load_registry(self.cfg["parameters"])
         fc = self.cfg["forest"]
         if fc["enabled"] and fc["shares"]:
-            from sinks.forest.density import forest_registry_rows
             reg = pd.concat([reg, forest_registry_rows(reg, self.cfg, self.cfg["uncertainty"]["seed"])])
         return reg
 

@@ -122,34 +122,3 @@ def load_shares(path: str | Path) -> pd.DataFrame:
     table["share"] = table["share"] / table["zone_id"].map(sums)
     return table
 
-
-def used_types(cfg: dict) -> frozenset[str]:
-    """The forest types a run's strata sources hold (only these need parameters): the shares
-    table's types, the strata raster's and the sub-compartments' (their codes, or the file),
-    and that of ``forest.unstratified``."""
-    fc = cfg["forest"]
-    types = {fc["unstratified"].split("/")[0]} & set(FOREST_TYPES)  # new forest grows as this one
-    if fc["shares"]:
-        types |= set(load_shares(shares_path(fc["shares"]))["forest_type"])
-    if fc["raster"]:
-        types |= {v.split("/")[0] for v in fc["raster"]["codes"].values()}
-    if fc["subcompartments"]:
-        types |= _subcompartment_types(fc["subcompartments"]["path"], fc["subcompartments"]["layer"],
-                                       fc["subcompartments"]["encoding"],
-                                       repr(fc["subcompartments"]["fields"]), repr(fc["subcompartments"]["codes"]))
-    return frozenset(types)
-
-
-@functools.lru_cache(maxsize=4)
-def _subcompartment_types(path, layer, encoding, fields: str, codes: str) -> frozenset[str]:
-    import ast
-    from sinks.forest.subcompartments import read_subcompartments
-    gdf = read_subcompartments(path, ast.literal_eval(fields), ast.literal_eval(codes), age_bounds,
-                               layer=layer, encoding=encoding)
-    return frozenset(gdf["forest_type"])
-
-
-def active_strata(cfg: dict) -> list[Stratum]:
-    """The strata of the types the run uses (sinks.forest.tables.used_types), in code order."""
-    types = used_types(cfg)
-    return [s for s in all_strata() if s.forest_type in types]

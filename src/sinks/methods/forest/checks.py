@@ -4,10 +4,14 @@ parameter the strata need is confirmed or given in the config."""
 from __future__ import annotations
 
 from sinks.forest.rates import forest_parameter_ids
-from sinks.forest.tables import active_strata, age_bounds, load_shares, shares_path
+from sinks.forest.subcompartments import read_subcompartments
+from sinks.forest.tables import age_bounds, load_shares, shares_path
+from sinks.forest.sources import active_strata
 from sinks.errors import InputDataError
 from sinks.parameters import value
 from sinks.run import Run
+from sinks.forest.tables import all_strata
+from sinks.methods.gain_loss.rates import GROWTH_STRATA
 
 
 def checks(run: Run) -> list[str]:
@@ -17,8 +21,6 @@ def checks(run: Run) -> list[str]:
     if not fc["enabled"]:
         return []
     reg = run.registry
-    from sinks.forest.tables import all_strata
-    from sinks.methods.gain_loss.rates import GROWTH_STRATA
     ids = {s.id: s for s in all_strata()}
     spare = fc["unstratified"]
     if spare not in ids and spare not in GROWTH_STRATA:
@@ -30,7 +32,6 @@ def checks(run: Run) -> list[str]:
         value(reg, pid)
     lines = []
     if fc["subcompartments"]:
-        from sinks.forest.subcompartments import read_subcompartments
         sc = fc["subcompartments"]
         gdf = read_subcompartments(sc["path"], sc["fields"], sc["codes"], age_bounds, layer=sc["layer"],
                                     encoding=sc["encoding"])

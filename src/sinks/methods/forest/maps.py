@@ -16,12 +16,17 @@ import xarray as xr
 
 from sinks.errors import InputDataError, MissingClassError
 from sinks.forest.rates import strata_values
-from sinks.forest.tables import NO_AGE_TYPES, active_strata, all_strata, load_shares, shares_path, stratum_codes
+from sinks.forest.tables import NO_AGE_TYPES, all_strata, load_shares, shares_path, stratum_codes
+from sinks.forest.sources import active_strata
 from sinks.grid import align
 from sinks.io.rasters import code_histogram, open_raster, write_cogs
 from sinks.landcover import apply_lut, build_lut, lut_size
 from sinks.parameters import value
 from sinks.run import Run
+from sinks import config as cfgmod
+from sinks.forest.subcompartments import rasterize_subcompartments, read_subcompartments
+from sinks.forest.tables import age_bounds
+from sinks.grid import pixel_area_ha
 
 log = logging.getLogger(__name__)
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -29,7 +34,6 @@ _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 def forest_year(cfg: dict) -> int:
     """The inventory year of the strata: ``forest.year`` or the first epoch."""
-    from sinks import config as cfgmod
     return cfg["forest"]["year"] or cfgmod.epochs(cfg)[0].year
 
 
@@ -137,8 +141,6 @@ def strata_and_volume(run: Run) -> tuple[xr.DataArray, xr.DataArray | None, list
     grid = forest.odc.geobox
     code, volume, used = None, None, []
     if fc["subcompartments"]:
-        from sinks.forest.subcompartments import rasterize_subcompartments, read_subcompartments
-        from sinks.forest.tables import age_bounds
         sc = fc["subcompartments"]
         gdf = read_subcompartments(sc["path"], sc["fields"], sc["codes"], age_bounds, layer=sc["layer"],
                                     encoding=sc["encoding"])
@@ -228,7 +230,6 @@ def map_forest_strata(run: Run) -> list[Path]:
 def forest_basis(cfg: dict) -> str:
     """Basis of the forest outputs: the inventory epoch's, plus 'synthetic sub-compartments'
     when the polygons are SYNTHETIC (``forest.subcompartments.synthetic``)."""
-    from sinks import config as cfgmod
     basis = cfgmod.epoch(cfg, forest_year(cfg)).basis
     sc = cfg["forest"]["subcompartments"]
     return basis + ("; synthetic sub-compartments" if sc and sc.get("synthetic") else "")
@@ -239,7 +240,6 @@ def stratum_areas(run: Run) -> np.ndarray:
     cached = run.__dict__.get("_forest_stratum_areas")
     if cached is not None:
         return cached
-    from sinks.grid import pixel_area_ha
     code = run.open_on_grid(run.paths.output("forest_strata"))
     area = pixel_area_ha(code.odc.geobox, run.chunks)
     n = len(all_strata()) + 1

@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 
 from sinks.forest.rates import ZERO, removals_per_ha, root_shoot_id, strata_values
-from sinks.forest.tables import NO_AGE_TYPES, active_strata, all_strata
+from sinks.forest.tables import NO_AGE_TYPES, all_strata
+from sinks.forest.sources import active_strata
 from sinks.io.tables import write_csv
 from sinks.methods.forest.maps import forest_basis, forest_year, stratum_areas
 from sinks.parameters import value
 from sinks.propagation import registry_uncertainty
 from sinks.zone_rows import Accounts, frame, row
+from sinks.landcover import apply_lut
 
 METHOD = "forest_inventory"
 POOL_SHARE = {"carbon_stock_agb": lambda r: 1.0 / (1.0 + r), "carbon_stock_bgb": lambda r: r / (1.0 + r)}
@@ -91,7 +93,6 @@ def _given_volume(run, acc: Accounts, code):
     stratum's yield-curve volume there), as a boolean map."""
     vol = run.open_on_grid(run.paths.output("forest_volume"), acc.grid)
     vol = vol.where(vol != vol.odc.nodata)
-    from sinks.landcover import apply_lut
     values = strata_values(run.registry, all_strata(), active_strata(run.cfg))
     curve = np.concatenate([[np.nan], [float(v.volume) for v in values]])
     expected = apply_lut(code, curve.astype("float32"), np.nan)

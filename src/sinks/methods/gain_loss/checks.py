@@ -13,6 +13,8 @@ from sinks.models.wetland import GWP_IDS
 from sinks.parameters import value
 from sinks.plan import methods
 from sinks.run import Run
+from sinks.forest.rates import forest_parameter_ids
+from sinks.forest.sources import active_strata
 
 
 def checks(run: Run) -> list[str]:
@@ -31,8 +33,6 @@ def _gain_loss(run: Run) -> list[str]:
     levels = strata_levels(cfg)
     forest_ids = []
     if cfg["forest"]["enabled"]:
-        from sinks.forest.rates import forest_parameter_ids
-        from sinks.forest.tables import active_strata
         forest_ids = forest_parameter_ids(active_strata(cfg)) + ["harvest_timber_volume", "harvest_fuelwood_volume",
                                                            "disturbance_area", "disturbance_fd"]
     growth_levels = [f for f in levels["forest_growth"][1:] if f in GROWTH_STRATA]

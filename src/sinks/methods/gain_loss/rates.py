@@ -20,6 +20,10 @@ from sinks.models.wetland import GWP_IDS, ch4_co2e
 from sinks.parameters import RegistryDraw, registry_draws, value
 from sinks.propagation import DRAW_BATCH, registry_seed
 from sinks.run import Run
+from sinks.forest.rates import removals_per_ha, strata_values
+from sinks.forest.tables import all_strata
+from sinks.forest.sources import active_strata
+from sinks.methods.forest.maps import stratum_areas
 
 
 GROWTH_STRATA = {  # gain_loss.forest_growth -> (G_W, R) registry ids
@@ -119,9 +123,6 @@ def forest_strata_rates(run: Run, reg) -> dict[str, dict]:
     """Gain and removals (t C ha-1 yr-1) of every forest inventory stratum, by stratum id, in
     the registry ``reg`` (a draw: arrays over its draws); removals spread the harvest and
     disturbance statistics over the strata areas of the run region (sinks.forest.rates)."""
-    from sinks.forest.rates import removals_per_ha, strata_values
-    from sinks.forest.tables import active_strata, all_strata
-    from sinks.methods.forest.maps import stratum_areas
     strata = all_strata()
     values = strata_values(reg, strata, active_strata(run.cfg))
     removals = removals_per_ha(reg, strata, stratum_areas(run), values)
@@ -211,7 +212,6 @@ def strata_levels(cfg: dict) -> dict[str, list]:
     levels = {kind: [None] + (sorted(set(st[kind]["codes"].values())) if st[kind] else [])
               for kind in STRATUM_CLASSES}
     if cfg["forest"]["enabled"]:  # the forest inventory strata, in the strata map's code order
-        from sinks.forest.tables import all_strata
         levels["forest_growth"] = [None] + [s.id for s in all_strata()]
     return levels
 

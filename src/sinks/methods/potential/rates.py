@@ -8,6 +8,9 @@ from sinks.errors import InputDataError
 from sinks.models.potential import annual_removal
 from sinks.parameters import value
 from sinks.run import Run
+from sinks.forest.projection import cohort_sink, cohorts, planted_sink
+from sinks.forest.tables import all_strata
+from sinks.methods.forest.maps import forest_year, stratum_areas
 
 
 def potential_rates(run: Run, names: list[str], last_year: int, reg=None,
@@ -46,9 +49,6 @@ def _age_structure_rates(run: Run, names: list[str], last_year: int, reg) -> dic
     timber stands felled at rotation and replanted in business as usual and afforestation, none
     felled under protection); afforestation adds the suitable classes planted at the last epoch
     with ``potential.planted_type``."""
-    from sinks.forest.projection import cohort_sink, cohorts, planted_sink
-    from sinks.forest.tables import all_strata
-    from sinks.methods.forest.maps import forest_year, stratum_areas
     cfg, pot = run.cfg, run.cfg["potential"]
     areas = stratum_areas(run)
     weights = dict(zip(all_strata(), areas / areas.sum()))

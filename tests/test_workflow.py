@@ -157,6 +157,8 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     cfg["biomass"]["features"] = {k: {y: str(REPO / p) for y, p in v.items()}
                                   for k, v in cfg["biomass"]["features"].items()}
     cfg["wetland"]["inundation"] = str(REPO / cfg["wetland"]["inundation"])
+    sub = cfg["forest"]["subcompartments"]
+    sub["path"] = str(REPO / sub["path"])
     write_config(tmp_path / "demo.yaml", cfg)
     res = sinks_cli("run", "demo.yaml", "--cores", "2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -190,6 +190,13 @@ def test_biomass_feature_missing(case, capsys):
     check_error(capsys, "validate", "config.yaml", expect=["ndvi.tif", "not found"])
 
 
+
+def test_reclassify_raster_missing(case, capsys):
+    rule = {"name": "tree_cover", "from_codes": [1], "to_code": 2, "raster": "ndvi_max.tif", "min": 0.7}
+    edit_config(case, lambda c: c["landcover"].update(reclassify=[rule]))
+    check_error(capsys, "validate", "config.yaml", expect=["ndvi_max.tif", "not found"])
+
+
 @pytest.mark.parametrize("name", ["bureau_annual_update.yaml", "research_monte_carlo.yaml"])
 def test_example_configs_validate(name, chdir):
     from pathlib import Path

@@ -157,6 +157,8 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     cfg["biomass"]["features"] = {k: {y: str(REPO / p) for y, p in v.items()}
                                   for k, v in cfg["biomass"]["features"].items()}
     cfg["wetland"]["inundation"] = str(REPO / cfg["wetland"]["inundation"])
+    for rule in cfg["landcover"]["reclassify"]:
+        rule["raster"] = str(REPO / rule["raster"])
     sub = cfg["forest"]["subcompartments"]
     sub["path"] = str(REPO / sub["path"])
     write_config(tmp_path / "demo.yaml", cfg)
@@ -167,7 +169,9 @@ def test_demo_runs_at_coarse_resolution(tmp_path):
     assert {"province", "city", "county", "lake", "basin"} <= set(df.zone_level)
     assert df[df.year_start == 2025].basis.str.startswith("scenario").all()
     epoch_2019 = df[(df.year_start == 2019) & (df.year_end == 2019) & (df.method != "biomass_map")]
-    assert (epoch_2019.basis == "observed").all()
+    assert epoch_2019.basis.str.startswith("observed").all()
+    forest = epoch_2019[epoch_2019.method == "forest_inventory"]
+    assert (forest.basis == "observed; synthetic sub-compartments").all() and len(forest)
     with rasterio.open(out / "net_sink_2019_2025.tif") as src:
         assert src.tags()["scenario"] == "true" and "SCENARIO" in src.descriptions[0]
     # The plot-calibrated biomass map is labelled synthetic, and its CV report exists.

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sinks.errors import MissingClassError
 from sinks.grid import describe
-from sinks.inputs import check_epoch_raster
+from sinks.inputs import check_epoch_raster, check_overlap
+from sinks.io.rasters import open_raster
 from sinks.io.vectors import read_zones
 from sinks.methods.registry import METHODS
 from sinks.run import Run
@@ -40,6 +41,10 @@ def validate_inputs(run: Run) -> list[str]:
             continue
         hist = check_epoch_raster(ep.path, grid, legend, densities, run.chunks)
         lines.append(f"epoch {ep.year}: {ep.path} ({sum(hist.values())} valid px, codes {sorted(hist)})")
+    for rule in cfg["landcover"]["reclassify"]:
+        src = open_raster(rule["raster"], chunks=run.chunks)
+        check_overlap(src.odc.geobox, grid, f"landcover.reclassify {rule['name']}: {rule['raster']}")
+        lines.append(f"reclassify {rule['name']}: {rule['raster']} ({describe(src.odc.geobox)})")
     reg = run.registry
     lines.append(f"parameters: {len(reg)} in the registry, {int((reg.status == 'user').sum())} overridden")
     for method in METHODS.values():

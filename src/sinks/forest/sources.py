@@ -13,24 +13,24 @@ def used_types(cfg: dict) -> frozenset[str]:
     """The forest types a run's strata sources hold (only these need parameters): the shares
     table's types, the strata raster's and the sub-compartments' (their codes, or the file),
     and that of ``forest.unstratified``."""
-    fc = cfg["forest"]
+    return _used_types(repr(cfg["forest"]))
+
+
+@functools.lru_cache(maxsize=4)
+def _used_types(forest_section: str) -> frozenset[str]:
+    """:func:`used_types` of a ``forest`` section given as its repr (read once per run)."""
+    fc = ast.literal_eval(forest_section)
     types = {fc["unstratified"].split("/")[0]} & set(FOREST_TYPES)  # new forest grows as this one
     if fc["shares"]:
         types |= set(load_shares(shares_path(fc["shares"]))["forest_type"])
     if fc["raster"]:
         types |= {v.split("/")[0] for v in fc["raster"]["codes"].values()}
     if fc["subcompartments"]:
-        types |= _subcompartment_types(fc["subcompartments"]["path"], fc["subcompartments"]["layer"],
-                                       fc["subcompartments"]["encoding"],
-                                       repr(fc["subcompartments"]["fields"]), repr(fc["subcompartments"]["codes"]))
+        sub = fc["subcompartments"]
+        gdf = read_subcompartments(sub["path"], sub["fields"], sub["codes"], age_bounds,
+                                   layer=sub["layer"], encoding=sub["encoding"])
+        types |= set(gdf["forest_type"])
     return frozenset(types)
-
-
-@functools.lru_cache(maxsize=4)
-def _subcompartment_types(path, layer, encoding, fields: str, codes: str) -> frozenset[str]:
-    gdf = read_subcompartments(path, ast.literal_eval(fields), ast.literal_eval(codes), age_bounds,
-                               layer=layer, encoding=encoding)
-    return frozenset(gdf["forest_type"])
 
 
 def active_strata(cfg: dict) -> list[Stratum]:

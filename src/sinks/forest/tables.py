@@ -70,6 +70,7 @@ def age_class_table() -> pd.DataFrame:
     return table.set_index(["forest_type", "origin"])
 
 
+@functools.lru_cache(maxsize=None)
 def age_bounds(forest_type: str, origin: str) -> tuple[float, float, float, float]:
     """Upper ages (yr) of young, middle, near-mature and mature stands of a type and origin."""
     row = age_class_table().loc[(forest_type, origin)]

@@ -241,7 +241,7 @@ def forest_deltas(run: Run, reg) -> tuple[np.ndarray, np.ndarray]:
     the default level (None), Mg CO2 ha-1 yr-1: (F,) arrays, or (n, F) for a batch of draws."""
     levels = strata_levels(run.cfg)["forest_growth"]
     forest = forest_strata_rates(run, reg) if run.cfg["forest"]["enabled"] else None
-    g0, r0 = forest_growth(run, reg, None)
+    g0, r0 = forest_growth(run, reg, None, forest)
     dg, dr = [], []
     for level in levels:
         g, r = (g0, r0) if level is None else forest_growth(run, reg, level, forest)

@@ -16,16 +16,15 @@ import xarray as xr
 
 from sinks.errors import InputDataError, MissingClassError
 from sinks.forest.rates import strata_values
-from sinks.forest.tables import NO_AGE_TYPES, all_strata, load_shares, shares_path, stratum_codes
 from sinks.forest.sources import active_strata
+from sinks.forest.subcompartments import rasterize_subcompartments, read_subcompartments
+from sinks.forest.tables import NO_AGE_TYPES, age_bounds, all_strata, load_shares, shares_path, stratum_codes
 from sinks.grid import align
 from sinks.io.rasters import code_histogram, open_raster, write_cogs
 from sinks.landcover import apply_lut, build_lut, lut_size
 from sinks.parameters import value
 from sinks.run import Run
 from sinks import config as cfgmod
-from sinks.forest.subcompartments import rasterize_subcompartments, read_subcompartments
-from sinks.forest.tables import age_bounds
 from sinks.grid import pixel_area_ha
 
 log = logging.getLogger(__name__)
@@ -179,6 +178,29 @@ def stratum_table(run: Run, reg=None) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+TYPE_COLOURS = {"chinese_fir": (27, 120, 55), "masson_pine": (140, 81, 10), "other_conifer": (1, 102, 94),
+                "broadleaf": (102, 189, 99), "mixed": (166, 97, 26), "bamboo": (184, 225, 134),
+                "economic": (223, 194, 125)}
+
+
+AGE_SHADES = {"young": 0.55, "middle": 0.35, "near_mature": 0.15, "mature": 0.0, "over_mature": -0.2}
+
+
+def strata_colours(strata: list) -> dict[int, tuple[int, int, int, int]]:
+    """Colour of each stratum code (the QGIS legend of forest_strata.tif): its forest type's,
+    mixed with white for young stands and with black for over-mature ones (AGE_SHADES),
+    natural stands a little greyer than planted ones."""
+    out = {}
+    for code, s in enumerate(strata, start=1):
+        rgb = np.array(TYPE_COLOURS[s.forest_type], dtype=float)
+        shade = AGE_SHADES.get(s.age_class, 0.0)
+        rgb = rgb + (255 - rgb) * shade if shade >= 0 else rgb * (1 + shade)
+        if s.origin == "natural":
+            rgb = 0.8 * rgb + 0.2 * rgb.mean()
+        out[code] = (*(int(round(v)) for v in rgb), 255)
+    return out
+
+
 def map_forest_strata(run: Run) -> list[Path]:
     """Write ``forest_strata.tif`` (stratum code per forest pixel of the inventory year; the
     code table in its tags and ``forest_strata_codes.csv``), ``forest_volume.tif`` (stand
@@ -210,9 +232,9 @@ def map_forest_strata(run: Run) -> list[Path]:
     carbon = (biomass * cf).where(code > 0).astype("float32")
     basis = forest_basis(cfg)
     inputs = [run.landcover_path(year), *used]
-    labels = {c: s.id for c, s in enumerate(strata, start=1)}
-    m_code = run.map("forest_strata", code, basis=basis, model="; ".join(used), inputs=inputs, year=year)
-    m_code.class_labels = labels
+    m_code = run.map("forest_strata", code, basis=basis, model="; ".join(used), inputs=inputs,
+                     colormap=strata_colours(strata), year=year)
+    m_code.class_labels = {c: f"{s.name_zh} ({s.id})" for c, s in enumerate(strata, start=1)}
     m_code.tags.update({f"CLASS_{c}": f"{s.id} ({s.name_zh})" for c, s in enumerate(strata, start=1)})
     maps = [m_code,
             run.map("forest_volume", vol.where(code > 0).astype("float32"), basis=basis,

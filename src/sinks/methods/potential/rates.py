@@ -27,16 +27,28 @@ def potential_rates(run: Run, names: list[str], last_year: int, reg=None,
     curve = [value(reg, f"cr_{x}_plantation") for x in ("bmax", "k", "p")]
     r, cf = value(reg, "root_shoot_plantation"), value(reg, "carbon_fraction")
     removals = cfg["gain_loss"]["wood_removals"] * C_TO_CO2
+
+    def forest_rates(year):
+        grown = annual_removal(pot["current_age"] + year - last_year, *curve, r, cf)
+        return grown - removals, grown, annual_removal(year - last_year - 1, *curve, r, cf)
+    return _by_scenario(run, names, last_year, forest_rates)
+
+
+def _by_scenario(run: Run, names: list[str], last_year: int, forest_rates) -> dict:
+    """{(scenario, year): {class index: rate}} at each target year, from ``forest_rates(year)``
+    = (managed forest, protected forest, newly planted land): business as usual and
+    afforestation take the managed rate, protection the protected one, and afforestation
+    adds the planted rate on the suitable classes."""
+    pot = run.cfg["potential"]
     forest = names.index("forest")
     suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
     out = {}
     for year in pot["target_years"]:
         if year <= last_year:
             raise InputDataError(f"potential.target_years: {year} is not after the last epoch {last_year}")
-        grown = annual_removal(pot["current_age"] + year - last_year, *curve, r, cf)
-        planted = annual_removal(year - last_year - 1, *curve, r, cf)
+        managed, protected, planted = forest_rates(year)
         for scenario in pot["scenarios"]:
-            per_ha = {forest: grown - (0.0 if scenario == "protection" else removals)}
+            per_ha = {forest: protected if scenario == "protection" else managed}
             if scenario == "afforestation":
                 per_ha.update({c: planted for c in suitable})
             out[(scenario, year)] = per_ha
@@ -54,18 +66,9 @@ def _age_structure_rates(run: Run, names: list[str], last_year: int, reg) -> dic
     weights = dict(zip(all_strata(), areas / areas.sum()))
     groups = cohorts(weights)
     start = forest_year(cfg)
-    forest = names.index("forest")
-    suitable = [names.index(c) for c in pot["suitable_classes"] if c in names]
-    out = {}
-    for year in pot["target_years"]:
-        if year <= last_year:
-            raise InputDataError(f"potential.target_years: {year} is not after the last epoch {last_year}")
-        felled = cohort_sink(reg, groups, year - start, harvest=True) * C_TO_CO2
-        kept = cohort_sink(reg, groups, year - start, harvest=False) * C_TO_CO2
-        planted = planted_sink(reg, pot["planted_type"], year - last_year) * C_TO_CO2
-        for scenario in pot["scenarios"]:
-            per_ha = {forest: kept if scenario == "protection" else felled}
-            if scenario == "afforestation":
-                per_ha.update({c: planted for c in suitable})
-            out[(scenario, year)] = per_ha
-    return out
+
+    def forest_rates(year):
+        return (cohort_sink(reg, groups, year - start, harvest=True) * C_TO_CO2,
+                cohort_sink(reg, groups, year - start, harvest=False) * C_TO_CO2,
+                planted_sink(reg, pot["planted_type"], year - last_year) * C_TO_CO2)
+    return _by_scenario(run, names, last_year, forest_rates)

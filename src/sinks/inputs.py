@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import rasterio
 from odc.geo.geobox import GeoBox
 
 from sinks.errors import EmptyDataError, InputDataError, MissingClassError
@@ -42,10 +44,19 @@ def resolve_densities(cfg: dict) -> str:
     return str(builtin_densities_path()) if spec == BUILTIN_DENSITIES_NAME else spec
 
 
+MAX_CODE = 65535  # the class look-ups index codes 0..65535 (sinks.landcover.lut_size)
+
+
 def check_codes(hist: dict[int, int], legend: dict[int, str] | None, densities: Densities,
                 name: str) -> None:
-    """Every code present in a land-cover raster must be in the legend / InVEST table."""
+    """Every code present in a land-cover raster must be in the legend / InVEST table, and
+    within 0..65535 (the look-up tables' range)."""
     present = set(hist)
+    out_of_range = sorted(c for c in present if not 0 <= c <= MAX_CODE)
+    if out_of_range:
+        raise MissingClassError(f"{name}: class codes {out_of_range[:10]} are outside 0..{MAX_CODE}; "
+                                "if one is a fill value declare it as nodata (landcover.nodata in the "
+                                "config, or gdal_edit.py -a_nodata VALUE FILE), else recode the classes")
     problems = []
     if legend is not None:
         missing = sorted(present - set(legend))
@@ -69,9 +80,47 @@ def check_overlap(src: GeoBox, grid: GeoBox, name: str) -> None:
                              "check the file is the right area and its CRS is correct")
 
 
-def check_epoch_raster(path, grid: GeoBox, legend, densities, chunks: int) -> dict[int, int]:
-    """Open one observed epoch, check CRS, overlap, nodata and class codes; warn on a grid change."""
+def open_epoch_raster(path, nodata_rule, chunks: int):
+    """Open an observed land-cover epoch with its nodata as the config declares it.
+
+    ``nodata_rule`` is ``landcover.nodata``: an integer declares (or overrides) the fill value,
+    ``"none"`` says the raster has none, null keeps the file's own. A file that declares none
+    while its whole border is one code that fill values take (0, the type's maximum, or
+    negative) is refused: counted as a class, the fill would silently become land.
+    """
     arr = open_raster(path, chunks=chunks)
+    if nodata_rule == "none":
+        return arr.rio.write_nodata(None)
+    if isinstance(nodata_rule, int) and not isinstance(nodata_rule, bool):
+        return arr.rio.write_nodata(nodata_rule)
+    if nodata_rule is None and arr.odc.nodata is None:
+        fill = _border_fill(path, arr.dtype)
+        if fill is not None:
+            raise InputDataError(
+                f"{path}: declares no nodata and its whole border is code {fill}, which looks like a "
+                f"fill value; declare it (landcover.nodata: {fill} in the config, or gdal_edit.py "
+                f"-a_nodata {fill} {path}), or set landcover.nodata: none to count {fill} as a class")
+    return arr
+
+
+def _border_fill(path, dtype) -> int | None:
+    """The code of the raster's one-pixel border if it is all one fill-like value, else None."""
+    with rasterio.open(path) as src:
+        h, w = src.height, src.width
+        if h < 3 or w < 3:
+            return None
+        edges = [src.read(1, window=((r, r + 1), (0, w))).ravel() for r in (0, h - 1)]
+        edges += [src.read(1, window=((0, h), (c, c + 1))).ravel() for c in (0, w - 1)]
+    border = np.concatenate(edges)
+    value = int(border[0])
+    fill_like = value == 0 or value < 0 or value == int(np.iinfo(dtype).max)
+    return value if fill_like and (border == value).all() else None
+
+
+def check_epoch_raster(path, grid: GeoBox, legend, densities, chunks: int,
+                       nodata_rule=None) -> dict[int, int]:
+    """Open one observed epoch, check CRS, overlap, nodata and class codes; warn on a grid change."""
+    arr = open_epoch_raster(path, nodata_rule, chunks)
     check_overlap(arr.odc.geobox, grid, str(path))
     if not same_grid(arr.odc.geobox, grid):
         log.warning("%s: grid differs from the run grid (%s vs %s); it will be resampled",

@@ -15,7 +15,7 @@ from sinks import config as cfgmod
 from sinks.constants import REGION_LEVEL
 from sinks.errors import EmptyDataError, InputDataError
 from sinks.grid import align, describe, on_grid
-from sinks.inputs import check_epoch_raster
+from sinks.inputs import check_epoch_raster, open_epoch_raster
 from sinks.io.outputs import LEGEND_CITATION
 from sinks.io.rasters import MapToWrite, code_histogram, open_raster, write_cogs
 from sinks.io.vectors import read_zones
@@ -70,14 +70,15 @@ def align_landcover(run: Run, year: int) -> Path:
     if ep.path is None:
         raise InputDataError(f"landcover.epochs.{year} is a scenario, not a raster to align")
     grid = run.grid
-    hist = check_epoch_raster(ep.path, grid, run.legend, run.densities, chunks)
-    src = open_raster(ep.path, chunks=chunks)
-    nodata = src.odc.nodata
-    if nodata is None:
-        info = np.iinfo(src.dtype)
-        nodata = next(v for v in (0, int(info.max)) if v not in hist)
-        src = src.rio.write_nodata(nodata)
+    nodata_rule = cfg["landcover"]["nodata"]
+    hist = check_epoch_raster(ep.path, grid, run.legend, run.densities, chunks, nodata_rule)
+    src = open_epoch_raster(ep.path, nodata_rule, chunks)
+    declared = src.odc.nodata
+    nodata = _free_code(src.dtype, set(hist) | set(run.legend or {}) | _table_codes(run))
+    src = src.rio.write_nodata(declared if declared is not None else nodata)
     aligned = align(src, grid, categorical=True, name=str(ep.path), chunks=chunks)
+    if declared is not None and int(declared) != nodata:  # the fill may be a class code (IGBP 0)
+        aligned = aligned.where(aligned != declared, nodata).astype(src.dtype).rio.write_nodata(nodata)
     aligned, rules = reclassify(run, aligned, year)
     mask = run.clip_mask(grid)
     if mask is not None:
@@ -93,6 +94,22 @@ def align_landcover(run: Run, year: int) -> Path:
                    "nearest")
     write_cogs([m])
     return out
+
+
+def _free_code(dtype, used: set[int]) -> int:
+    """The nodata code of an aligned epoch: 0 or the type's maximum, whichever no class uses, so
+    that no legend or table look-up can read a fill pixel as a class."""
+    info = np.iinfo(dtype)
+    for v in (0, int(info.max), int(info.min)):
+        if v not in used:
+            return v
+    raise InputDataError(f"land cover uses every candidate nodata code of {dtype} (0, {info.max}, "
+                         f"{info.min}); store it in a wider integer type")
+
+
+def _table_codes(run: Run) -> set[int]:
+    dens = run.densities
+    return {int(c) for c in dens.values.index} if dens.kind == "invest" else set()
 
 
 def reclassify(run: Run, codes, year: int):

@@ -39,7 +39,8 @@ def validate_inputs(run: Run) -> list[str]:
             lines.append(f"epoch {ep.year}: SCENARIO derived from {sc['from']} "
                          f"({', '.join(ch['name'] for ch in sc['changes'])})")
             continue
-        hist = check_epoch_raster(ep.path, grid, legend, densities, run.chunks)
+        hist = check_epoch_raster(ep.path, grid, legend, densities, run.chunks,
+                                  run.cfg["landcover"]["nodata"])
         lines.append(f"epoch {ep.year}: {ep.path} ({sum(hist.values())} valid px, codes {sorted(hist)})")
     for rule in cfg["landcover"]["reclassify"]:
         src = open_raster(rule["raster"], chunks=run.chunks)

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import dask
 import dask.array as da
 import numpy as np
 import rasterio
@@ -74,25 +75,34 @@ def open_raster(path: str | Path, chunks: int = DEFAULT_CHUNK, band: int = 1) ->
 
 
 def code_histogram(arr: xr.DataArray) -> dict[int, int]:
-    """Pixel count of every integer code in ``arr`` (nodata excluded), in one chunked pass."""
+    """Pixel count of every integer code in ``arr`` (nodata excluded), in one chunked pass.
+
+    8- and 16-bit codes are counted with ``bincount`` over every possible code; wider integers
+    (a GIS's Int32/UInt32 export) with ``unique`` per block, so memory grows with the codes
+    present, not with the 2**32 codes the type could hold."""
     path = arr.attrs.get("source_path", arr.name)
     if not np.issubdtype(arr.dtype, np.integer):
         raise InputDataError(f"{path}: land-cover raster has dtype {arr.dtype}; class codes must "
                              "be integers (export the classes as Byte/UInt16)")
     nodata = arr.odc.nodata
     data = arr.data if isinstance(arr.data, da.Array) else da.from_array(arr.data)
-    lo = int(np.iinfo(arr.dtype).min)
-    if lo < 0:
-        data = data.astype("int64") - lo
-    size = int(np.iinfo(arr.dtype).max) - lo + 1
+    if arr.dtype.itemsize <= 2:
+        lo = int(np.iinfo(arr.dtype).min)
+        size = int(np.iinfo(arr.dtype).max) - lo + 1
 
-    def count(block):
-        return np.bincount(block.ravel().astype("int64"), minlength=size)[None, None, :]
+        def count(block):
+            return np.bincount((block.ravel().astype("int64") - lo), minlength=size)[None, None, :]
 
-    counts = data.map_blocks(count, dtype="int64", chunks=((1,) * data.numblocks[0],
-                                                          (1,) * data.numblocks[1], (size,)),
-                             new_axis=2).sum(axis=(0, 1)).compute()
-    hist = {int(c) + lo: int(n) for c, n in enumerate(counts) if n}
+        counts = data.map_blocks(count, dtype="int64", chunks=((1,) * data.numblocks[0],
+                                                              (1,) * data.numblocks[1], (size,)),
+                                 new_axis=2).sum(axis=(0, 1)).compute()
+        hist = {int(c) + lo: int(n) for c, n in enumerate(counts) if n}
+    else:
+        hist = {}
+        for codes, counts in dask.compute(*[dask.delayed(np.unique)(b, return_counts=True)
+                                            for b in data.to_delayed().ravel()]):
+            for c, n in zip(codes.tolist(), counts.tolist()):
+                hist[c] = hist.get(c, 0) + n
     if nodata is not None and not np.isnan(nodata):
         hist.pop(int(nodata), None)
     if not hist:

@@ -91,11 +91,20 @@ def test_codes_missing_from_legend_are_listed(case, capsys):
 @pytest.mark.parametrize("row,expect", [
     ("2,-30,7,55,2", ["carbon_pools.csv", "negative"]),
     ("2,thirty,7,55,2", ["carbon_pools.csv", "not a number"]),
+    ("2,inf,7,55,2", ["carbon_pools.csv", "not finite"]),
+    ("2,1e39,7,55,2", ["carbon_pools.csv", "exceeds 10,000"]),  # beyond float32: was inf in the maps
 ])
 def test_bad_density_values(case, capsys, row, expect):
     table = (case / "carbon_pools.csv").read_text().replace("2,30,7,55,2", row)
     (case / "carbon_pools.csv").write_text(table)
     check_error(capsys, "validate", "config.yaml", expect=expect)
+
+
+def test_implausible_density_warns(case, capsys, caplog):
+    table = (case / "carbon_pools.csv").read_text().replace("2,30,7,55,2", "2,3000,7,55,2")
+    (case / "carbon_pools.csv").write_text(table)
+    assert run_cli("validate", "config.yaml")[0] == 0
+    assert "3000 Mg C ha-1 for lucode 2 is above 1000" in caplog.text
 
 
 def test_duplicate_codes(case, capsys):
@@ -119,6 +128,19 @@ def test_sinks_table_missing_a_pool_row(case, capsys):
 def test_misspelt_config_key(case, capsys):
     edit_config(case, lambda c: c["landcover"].update(lgend=c["landcover"].pop("legend")))
     check_error(capsys, "validate", "config.yaml", expect=["landcover", "'lgend'", "did you mean 'legend'"])
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../elsewhere", "a/b", "-rf", ".hidden"])
+def test_run_name_stays_inside_its_folder(case, capsys, name):
+    edit_config(case, lambda c: c["run"].update(name=name))
+    check_error(capsys, "validate", "config.yaml", expect=["run.name"])
+
+
+def test_resolution_in_the_wrong_unit_is_refused_before_any_job(case, capsys):
+    # 0.00027 (degrees, ~30 m) typed on a metre CRS: a grid of 4.4e8 x 3.3e8 px
+    edit_config(case, lambda c: c["grid"].update(resolution=0.00027))
+    line = check_error(capsys, "validate", "config.yaml", expect=["grid.max_pixels", "metre"])
+    assert "px at resolution 0.00027 metre" in line
 
 
 def test_unknown_top_level_key(case, capsys):

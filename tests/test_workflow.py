@@ -140,6 +140,30 @@ def test_dry_run_changing_a_config_parameter_reruns_dependents_only(tiny_run):
     assert "align_landcover" not in jobs and "rasterize_zones" not in jobs
 
 
+def test_every_map_names_a_stored_config_after_a_partial_rerun(tiny_run):
+    # A config edit reruns some jobs only: the folder then holds maps of two configs, and the
+    # config_hash of each must resolve to the config that made it (issue 16, point 8).
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    cfg["run"]["description"] = "edited"
+    cfg["carbon"]["densities"] = "carbon_pools_v2.csv"
+    table = (tiny_run / "carbon_pools.csv").read_text().replace("2,30,7,55,2", "2,31,7,55,2")
+    (tiny_run / "carbon_pools_v2.csv").write_text(table)
+    write_config(tiny_run / "config.yaml", cfg)
+    res = sinks_cli("run", "config.yaml", "--cores", "2", cwd=tiny_run)
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = tiny_run / "data/processed/my_county"
+    hashes = set()
+    for tif in (run / "outputs").glob("*.tif"):
+        with rasterio.open(tif) as src:
+            hashes.add(src.tags()["config_hash"])
+    assert len(hashes) == 2  # the ecosystem maps kept the first config's hash
+    for h in hashes:
+        stored = yaml.safe_load((run / "configs" / f"{h}.yaml").read_text())
+        assert stored["run"]["name"] == "my_county"
+    latest = (run / "run_config.yaml").read_text()
+    assert any(latest == (run / "configs" / f"{h}.yaml").read_text() for h in hashes)
+
+
 def test_nothing_to_do_after_a_complete_run(tiny_run):
     res = sinks_cli("run", "config.yaml", "--dry-run", cwd=tiny_run)
     assert res.returncode == 0

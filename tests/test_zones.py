@@ -3,11 +3,16 @@ numpy and on dask with blocks of every shape."""
 
 from __future__ import annotations
 
-import dask.array as da
-import numpy as np
-import xarray as xr
+import json
 
-from conftest import assert_backends_agree
+import dask.array as da
+import geopandas as gpd
+import numpy as np
+import pytest
+import xarray as xr
+from shapely.geometry import box
+
+from conftest import ORIGIN, assert_backends_agree, build_tiny, make_halves, run_tiny_stages
 from sinks.zones import zonal_totals
 
 
@@ -51,3 +56,51 @@ def test_zonal_transition_matrix_hand_computed():
     for ch in [(1, 1), (1, 2)]:  # numpy = dask, exactly
         eager, _ = assert_backends_agree(matrix, z, c0, c1, area, chunks=ch)
     np.testing.assert_allclose(eager, expected)
+
+
+# --- zones read without guessing (issue 16, point 6) and covering the land cover (point 2) ---
+
+def test_multi_layer_geopackage_needs_its_layer(tmp_path):
+    from sinks.errors import InputDataError
+    from sinks.io.vectors import read_zones
+    path = tmp_path / "zones.gpkg"
+    halves = gpd.read_file(make_halves(tmp_path / "h.gpkg", 4, 3))
+    halves.to_file(path, layer="townships")
+    halves.iloc[:1].to_file(path, layer="villages")
+    with pytest.raises(InputDataError, match=r"has 2 layers \['townships', 'villages'\]"):
+        read_zones(path, "code", "name")
+    assert len(read_zones(path, "code", "name", layer="townships")) == 2
+    assert len(read_zones(path, "code", "name", layer="villages")) == 1
+
+
+def test_overlapping_zones_are_refused(tmp_path):
+    from sinks.errors import InputDataError
+    from sinks.io.vectors import read_zones
+    x0, y1 = ORIGIN
+    gdf = gpd.GeoDataFrame({"code": ["1", "2"]}, geometry=[box(x0, y1 - 90, x0 + 90, y1),
+                                                          box(x0 + 30, y1 - 90, x0 + 120, y1)],
+                           crs="EPSG:32650")
+    gdf.to_file(tmp_path / "z.gpkg")
+    with pytest.raises(InputDataError, match=r"'1' and '2' share 66.7% of the smaller"):
+        read_zones(tmp_path / "z.gpkg", "code")
+
+
+def test_geojson_in_metres_without_crs_is_refused(tmp_path):
+    from sinks.errors import CRSMismatchError
+    from sinks.io.vectors import read_zones
+    x0, y1 = ORIGIN
+    feature = {"type": "Feature", "properties": {"code": "1"},
+               "geometry": box(x0, y1 - 90, x0 + 90, y1).__geo_interface__}
+    (tmp_path / "z.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    with pytest.raises(CRSMismatchError, match="not degrees.*crs member"):
+        read_zones(tmp_path / "z.geojson", "code")
+
+
+def test_zones_outside_the_land_cover_stop_the_summary(tmp_path, chdir):
+    from sinks.errors import EmptyDataError
+    root = chdir(build_tiny(tmp_path))
+    far = gpd.read_file(root / "townships.gpkg")
+    far["geometry"] = far.geometry.translate(xoff=5000)
+    far.to_file(root / "townships.gpkg")
+    with pytest.raises(EmptyDataError, match="level 'township' cover none"):
+        run_tiny_stages(root)

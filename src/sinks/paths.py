@@ -27,6 +27,10 @@ class RunPaths:
     def run_config(self) -> Path:
         return self.root / "run_config.yaml"
 
+    def config_archive(self, config_hash: str) -> Path:
+        """The resolved config of one ``config_hash`` (kept: maps of earlier runs name theirs)."""
+        return self.root / "configs" / f"{config_hash}.yaml"
+
     def zones(self, level: str) -> Path:
         return self.interim / f"zones_{level}.tif"
 

@@ -27,14 +27,18 @@ from sinks.zones import rasterize_zones as rasterize
 log = logging.getLogger(__name__)
 
 def write_run_config(run: Run) -> Path:
-    """Write the resolved config (provenance) atomically."""
+    """Write the resolved config (provenance) atomically, and keep a copy under its hash.
+
+    A config edit reruns only the jobs it affects, so the maps of one run folder may carry
+    several ``config_hash`` tags: each names its config in ``configs/<hash>.yaml``."""
     cfg, paths = run.cfg, run.paths
-    out = paths.run_config()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(cfgmod.resolved_yaml(cfg), encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    text = cfgmod.resolved_yaml(cfg)
+    for out in (paths.config_archive(cfgmod.config_hash(cfg)), paths.run_config()):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    return paths.run_config()
 
 
 def rasterize_zones(run: Run) -> list[Path]:
@@ -50,7 +54,7 @@ def rasterize_zones(run: Run) -> list[Path]:
             index = on_grid(np.ones(grid.shape.yx, dtype="uint32"), grid).chunk(chunks)
         else:
             level = zone["level"]
-            gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
+            gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
             table = pd.DataFrame(gdf.drop(columns="geometry"))
             index = rasterize(gdf, grid, chunks)
             log.info("zones %s: %d polygons from %s", level, len(gdf), zone["path"])

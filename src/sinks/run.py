@@ -24,6 +24,7 @@ from sinks import parameters
 from sinks.classes import CompactClasses, compact_classes
 from sinks.grid import DEFAULT_CHUNK, reference_grid, require_same_grid
 from sinks.density_model import DensityModel, density_model
+from sinks.errors import GridMismatchError
 from sinks.inputs import load_tables, resolve_densities
 from sinks.io.outputs import OUTPUTS
 from sinks.io.rasters import MapToWrite, open_raster, raster_geobox
@@ -45,9 +46,18 @@ def run_grid(cfg: dict) -> GeoBox:
     bounds = g["bounds"]
     if bounds is None and g["clip_to"] is not None and g["crs"] is not None:
         zone = next(z for z in cfg["zones"] if z["level"] == g["clip_to"])
-        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
+        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
         bounds = tuple(gdf.to_crs(g["crs"]).total_bounds)
-    return reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None)
+    grid = reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None)
+    h, w = grid.shape.yx
+    if h * w > g["max_pixels"]:
+        unit = grid.crs.units[0] if grid.crs.units else "CRS units"
+        raise GridMismatchError(
+            f"{cfg['_source']}: the run grid would be {w:,} x {h:,} = {h * w:.2g} px at resolution "
+            f"{abs(grid.resolution.x):g} {unit} ({h * w * 4 / 2**30:,.0f} GiB per float map), above "
+            f"grid.max_pixels {g['max_pixels']:.2g}; check that the resolution is in {unit}, or raise "
+            "grid.max_pixels")
+    return grid
 
 
 @dataclass

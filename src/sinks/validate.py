@@ -25,7 +25,7 @@ def validate_inputs(run: Run) -> list[str]:
         lines.append(f"density errors: {len(model.factors)} rows derived from shared parameters, "
                      f"{len(model.own)} independent")
     for zone in cfg["zones"]:
-        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
+        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
         lines.append(f"zones {zone['level']}: {len(gdf)} zones from {zone['path']}")
     grid = run.grid
     lines.append(f"grid: {describe(grid)}")

@@ -109,6 +109,9 @@ def frame(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+MIN_COVERAGE = 0.005  # share of valid land-cover area inside a zone level below which it warns
+
+
 @dataclass
 class Accounts:
     """What every method's rows are computed from: the zones on the grid, the pixel area, the
@@ -146,7 +149,25 @@ class Accounts:
             log.info("zonal transition areas %d -> %d", e0.year, e1.year)
             res = acc.totals([compact[e0.year], compact[e1.year]], [k, k], {"area": acc.area})
             acc.transitions.append({lv: res[lv]["area"] for lv in levels})
+        acc.check_coverage()
         return acc
+
+    def check_coverage(self) -> None:
+        """Every zone level must cover some of the land cover: none is an error (zones of
+        another area, or a GeoJSON in metres read as degrees, would give tables of zeros), under
+        MIN_COVERAGE a warning naming the level (a lake level legitimately covers little)."""
+        for lv, area in self.transitions[0].items():
+            valid = area[:, 1:, :].sum()
+            inside = area[1:, 1:, :].sum()
+            share = inside / valid if valid else 0.0
+            if share == 0:
+                spec = next((z["path"] for z in self.cfg["zones"] if z["level"] == lv), "the grid")
+                raise EmptyDataError(f"{spec}: the zones of level {lv!r} cover none of the land cover's "
+                                     "valid pixels; check that they are the same area and that their "
+                                     "CRS is declared correctly")
+            if share < MIN_COVERAGE:
+                log.warning("zones of level %r cover only %.2f %% of the land cover's valid pixels",
+                            lv, 100 * share)
 
     @property
     def cfg(self) -> dict:

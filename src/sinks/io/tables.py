@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sinks.errors import InputDataError
@@ -100,13 +101,28 @@ def read_densities(path: str | Path) -> Densities:
     return Densities("sinks", wide[list(POOLS)], meta, str(path))
 
 
+# Bounds of a carbon density in one pool (Mg C ha-1). The most carbon-dense biomass known,
+# Victoria's mountain ash forests, holds about 1,900 Mg C ha-1 in all pools (Keith et al. 2009,
+# PNAS 106:11635); peat 10 m deep holds about 5,000. Above PHYSICAL no land holds it (an error);
+# above PLAUSIBLE a run warns (a typo in units, e.g. kg for Mg, is the likely cause).
+DENSITY_PHYSICAL_MAX = 10_000.0
+DENSITY_PLAUSIBLE_MAX = 1_000.0
+
+
 def _numeric(df: pd.DataFrame, col: str, path: Path, where) -> pd.Series:
+    """A density column as numbers: finite, >= 0 and below the physical bound; a warning for
+    values above the plausible bound."""
     values = pd.to_numeric(df[col], errors="coerce")
-    for i in df.index[values.isna() | (values < 0)]:
-        raw = df.loc[i, col]
-        problem = "is not a number" if pd.isna(values[i]) else "is negative"
+    bad = values.isna() | ~np.isfinite(values) | (values < 0) | (values > DENSITY_PHYSICAL_MAX)
+    for i in df.index[bad]:
+        raw, v = df.loc[i, col], values[i]
+        problem = ("is not a number" if pd.isna(v) else "is not finite" if not np.isfinite(v)
+                   else "is negative" if v < 0 else f"exceeds {DENSITY_PHYSICAL_MAX:,.0f}, more than any land holds")
         raise InputDataError(f"{path}: {col} {raw!r} for {where(df.loc[i])} {problem}; densities "
-                             "must be numbers >= 0 in Mg C ha-1")
+                             "must be finite numbers >= 0 in Mg C ha-1")
+    for i in df.index[values > DENSITY_PLAUSIBLE_MAX]:
+        log.warning("%s: %s %g Mg C ha-1 for %s is above %g, more than the densest forests hold in "
+                    "one pool; check the unit", path, col, values[i], where(df.loc[i]), DENSITY_PLAUSIBLE_MAX)
     return values
 
 
@@ -152,8 +168,8 @@ def density_distributions(densities: Densities) -> dict[tuple[object, str], dict
     for (cls, pool), row in meta.iterrows():
         where = f"{densities.path}: ecosystem {cls!r}, pool {pool!r}"
         sd = pd.to_numeric(pd.Series([row["sd"]]), errors="coerce").iloc[0]
-        if pd.isna(sd) or sd < 0:
-            raise InputDataError(f"{where}: sd = {row['sd']!r} must be a number ≥ 0 (Mg C ha-1; "
+        if pd.isna(sd) or not np.isfinite(sd) or sd < 0 or sd > DENSITY_PHYSICAL_MAX:
+            raise InputDataError(f"{where}: sd = {row['sd']!r} must be a finite number ≥ 0 (Mg C ha-1; "
                                  "0 for no uncertainty)")
         dist = str(row.get("distribution", "normal") if pd.notna(row.get("distribution")) else "").strip().lower()
         if dist not in TABLE_DISTRIBUTIONS:

@@ -38,23 +38,32 @@ def read_points(path: str | Path, field: str) -> gpd.GeoDataFrame:
     return gdf
 
 
-def read_zones(path: str | Path, id_field: str, name_field: str | None = None) -> gpd.GeoDataFrame:
+OVERLAP_TOLERANCE = 0.001  # share of the smaller zone two zones of a level may share (slivers)
+
+
+def read_zones(path: str | Path, id_field: str, name_field: str | None = None,
+               layer: str | None = None) -> gpd.GeoDataFrame:
     """A zone layer as ``zone_id``, ``zone_name`` (strings) and geometry, in its own CRS.
 
-    Checks: the file opens, has a CRS and polygons, the id field exists and ids are unique.
+    Checks: the file opens, has a CRS (a GeoJSON whose coordinates are not degrees has lost
+    its ``crs`` member) and polygons, the layer is named when there are several, the id field
+    exists and ids are unique, and no two zones overlap by more than OVERLAP_TOLERANCE of the
+    smaller one (rasterized, the overlap would silently go to one of them).
     """
     path = Path(path)
-    gdf = _read_vector(path, "zone file")
+    gdf = read_polygon_layer(path, "zone file", layer)
     name_field = name_field or id_field
     for key, field in (("id_field", id_field), ("name_field", name_field)):
         if field not in gdf.columns:
             fields = [c for c in gdf.columns if c != "geometry"]
             raise InputDataError(f"{path}: has no field {field!r} (zones[].{key}); its fields "
                                  f"are {fields}")
-    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
-    if not len(gdf) or not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputDataError(f"{path}: zones must be polygons; found "
-                             f"{sorted(set(gdf.geom_type)) or 'no features'}")
+    if gdf.crs.is_geographic:
+        x0, y0, x1, y1 = gdf.total_bounds
+        if not (-180.5 <= x0 and x1 <= 360.5 and -90.5 <= y0 and y1 <= 90.5):
+            raise CRSMismatchError(f"{path}: coordinates ({x0:.0f}, {y0:.0f}, {x1:.0f}, {y1:.0f}) are not "
+                                   f"degrees although the file says {gdf.crs.name}; a GeoJSON in projected "
+                                   "coordinates needs its crs member, or save the zones as a GeoPackage")
     ids = gdf[id_field].astype(str)
     dup = sorted(set(ids[ids.duplicated()]))
     if dup:
@@ -62,10 +71,25 @@ def read_zones(path: str | Path, id_field: str, name_field: str | None = None) -
                              "them or choose a unique id field")
     out = gpd.GeoDataFrame({"zone_id": ids.values, "zone_name": gdf[name_field].astype(str).values},
                            geometry=gdf.geometry.values, crs=gdf.crs)
-    invalid = ~out.geometry.is_valid
-    if invalid.any():
-        out.loc[invalid, "geometry"] = out.geometry[invalid].make_valid()
+    _check_no_overlaps(out, path)
     return out
+
+
+def _check_no_overlaps(zones: gpd.GeoDataFrame, path: Path) -> None:
+    geoms = zones.geometry.values
+    left, right = zones.sindex.query(geoms, predicate="intersects")
+    pairs = [(i, j) for i, j in zip(left, right) if i < j]
+    worst = []
+    for i, j in pairs:
+        shared = geoms[i].intersection(geoms[j]).area
+        smaller = min(geoms[i].area, geoms[j].area)
+        if smaller > 0 and shared > OVERLAP_TOLERANCE * smaller:
+            worst.append((shared / smaller, zones.zone_id.iloc[i], zones.zone_id.iloc[j]))
+    if worst:
+        share, a, b = max(worst)
+        raise InputDataError(f"{path}: {len(worst)} pair(s) of zones overlap, e.g. {a!r} and {b!r} share "
+                             f"{share:.1%} of the smaller; each pixel must belong to one zone of a level: "
+                             "fix the topology (or put overlapping zones in separate levels)")
 
 
 SHAPEFILE_ENCODINGS = ("utf-8", "gb18030")  # tried in turn when a Shapefile has no .cpg

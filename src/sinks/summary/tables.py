@@ -149,7 +149,7 @@ def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path, grid) -> None:
     without zones, one layer ``region`` whose polygon is the run grid's footprint."""
     tmp = path.with_name(f".{path.stem}.tmp.gpkg")
     tmp.unlink(missing_ok=True)
-    layers = [(z["level"], read_zones(z["path"], z["id_field"], z["name_field"]), z.get("note", ""))
+    layers = [(z["level"], read_zones(z["path"], z["id_field"], z["name_field"], z["layer"]), z.get("note", ""))
               for z in cfg["zones"]]
     if not layers:
         region = gpd.GeoDataFrame({"zone_id": ["region"], "zone_name": ["whole grid"]},

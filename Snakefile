@@ -5,11 +5,15 @@
 # What is made comes from the output registry through sinks.plan: the targets of `rule all`
 # and each rule's outputs are never listed by hand here.
 
+import os
+
 from sinks import config as sinks_config
 from sinks import plan
 from sinks.paths import run_paths
 
-CONFIG_PATH = config.get("sinks_config", "config/config.yaml")
+# `sinks run` passes the config path in SINKS_CONFIG (no character of a path can be misread
+# there; Snakemake parses --config values as YAML, where "#" or ": " would change them).
+CONFIG_PATH = config.get("sinks_config") or os.environ.get("SINKS_CONFIG", "config/config.yaml")
 CFG = sinks_config.load_config(CONFIG_PATH)  # schema + semantic checks, raises a one-line error
 P = run_paths(CFG)
 RUN = str(P.root)

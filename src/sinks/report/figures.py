@@ -245,7 +245,7 @@ def transition_matrix(data: ReportData, lang: str) -> Figure | None:
         fig, ax = plt.subplots(figsize=(6.5, 5.5))
         vals = m.to_numpy()
         pos = vals[vals > 0]
-        norm = LogNorm(max(pos.min(), 1e-3), pos.max()) if pos.size else None
+        norm = LogNorm(pos.min(), pos.max()) if pos.size and pos.max() > pos.min() else None
         ax.imshow(np.where(vals > 0, vals, np.nan), cmap="Blues", norm=norm)
         labels = [tr(lang, "ecosystem", c) for c in classes]
         ax.set_xticks(range(len(classes)), labels, rotation=45, ha="right")

@@ -78,6 +78,25 @@ def zone_table(data: ReportData, level: str, lang: str) -> dict:
             "body": body, "flags": frozenset(flags)}
 
 
+def ecosystem_table(data: ReportData, lang: str) -> dict | None:
+    """The headline zone's area (kha) and carbon stock (Mt C) of every ecosystem and epoch."""
+    df = data.tables["zonal_summary"]
+    lv, zid = data.head
+    rows = df[(df.zone_level == lv) & (df.zone_id == zid) & (df.method == "stock_difference")
+              & df.quantity.isin(["area", "carbon_stock"])]
+    if rows.empty:
+        return None
+    years = sorted(rows.year_start.unique())
+    wide = rows.pivot_table(index="ecosystem", columns=["quantity", "year_start"], values="value", aggfunc="sum")
+    body = [(tr(lang, "ecosystem", eco), [fmt(wide.get(("area", y), {}).get(eco, float("nan")) / 1e3) for y in years]
+             + [fmt(wide.get(("carbon_stock", y), {}).get(eco, float("nan")) / MT) for y in years])
+            for eco in wide.index]
+    head = ([f"{tr(lang, 'quantity', 'area')} {y} (kha)" for y in years]
+            + [f"{tr(lang, 'quantity', 'carbon_stock')} {y} ({tr(lang, 'text', 'stock_unit')})" for y in years])
+    flags = set().union(*[basis_flags(b) for b in rows.basis.unique()]) | scope_flags(data.flags, lv)
+    return {"head": head, "body": body, "flags": frozenset(flags)}
+
+
 def inventory_rows(data: ReportData, lang: str) -> list[dict]:
     inv = data.tables.get("inventory_comparison")
     if inv is None:
@@ -125,7 +144,7 @@ def render(data: ReportData, heads: dict, maps: list[Figure], charts: list[Figur
         inventory=[_headline_view(h, lang) for h in heads["inventory"]],
         maps=maps, charts=charts, zone_tables=[zone_table(data, lv_, lang) for lv_ in zone_levels(data.cfg)
                                                if (data.tables["zonal_summary"].zone_level == lv_).any()],
-        inventory_rows=inventory_rows(data, lang), flags=flags_by_kind,
+        inventory_rows=inventory_rows(data, lang), eco=ecosystem_table(data, lang), flags=flags_by_kind,
         run_config=data.run_config, inputs=data.inputs, packages=data.packages)
 
 
@@ -197,6 +216,10 @@ code { word-break: break-all; }
 
 <h2 id="zones">{{ t('zone_tables') }}</h2>
 <p class="meta">{{ t('headline_note') }}</p>
+{% if eco %}<h3 id="zones-ecosystems">{{ t('stock_by_ecosystem') }} – {{ head_level }} {{ head_zone }} {{ badges(eco.flags) }}</h3>
+<table><thead><tr><th>{{ t('ecosystem') }}</th>{% for h in eco.head %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
+{% for name, cells in eco.body %}<tr><td class="name">{{ name }}</td>{% for v in cells %}<td class="n">{{ v }}</td>{% endfor %}</tr>{% endfor %}
+</tbody></table>{% endif %}
 {% for z in zone_tables %}<h3 id="zones-{{ z.level }}">{{ z.title }} {{ badges(z.flags) }}</h3>
 <div class="scroll"><table><thead><tr><th>{{ t('zone_id') }}</th><th>{{ t('zone') }}</th>
 {% for h in z.head %}<th>{{ h }}<br><span class="ci">{{ z.units[loop.index0] }}</span></th>{% endfor %}</tr></thead><tbody>

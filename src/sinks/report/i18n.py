@@ -66,7 +66,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "stock_unit": ("百万吨碳（Mt C）", "Mt C"),
     "sink_unit": ("百万吨二氧化碳/年（Mt CO2/yr）", "Mt CO2 yr-1"),
     "interval": ("95%区间", "95 % interval"),
-    "ecosystem_all": ("合计", "all"),
+    "ecosystem": ("生态系统", "Ecosystem"),
 }
 
 ECOSYSTEM: dict[str, tuple[str, str]] = {

@@ -133,7 +133,8 @@ def test_flags_from_basis_config_and_registry():
                         "source": ["ASSUMPTION: demo", "IPCC"]}, index=pd.Index(["k", "g"], name="id"))
     flags = config_flags(cfg, reg)
     where = {(f.kind, f.where, f.scope) for f in flags}
-    assert ("SCENARIO", "landcover.epochs.2025", "all") in where
+    # scenario epochs are listed; figures take SCENARIO from their rows' basis and maps' tags
+    assert ("SCENARIO", "landcover.epochs.2025", "config") in where
     assert ("ASSUMPTION", "landcover.reclassify[0].note", "all") in where
     assert ("ASSUMPTION", "zones[0].note", "level:basin") in where
     assert ("ASSUMPTION", "parameters.k", "all") in where

@@ -105,7 +105,7 @@ def config_flags(cfg: dict, registry: pd.DataFrame) -> list[Flag]:
         if isinstance(spec, dict) and "scenario" in spec:
             names = ", ".join(c["name"] for c in spec["scenario"].get("changes", []))
             flags.append(Flag("SCENARIO", f"landcover.epochs.{year}",
-                              f"derived from {spec['scenario']['from']} by scenario rules ({names})"))
+                              f"derived from {spec['scenario']['from']} by scenario rules ({names})", "config"))
     for key, value in _walk({k: v for k, v in cfg.items() if k not in ("parameters", "_source")}):
         if not isinstance(value, str) or key.startswith("landcover.epochs"):
             continue

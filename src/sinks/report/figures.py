@@ -191,7 +191,7 @@ def stock_by_ecosystem(data: ReportData, lang: str) -> Figure | None:
                    label=tr(lang, "ecosystem", eco), edgecolor="white", linewidth=0.4)
             bottom += wide[eco].fillna(0).to_numpy()
         ax.set_ylabel(tr(lang, "text", "stock_unit"))
-        ax.legend(fontsize=8, ncol=2, loc="lower right", framealpha=0.9)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.set_title(title, fontsize=10)
         png = _png(fig)
     return Figure("chart-stock", title, png, _flags(data, rows))
@@ -254,7 +254,7 @@ def transition_matrix(data: ReportData, lang: str) -> Figure | None:
         ax.set_ylabel(tr(lang, "text", "from_class"))
         for (i, j), x in np.ndenumerate(vals):
             if x > 0:
-                ax.text(j, i, f"{x:.3g}", ha="center", va="center", fontsize=6.5,
+                ax.text(j, i, f"{x:,.0f}" if x >= 100 else f"{x:.3g}", ha="center", va="center", fontsize=6.5,
                         color="white" if norm and norm(x) > 0.6 else "black")
         ax.set_title(title, fontsize=10)
         png = _png(fig)

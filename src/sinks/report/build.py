@@ -16,6 +16,7 @@ import pyogrio
 import rasterio
 
 from sinks import config as cfgmod
+from sinks.inventory import inventory_path
 from sinks.io.vectors import read_zones
 from sinks.parameters import registry_table
 from sinks.plan import densities_file, zone_levels
@@ -203,10 +204,13 @@ def _sha256(path: Path) -> str:
 
 
 def input_files(cfg: dict, run_root: Path) -> list[tuple[str, int, str]]:
-    """Every existing file the config names (and the density table), outside the run folder,
+    """Every existing file the config names (and the density and inventory tables), outside
+    the run folder,
     with its size and SHA-256."""
     names = [v for k, v in _walk({k: v for k, v in cfg.items() if k != "_source"}) if isinstance(v, str)]
     names.append(str(densities_file(cfg)))
+    if cfg.get("inventory"):  # a built-in inventory table by name
+        names.append(str(inventory_path(cfg["inventory"])))
     seen, out = set(), []
     root = run_root.resolve()
     for name in names:

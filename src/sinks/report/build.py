@@ -205,8 +205,7 @@ def _sha256(path: Path) -> str:
 
 def input_files(cfg: dict, run_root: Path) -> list[tuple[str, int, str]]:
     """Every existing file the config names (and the density and inventory tables), outside
-    the run folder,
-    with its size and SHA-256."""
+    the run folder, with its size and SHA-256."""
     names = [v for k, v in _walk({k: v for k, v in cfg.items() if k != "_source"}) if isinstance(v, str)]
     names.append(str(densities_file(cfg)))
     if cfg.get("inventory"):  # a built-in inventory table by name

@@ -80,6 +80,8 @@ RULES: dict[str, Rule] = {
         "Write the sink potential maps of every scenario and target year."),
     "summarize": Rule((), "sinks.summary:summarize",
         "Write the zone tables, zones GeoPackage, time series and figures."),
+    "report": Rule((), "sinks.report:write_report",
+        "Write outputs/report.html (report.language) and the report in the other language."),
 }
 
 
@@ -175,6 +177,7 @@ INSTANCES = {  # each name -> the field values of every file of a kind
                           for n in cfg["imagery"]["indices"]],
     "potential": lambda cfg: [{"scenario": s, "year": y} for s in cfg["potential"]["scenarios"]
                               for y in cfg["potential"]["target_years"]],
+    "other_language": lambda cfg: [{"lang": "en" if cfg["report"]["language"] == "zh" else "zh"}],
 }
 
 

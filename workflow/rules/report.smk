@@ -33,3 +33,25 @@ rule summarize:
         runtime=60,
     shell:
         stage_shell("summarize")
+
+
+rule report:
+    """Self-contained HTML report (report.language, and the other language beside it)."""
+    input:
+        # every other output of the run: the report reads the tables and maps
+        done=[str(t) for t in plan.targets(CFG, P) if str(t) not in plan.rule_outputs(CFG, P, "report")],
+        zone_files=[z["path"] for z in CFG["zones"]],
+    output:
+        OUT("report", "Report"),
+    params:
+        report=digest("report", "zones"),
+    conda:
+        CONDA_ENV
+    log:
+        f"{RUN}/logs/report.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        stage_shell("report")

@@ -254,6 +254,13 @@ OUTPUTS.update({
     "summary_plot": _product(
         "summary.png", "net-sink map of the last period and stock by ecosystem per epoch",
         "summarize", "always", "once", "summary"),
+    "report": _product(
+        "report.html", "self-contained HTML report in report.language: headline figures with 95 % "
+        "intervals, maps, charts, zone tables, provenance, badges on SCENARIO, SYNTHETIC, UNCONFIRMED "
+        "and ASSUMPTION inputs", "report", "always", "once", "report"),
+    "report_translation": _product(
+        "report_{lang}.html", "the same report in the other language (en when report.language is zh)",
+        "report", "always", "other_language", "report"),
 })
 
 

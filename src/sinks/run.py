@@ -47,7 +47,8 @@ def run_grid(cfg: dict) -> GeoBox:
         zone = next(z for z in cfg["zones"] if z["level"] == g["clip_to"])
         gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"])
         bounds = tuple(gdf.to_crs(g["crs"]).total_bounds)
-    return reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None)
+    return reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None,
+                          g["crs_name"])
 
 
 @dataclass

@@ -25,11 +25,11 @@ from sinks.classes import CompactClasses, compact_classes
 from sinks.grid import DEFAULT_CHUNK, reference_grid, require_same_grid
 from sinks.density_model import DensityModel, density_model
 from sinks.inputs import load_tables, resolve_densities
-from sinks.io.outputs import OUTPUTS
+from sinks.io.outputs import OUTPUTS, map_title
 from sinks.io.rasters import MapToWrite, open_raster, raster_geobox
 from sinks.io.tables import density_derivations, density_distributions
 from sinks.io.vectors import read_zones
-from sinks.landcover import ECOSYSTEMS
+from sinks.landcover import ECOSYSTEM_LABELS
 from sinks.paths import RunPaths, run_paths
 from sinks.propagation import ClassParameters, class_parameters
 from sinks.forest.density import forest_densities, forest_registry_rows
@@ -202,4 +202,5 @@ class Run:
                           description, spec.unit,
                           self.tags(model=model, inputs=inputs, basis=basis, kind=kind),
                           spec.overview_resampling, colormap, spec.style,
-                          ECOSYSTEMS if spec.style == "classes" else None, spec.valid_range)
+                          ECOSYSTEM_LABELS if spec.style == "classes" else None, spec.valid_range,
+                          title=map_title(kind, **fields))

@@ -33,3 +33,21 @@ rule summarize:
         runtime=60,
     shell:
         stage_shell("summarize")
+
+
+rule qgis_project:
+    """A QGIS project of every output map and GeoPackage, grouped and styled (after summarize)."""
+    input:
+        [f for f in plan.targets(CFG, P) if f != P.output("qgis_project")],
+    output:
+        OUT("qgis_project", "QGIS project"),
+    conda:
+        CONDA_ENV
+    log:
+        f"{RUN}/logs/qgis_project.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        stage_shell("qgis_project")

@@ -254,6 +254,9 @@ OUTPUTS.update({
     "summary_plot": _product(
         "summary.png", "net-sink map of the last period and stock by ecosystem per epoch",
         "summarize", "always", "once", "summary"),
+    "qgis_project": _product(
+        "project.qgs", "QGIS project: every map and GeoPackage of the run, grouped, styled, in the "
+        "run's CRS, relative paths", "qgis_project", "always", "once", "summary"),
 })
 
 

@@ -254,7 +254,7 @@ def check_cog(path, kind):
         assert src.block_shapes[0] == (512, 512) or max(src.shape) <= 512
         if max(src.shape) > 512:
             assert src.overviews(1), "no overviews"
-        assert src.descriptions[0] and len(src.descriptions[0]) <= 80, src.descriptions[0]
+        assert src.descriptions[0] and len(src.descriptions[0]) <= 100, src.descriptions[0]
         assert src.tags()["long_description"]
         assert src.units[0] == spec.unit
         assert REQUIRED_TAGS <= set(src.tags())

@@ -37,7 +37,7 @@ def test_a_proj_string_grid_writes_a_named_wkt_without_the_pyproj_warning(tmp_pa
         path = tmp_path / "carbon_stock_2000.tif"
         write_cogs([MapToWrite(on_grid(np.full(grid.shape.yx, 50.0, "float32"), grid), path, spec.dtype,
                                spec.nodata, "long text", spec.unit, {}, "average", style=spec.style,
-                               title="carbon stock 2000 (Mg C/ha)")])
+                               title="carbon stock 2000 (Mg C/ha)", notes_from=len("long text"))])
     assert not [w for w in caught if "lose important projection" in str(w.message)]
     with rasterio.open(path) as src:
         crs = CRS.from_wkt(src.crs.to_wkt())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -152,17 +151,15 @@ class MapToWrite:
     class_labels: dict[int, str] | None = None
     valid_range: tuple[float, float] | None = None  # checked block by block before writing
     title: str = ""  # short band description with unit (outputs.map_title); "" = description
-
-
-MARKS = re.compile(r"\((?:SCENARIO|SYNTHETIC)[^)]*\)")  # basis notes kept in the band name
+    notes_from: int = 0  # where the notes appended to the registry description begin
 
 
 def band_description(m: MapToWrite) -> str:
-    """What QGIS shows as "Band 1: ...": the short title and the description's SCENARIO /
-    SYNTHETIC notes (the full description is the ``long_description`` tag)."""
+    """What QGIS shows as "Band 1: ...": the short title and the notes appended to the registry
+    description (SCENARIO, SYNTHETIC, ...); the full description is the ``long_description`` tag."""
     if not m.title:
         return m.description
-    return " ".join([m.title, *MARKS.findall(m.description)])
+    return m.title + m.description[m.notes_from:]
 
 
 def write_cogs(maps: list[MapToWrite]) -> list[Path]:

@@ -27,6 +27,7 @@ import pytest
 import rasterio
 import xarray as xr
 import yaml
+from pyproj import CRS
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
@@ -253,31 +254,47 @@ def check_cog(path, kind):
         assert src.block_shapes[0] == (512, 512) or max(src.shape) <= 512
         if max(src.shape) > 512:
             assert src.overviews(1), "no overviews"
-        assert src.descriptions[0]
+        assert src.descriptions[0] and len(src.descriptions[0]) <= 100, src.descriptions[0]
+        assert src.tags()["long_description"]
         assert src.units[0] == spec.unit
         assert REQUIRED_TAGS <= set(src.tags())
+        crs_name = CRS.from_wkt(src.crs.to_wkt()).name
+        assert crs_name and crs_name != "unknown", f"{path.name}: CRS without a name"
         if kind == "ecosystem":
             assert src.colormap(1)[1][:3] == (34, 120, 51)
-    check_qml(path, kind)
+        present = set(np.unique(src.read(1))) - {src.nodata} if spec.style == "classes" else None
+    check_qml(path, kind, present)
 
 
-def check_qml(path, kind):
-    """The QGIS style sidecar parses and matches the map: class names, or a ramp (sinks: centred on 0)."""
+def check_qml(path, kind, present=None):
+    """The QGIS style sidecar parses and matches the map: the classes ``present`` (and only
+    those) with readable names, or a ramp whose legend items carry the unit (sinks: centred on
+    0, "source" below and "sink" above)."""
     from sinks.io.outputs import OUTPUTS
+    from sinks.io.styles import display_unit
 
     root = ET.parse(path.with_suffix(".qml")).getroot()
     renderer = root.find("pipe/rasterrenderer")
-    style = OUTPUTS[kind].style
-    if style == "classes":
+    spec = OUTPUTS[kind]
+    if spec.style == "classes":
         assert renderer.get("type") == "paletted"
-        labels = {e.get("value"): e.get("label") for e in renderer.iter("paletteEntry")}
-        assert labels["1"] == "forest" and labels["5"] == "water"
+        labels = {int(e.get("value")): e.get("label") for e in renderer.iter("paletteEntry")}
+        if present is not None:
+            assert set(labels) == {int(c) for c in present}
+        assert all(" " in t for t in labels.values()), labels  # words, not identifiers
+        if kind == "ecosystem" and 1 in labels:
+            assert labels[1] == "林地 forest"
     else:
         assert renderer.get("type") == "singlebandpseudocolor"
         vmin, vmax = float(renderer.get("classificationMin")), float(renderer.get("classificationMax"))
         assert vmin < vmax
-        if style == "diverging":
+        shader = renderer.find("rastershader/colorrampshader")
+        assert shader.find("rampLegendSettings").get("useContinuousLegend") == "0"
+        items = [i.get("label") for i in shader.iter("item")]
+        assert all(display_unit(spec.unit) in t for t in items), items
+        if spec.style == "diverging":
             assert vmin == -vmax
+            assert items[0].endswith("(source)") and items[-1].endswith("(sink)"), items
 
 
 # --- gain-loss cases ----------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_stage_order_runs_each_job_after_its_inputs(tmp_path, chdir):
     assert rules.index("rasterize_zones") < rules.index("align_landcover") < rules.index("track_conversions")
     assert rules.index("track_conversions") < rules.index("compute_gain_loss") < rules.index("summarize")
     assert ("align_landcover", {"year": 2020}) in jobs and ("compute_sink", {"y0": 2000, "y1": 2020}) in jobs
-    assert rules[-2:] == ["summarize", "report"] and len(jobs) == len({(r, tuple(j.items())) for r, j in jobs})
+    assert rules[-3:] == ["summarize", "qgis_project", "report"] and len(jobs) == len({(r, tuple(j.items())) for r, j in jobs})
 
 
 def test_gain_loss_alone_runs_without_stock_difference(tmp_path, chdir):

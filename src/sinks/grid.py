@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 
 import dask.array as da
 import numpy as np
@@ -23,11 +24,51 @@ from sinks.errors import GridMismatchError
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 2048  # pixels per side; a multiple of the 512 COG block
+AUTHORITY_CONFIDENCE = 70  # PROJ identify(): 70 % = an equivalent definition under another name
+DEFAULT_CRS_NAME = "{projection} (sinks run grid)"
+
+
+def named_crs(crs, name: str | None = None) -> CRS:
+    """``crs`` with a name GIS clients show (a bare PROJ string shows as "unknown" in QGIS).
+
+    The EPSG (or other authority) CRS when one matches with at least AUTHORITY_CONFIDENCE %
+    (pyproj ``to_authority``), else the same CRS as WKT named ``name`` (default: the
+    projection's method, e.g. "Albers Equal Area (sinks run grid)"); an unnamed base
+    geographic CRS is named after its datum. A CRS that has a name already is kept; ``name``
+    renames an unmatched one.
+    """
+    crs = CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
+    auth = _authority(crs)
+    if auth is not None:
+        return CRS.from_authority(*auth)
+    if crs.name != "unknown" and name is None:
+        return crs
+    doc = crs.to_json_dict()
+    method = crs.coordinate_operation.method_name if crs.coordinate_operation else crs.type_name
+    doc["name"] = name or DEFAULT_CRS_NAME.format(projection=method)
+    base = doc.get("base_crs")
+    if base is not None and base.get("name") == "unknown" and crs.datum is not None:
+        base["name"] = crs.datum.name
+    return CRS.from_json_dict(doc)
+
+
+def crs_label(crs) -> str:
+    """A CRS's short label: ``EPSG:<code>`` or its name."""
+    crs = CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
+    auth = _authority(crs)
+    return ":".join(auth) if auth else crs.name
+
+
+def _authority(crs: CRS) -> tuple[str, str] | None:
+    """The EPSG code matching ``crs``, else another authority's (e.g. ESRI), else None."""
+    return (crs.to_authority("EPSG", min_confidence=AUTHORITY_CONFIDENCE)
+            or crs.to_authority(min_confidence=AUTHORITY_CONFIDENCE))
 
 
 def reference_grid(template: GeoBox, crs: str | None = None, resolution: float | None = None,
-                   bounds: tuple[float, float, float, float] | None = None) -> GeoBox:
-    """The run grid.
+                   bounds: tuple[float, float, float, float] | None = None,
+                   crs_name: str | None = None) -> GeoBox:
+    """The run grid, in a named CRS (:func:`named_crs` with ``crs_name``).
 
     ``crs`` and ``resolution`` given: a grid in that CRS covering ``bounds`` (in that CRS) or, if
     ``bounds`` is None, the template's footprint. Its pixel edges fall on multiples of the
@@ -37,14 +78,15 @@ def reference_grid(template: GeoBox, crs: str | None = None, resolution: float |
     """
     same_pixels = crs is None or (template.crs == crs and math.isclose(
         abs(template.resolution.x), resolution, rel_tol=1e-9))
+    named = named_crs(template.crs if crs is None else crs, crs_name)
     if same_pixels:
         if bounds is None:
-            return template
-        return GeoBox.from_bbox(bounds, template.crs, resolution=template.resolution,
+            return GeoBox(template.shape, template.affine, named)
+        return GeoBox.from_bbox(bounds, named, resolution=template.resolution,
                                 anchor=_pixel_anchor(template))
     if bounds is None:
-        bounds = tuple(template.footprint(crs).boundingbox)
-    return GeoBox.from_bbox(bounds, crs, resolution=resolution)
+        bounds = tuple(template.footprint(named).boundingbox)
+    return GeoBox.from_bbox(bounds, named, resolution=resolution)
 
 
 def _pixel_anchor(grid: GeoBox) -> XY:
@@ -55,12 +97,7 @@ def _pixel_anchor(grid: GeoBox) -> XY:
 
 def describe(grid: GeoBox) -> str:
     """One line for logs and tags."""
-    if grid.crs.epsg:
-        crs = f"EPSG:{grid.crs.epsg}"
-    else:
-        pcrs = CRS.from_user_input(grid.crs.to_wkt())
-        crs = pcrs.name if pcrs.name != "unknown" else pcrs.to_proj4()[:60]
-    return (f"{crs}, {abs(grid.resolution.x):g} x {abs(grid.resolution.y):g} "
+    return (f"{crs_label(grid.crs)}, {abs(grid.resolution.x):g} x {abs(grid.resolution.y):g} "
             f"{grid.crs.units[0] if grid.crs.units else ''}, {grid.width} x {grid.height} px, "
             f"bounds {tuple(round(v, 4) for v in grid.boundingbox)}")
 
@@ -148,7 +185,12 @@ def _areal_scale_block(block_rows: np.ndarray, block_cols: np.ndarray, affine, c
     y = affine.f + affine.e * rows
     to_geo = Transformer.from_crs(crs_wkt, CRS(crs_wkt).geodetic_crs, always_xy=True)
     lon, lat = to_geo.transform(x, y)
-    return Proj(crs_wkt).get_factors(lon, lat).areal_scale
+    with warnings.catch_warnings():
+        # Proj() converts the CRS to a PROJ string, which keeps the projection and ellipsoid
+        # (all the scale factors depend on) and drops only names and datum details.
+        warnings.filterwarnings("ignore", "You will likely lose important projection", UserWarning)
+        proj = Proj(crs_wkt)
+    return proj.get_factors(lon, lat).areal_scale
 
 
 SCALE_STEP = 32  # pixels between exact areal-scale evaluations inside a block

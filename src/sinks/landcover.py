@@ -19,11 +19,19 @@ ECOSYSTEMS: dict[int, str] = {
     11: "cropland_perennial",
 }
 ECOSYSTEM_CODES = {name: code for code, name in ECOSYSTEMS.items()}
+# Colours of the QGIS legend and the COG colour table: distinct hues for the cropland kinds
+# (yellow paddy, orange upland, amber undivided cropland, purple perennial crops).
 ECOSYSTEM_COLOURS: dict[int, tuple[int, int, int, int]] = {
-    1: (34, 120, 51, 255), 2: (140, 170, 60, 255), 3: (200, 220, 110, 255),
-    4: (80, 170, 170, 255), 5: (50, 100, 200, 255), 6: (245, 215, 110, 255),
-    7: (230, 170, 80, 255), 8: (240, 195, 95, 255), 9: (200, 50, 50, 255),
-    10: (170, 170, 170, 255), 11: (190, 140, 60, 255),
+    1: (34, 120, 51, 255), 2: (120, 160, 50, 255), 3: (180, 220, 130, 255),
+    4: (80, 170, 170, 255), 5: (50, 100, 200, 255), 6: (250, 230, 70, 255),
+    7: (215, 130, 40, 255), 8: (240, 180, 60, 255), 9: (200, 50, 50, 255),
+    10: (170, 170, 170, 255), 11: (180, 100, 170, 255),
+}
+# Legend labels GIS users read: Chinese first (the land-use survey's names), then English.
+ECOSYSTEM_LABELS: dict[int, str] = {
+    1: "林地 forest", 2: "灌木林 shrubland", 3: "草地 grassland", 4: "湿地 wetland",
+    5: "水域 water", 6: "水田 paddy", 7: "旱地 upland cropland", 8: "耕地 cropland",
+    9: "建设用地 settlement", 10: "其他 other land", 11: "园地 perennial crops",
 }
 
 # MODIS MCD12C1 Majority_Land_Cover_Type_1 (IGBP). Jiangxi caveat (shared/data README): much of

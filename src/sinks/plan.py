@@ -80,6 +80,8 @@ RULES: dict[str, Rule] = {
         "Write the sink potential maps of every scenario and target year."),
     "summarize": Rule((), "sinks.summary:summarize",
         "Write the zone tables, zones GeoPackage, time series and figures."),
+    "qgis_project": Rule((), "sinks.project:qgis_project",
+        "Write outputs/project.qgs (every map, grouped and styled)."),
     "report": Rule((), "sinks.report:write_report",
         "Write outputs/report.html (report.language) and the report in the other language."),
 }

@@ -26,11 +26,11 @@ from sinks.grid import DEFAULT_CHUNK, reference_grid, require_same_grid
 from sinks.density_model import DensityModel, density_model
 from sinks.errors import GridMismatchError
 from sinks.inputs import load_tables, resolve_densities
-from sinks.io.outputs import OUTPUTS
+from sinks.io.outputs import OUTPUTS, map_title
 from sinks.io.rasters import MapToWrite, open_raster, raster_geobox
 from sinks.io.tables import density_derivations, density_distributions
 from sinks.io.vectors import read_zones
-from sinks.landcover import ECOSYSTEMS
+from sinks.landcover import ECOSYSTEM_LABELS
 from sinks.paths import RunPaths, run_paths
 from sinks.propagation import ClassParameters, class_parameters
 from sinks.forest.density import forest_densities, forest_registry_rows
@@ -48,7 +48,8 @@ def run_grid(cfg: dict) -> GeoBox:
         zone = next(z for z in cfg["zones"] if z["level"] == g["clip_to"])
         gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
         bounds = tuple(gdf.to_crs(g["crs"]).total_bounds)
-    grid = reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None)
+    grid = reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None,
+                          g["crs_name"])
     h, w = grid.shape.yx
     if h * w > g["max_pixels"]:
         unit = grid.crs.units[0] if grid.crs.units else "CRS units"
@@ -211,4 +212,5 @@ class Run:
                           description, spec.unit,
                           self.tags(model=model, inputs=inputs, basis=basis, kind=kind),
                           spec.overview_resampling, colormap, spec.style,
-                          ECOSYSTEMS if spec.style == "classes" else None, spec.valid_range)
+                          ECOSYSTEM_LABELS if spec.style == "classes" else None, spec.valid_range,
+                          title=map_title(kind, **fields), notes_from=len(spec.description.format(**fields)))

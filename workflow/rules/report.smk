@@ -35,6 +35,25 @@ rule summarize:
         stage_shell("summarize")
 
 
+rule qgis_project:
+    """A QGIS project of every output map and GeoPackage, grouped and styled (after summarize)."""
+    input:
+        [str(f) for f in plan.targets(CFG, P)
+         if str(f) not in plan.rule_outputs(CFG, P, "qgis_project") + plan.rule_outputs(CFG, P, "report")],
+    output:
+        OUT("qgis_project", "QGIS project"),
+    conda:
+        CONDA_ENV
+    log:
+        f"{RUN}/logs/qgis_project.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        stage_shell("qgis_project")
+
+
 rule report:
     """Self-contained HTML report (report.language, and the other language beside it)."""
     input:

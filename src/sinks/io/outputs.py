@@ -261,7 +261,52 @@ OUTPUTS.update({
     "report_translation": _product(
         "report_{lang}.html", "the same report in the other language (en when report.language is zh)",
         "report", "always", "other_language", "report"),
+    "qgis_project": _product(
+        "project.qgs", "QGIS project: every map and GeoPackage of the run, grouped, styled, in the "
+        "run's CRS, relative paths", "qgis_project", "always", "once", "summary"),
 })
+
+
+# Short band names (what QGIS shows as "Band 1: ..."; the long description is the map's
+# ``long_description`` tag) and the QGIS project group of each map kind.
+_TITLES = {
+    "ecosystem": "ecosystem class {year}", "carbon_stock": "carbon stock {year}",
+    **{f"carbon_{p}": f"{p.upper() if p != 'dead' else 'DOM'} carbon {{year}}" for p in POOLS},
+    "net_sink": "LUC stock change {y0}-{y1}", "gain_loss_net": "gain-loss sink {y0}-{y1}",
+    "gross_removals": "removals {y0}-{y1}", "gross_emissions": "emissions {y0}-{y1}",
+    "ch4_emissions_co2e": "CH4 {y0}-{y1}", "inundation_frequency": "inundation frequency",
+    "agb": "AGB {year}", "agb_low": "AGB {year} lower bound", "agb_high": "AGB {year} upper bound",
+    "rs_net_sink": "RS forest sink {y0}-{y1}", "index": "index {name} {year}",
+    "forest_strata": "forest stratum {year}", "forest_volume": "stand volume {year}",
+    "forest_biomass_carbon": "forest biomass C {year}", "sink_potential": "potential {scenario} {year}",
+}
+_STAT_TITLES = {"sd": "SD", "p2_5": "2.5 %", "p97_5": "97.5 %"}
+GROUPS = {  # map kind or table kind -> QGIS project group (sinks.io.qgis_project)
+    "ecosystem": "Land cover", "carbon_stock": "Stocks", "net_sink": "Sinks: land-use change",
+    "gain_loss_net": "Sinks: gain-loss", "gross_removals": "Sinks: gain-loss",
+    "gross_emissions": "Sinks: gain-loss", "ch4_emissions_co2e": "Sinks: gain-loss",
+    "inundation_frequency": "Land cover", "rs_net_sink": "Sinks: biomass map",
+    "agb": "Biomass", "agb_low": "Biomass", "agb_high": "Biomass", "index": "Biomass",
+    "forest_strata": "Forest", "forest_volume": "Forest", "forest_biomass_carbon": "Forest",
+    "sink_potential": "Potential", "zones_summary": "Zones", "biomass_plots": "Plots",
+    **{f"carbon_{p}": "Stocks" for p in POOLS},
+    **{f"{b}_{st}": "Uncertainty" for b in _UNCERTAINTY_MAPS for st in UNCERTAINTY_STATS},
+}
+
+
+def map_title(kind: str, **fields) -> str:
+    """A map's short band description with its unit, e.g. "carbon stock 2019 (Mg C/ha)"."""
+    base = kind if kind in _TITLES else next(  # uncertainty maps: <base>_<stat>
+        b for b in _TITLES if kind.startswith(b + "_") and kind[len(b) + 1:] in _STAT_TITLES)
+    stat = kind[len(base) + 1:]
+    what = _TITLES[base].format(**fields) + (f" {_STAT_TITLES[stat]}" if stat else "")
+    unit = OUTPUTS[kind].unit
+    if unit in ("class", "1", ""):
+        return what
+    parts = unit.split()
+    slash = " ".join(p for p in parts if not p.endswith("-1")) + "".join(
+        f"/{p[:-2]}" for p in parts if p.endswith("-1"))
+    return f"{what} ({slash})"
 
 
 def output_name(kind: str, **fields) -> str:

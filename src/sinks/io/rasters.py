@@ -4,7 +4,7 @@ COG writing follows STYLE §5: a tiled GeoTIFF (fast ZSTD level 1, so a province
 costs little disk traffic) is written block by block from dask under a lock,
 unit, description and tags are set, then GDAL's COG driver copies it (overviews, DEFLATE,
 predictor) to a temporary name that is renamed into place, so an interrupted job never leaves a
-half-valid output; a QGIS style sidecar (``.qml``) follows. ``to_raster(driver="COG", lock=...)`` is avoided (rioxarray issue 410).
+half-valid output; a QGIS style sidecar (``.qml``) fitted to the written blocks follows. ``to_raster(driver="COG", lock=...)`` is avoided (rioxarray issue 410).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rasterio.errors import RasterioIOError
 
 from sinks.errors import CRSMismatchError, EmptyDataError, InputDataError, OutputError, OutputRangeError
 from sinks.grid import DEFAULT_CHUNK
-from sinks.io.styles import DIVERGING, SEQUENTIAL, classes_qml, sample_range, ramp_qml, write_qml
+from sinks.io.styles import DIVERGING, SEQUENTIAL, MapSample, classes_qml, ramp_qml, write_qml
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,14 @@ def code_histogram(arr: xr.DataArray) -> dict[int, int]:
 
 class _WindowWriter:
     """``da.store`` target writing each block into a rasterio dataset window, after checking
-    it against the map's valid range."""
+    it against the map's valid range and recording it in the map's style sample."""
 
-    def __init__(self, dst, m: "MapToWrite"):
-        self.dst, self.m = dst, m
+    def __init__(self, dst, m: "MapToWrite", sample: MapSample):
+        self.dst, self.m, self.sample = dst, m, sample
 
     def __setitem__(self, key, value):
         check_range(self.m, value)
+        self.sample.add(value)
         rows, cols = key
         window = rasterio.windows.Window(cols.start, rows.start, cols.stop - cols.start,
                                          rows.stop - rows.start)
@@ -159,6 +160,16 @@ class MapToWrite:
     style: str | None = None  # QGIS style sidecar: "classes", "sequential", "diverging" or None
     class_labels: dict[int, str] | None = None
     valid_range: tuple[float, float] | None = None  # checked block by block before writing
+    title: str = ""  # short band description with unit (outputs.map_title); "" = description
+    notes_from: int = 0  # where the notes appended to the registry description begin
+
+
+def band_description(m: MapToWrite) -> str:
+    """What QGIS shows as "Band 1: ...": the short title and the notes appended to the registry
+    description (SCENARIO, SYNTHETIC, ...); the full description is the ``long_description`` tag."""
+    if not m.title:
+        return m.description
+    return m.title + m.description[m.notes_from:]
 
 
 def write_cogs(maps: list[MapToWrite]) -> list[Path]:
@@ -172,22 +183,25 @@ def write_cogs(maps: list[MapToWrite]) -> list[Path]:
     tiled = [m.path.with_name(f".{m.path.stem}.{token}.tiled.tif") for m in maps]
     cogs = [m.path.with_name(f".{m.path.stem}.{token}.cog.tif") for m in maps]
     try:
-        datasets, sources, targets = [], [], []
+        datasets, sources, targets, samples = [], [], [], []
         for m, tmp in zip(maps, tiled):
             m.path.parent.mkdir(parents=True, exist_ok=True)
             dst = rasterio.open(tmp, "w", **_profile(m))
             datasets.append(dst)
-            dst.set_band_description(1, m.description)
+            dst.set_band_description(1, band_description(m))
             dst.set_band_unit(1, m.unit)
-            dst.update_tags(**{k: str(v) for k, v in m.tags.items()})
+            dst.update_tags(**{k: str(v) for k, v in m.tags.items()}, long_description=m.description)
             if m.colormap:
                 dst.write_colormap(1, m.colormap)
+            samples.append(MapSample((dst.height, dst.width), m.nodata, m.style == "classes"))
             arr = _prepared(m)
             if isinstance(arr, da.Array):
                 sources.append(arr)
-                targets.append(_WindowWriter(dst, m))
+                targets.append(_WindowWriter(dst, m, samples[-1]))
             else:
-                check_range(m, np.asarray(arr))
+                arr = np.asarray(arr)
+                check_range(m, arr)
+                samples[-1].add(arr)
                 dst.write(arr, 1)
         if sources:
             da.store(sources, targets, lock=threading.Lock())
@@ -197,9 +211,9 @@ def write_cogs(maps: list[MapToWrite]) -> list[Path]:
             rasterio.shutil.copy(tmp, cog, driver="COG", COMPRESS="DEFLATE", LEVEL=DEFLATE_LEVEL, PREDICTOR="YES",
                                  BLOCKSIZE=512, BIGTIFF="IF_SAFER", NUM_THREADS="ALL_CPUS",
                                  OVERVIEW_RESAMPLING=m.overview_resampling.upper())
-        for m, cog in zip(maps, cogs):
+        for m, cog, sample in zip(maps, cogs, samples):
             os.replace(cog, m.path)
-            _write_style(m)
+            _write_style(m, sample)
             log.info("wrote %s", m.path)
     except (OSError, rasterio.errors.RasterioError) as exc:
         raise OutputError(f"{maps[0].path.parent}: could not write {[m.path.name for m in maps]} "
@@ -210,15 +224,14 @@ def write_cogs(maps: list[MapToWrite]) -> list[Path]:
     return [m.path for m in maps]
 
 
-def _write_style(m: MapToWrite) -> None:
+def _write_style(m: MapToWrite, sample: MapSample) -> None:
+    """The map's QGIS sidecar: the classes present, or a ramp fitted to the written values."""
     if m.style == "classes":
-        write_qml(m.path, classes_qml(m.class_labels or {}, m.colormap or {}))
+        write_qml(m.path, classes_qml(m.class_labels or {}, m.colormap or {}, sample.codes))
     elif m.style in ("sequential", "diverging"):
         diverging = m.style == "diverging"
-        vmin, vmax = sample_range(m.path, symmetric=diverging)
-        text = (ramp_qml(vmin, vmax, DIVERGING, m.unit, ("(source)", "(sink)")) if diverging
-                else ramp_qml(vmin, vmax, SEQUENTIAL, m.unit))
-        write_qml(m.path, text)
+        vmin, vmax = sample.value_range(symmetric=diverging)
+        write_qml(m.path, ramp_qml(vmin, vmax, DIVERGING if diverging else SEQUENTIAL, m.unit, diverging))
 
 
 def _profile(m: MapToWrite) -> dict:

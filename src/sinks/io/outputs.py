@@ -219,6 +219,10 @@ OUTPUTS.update({
     "zonal_summary": _product(
         "zonal_summary.csv", "tidy zone table: every quantity of every method, with uncertainty",
         "summarize", "always", "once", "summary"),
+    "zonal_summary_xlsx": _product(
+        "zonal_summary.xlsx", "the zone table for an office: a sheet per zone level (zones x main "
+        "quantities, 95 % intervals, units in the header), all rows, notes (sources, badges), units",
+        "summarize", "always", "once", "summary"),
     "land_cover_transitions": _product(
         "land_cover_transitions.csv", "area from each ecosystem class to each, per zone and "
         "period (the diagonal is land remaining in its class)", "summarize", "always", "once",

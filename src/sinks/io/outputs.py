@@ -206,7 +206,7 @@ OUTPUTS.update({
         "train_biomass", "biomass", "biomass_train_year", "biomass_map"),
     "biomass_plots": _product(
         "biomass_plots_{year}.gpkg", "the plots the biomass model was trained on, with their "
-        "features and out-of-fold predictions (the zone rows refit the model on them)",
+        "features, out-of-fold predictions predicted_oof and their cv_fold (the zone rows refit the model on them)",
         "train_biomass", "biomass", "biomass_train_year", "biomass_map"),
     "forest_strata_codes": _product(
         "forest_strata_codes.csv", "code, stratum id, Chinese name and the per-hectare volume, "
@@ -253,7 +253,8 @@ OUTPUTS.update({
         "uncertainty_attribution.png", "what drives the uncertainty of the latest stock and sink",
         "summarize", "uncertainty", "once", "summary"),
     "zones_summary": _product(
-        "zones_summary.gpkg", "one layer per zone level, figures for all ecosystems as columns",
+        "zones_summary.gpkg", "one layer per zone level, figures for all ecosystems with 95 % intervals "
+        "as short fields (e.g. sink_gl_1925_lo), explained in the layer 'fields'",
         "summarize", "always", "once", "summary"),
     "summary_plot": _product(
         "summary.png", "net-sink map of the last period and stock by ecosystem per epoch",

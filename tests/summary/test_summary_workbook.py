@@ -43,7 +43,7 @@ def test_workbook_cells_and_sums_equal_the_csv(tmp_path, chdir):
     csv = pd.read_csv(paths.output("zonal_summary"), dtype={"zone_id": str})
     xlsx = paths.output("zonal_summary_xlsx")
     names = pd.ExcelFile(xlsx).sheet_names
-    assert names == ["township", "all rows", "notes", "units"]
+    assert names == ["township", "all rows", "notes", "units", "parameters"]
     assert _check_sheet(xlsx, csv, "township") >= 4
     sheet = pd.read_excel(xlsx, sheet_name="township")
     assert "carbon stock 2000, stock difference (Mg C)" in sheet.columns
@@ -66,7 +66,10 @@ def test_workbook_header_badges_and_format(tmp_path):
                   "quantity": "net_sink", "year_start": 2019, "year_end": 2025, "value": v / 2,
                   "unit": "Mg CO2 yr-1", "method": "gain_loss", "basis": "observed",
                   "ci_low": np.nan, "ci_high": np.nan, "uncertainty_approach": "none"}]
-    reg = pd.DataFrame({"status": ["confirmed", "UNCONFIRMED", "assumption"]}, index=["p1", "p2", "p3"])
+    reg = pd.DataFrame({"value": [0.47, 1.0], "unit": ["1", "1"], "sd": [0.01, 0.1],
+                        "uncertainty_type": ["range", "range"], "distribution": ["normal", "normal"],
+                        "status": ["C1", "UNCONFIRMED"], "source": ["IPCC 2006", "?"]},
+                       index=pd.Index(["cf", "p2"], name="id"))
     path = tmp_path / "z.xlsx"
     write_workbook(pd.DataFrame(rows), path, reg)
     sheet = pd.read_excel(path, sheet_name="county")
@@ -76,8 +79,18 @@ def test_workbook_header_badges_and_format(tmp_path):
                                    "net sink 2019\u20132025, gain-loss, 95 % high (Mg CO2 yr-1)"]
     assert sheet[h].sum() == 4e6  # the forest rows are not in the all-ecosystem sheet
     notes = pd.read_excel(path, sheet_name="notes")
-    assert notes.badges.iloc[0] == "SCENARIO; SYNTHETIC; UNCONFIRMED: p2; ASSUMPTION: p3"
+    assert notes.badges.iloc[0] == "SCENARIO; SYNTHETIC"
+    params = pd.read_excel(path, sheet_name="parameters")
+    assert list(params.id) == ["cf", "p2"] and list(params.status) == ["C1", "UNCONFIRMED"]
     assert "Eq. 2.7" in notes.citation.iloc[0]
     ws = load_workbook(path)["county"]
     assert ws.freeze_panes == "A2"
     assert ws["C2"].number_format == "#,##0"
+
+
+def test_badges_from_basis_and_approach():
+    from sinks.summary.workbook import badges
+
+    assert badges("observed", "Monte Carlo") == ""
+    assert badges("scenario; synthetic inundation", "") == "SCENARIO; SYNTHETIC"
+    assert badges("observed", "assumed independent; UNCONFIRMED factor") == "UNCONFIRMED; ASSUMPTION"

@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from sinks.io.outputs import (CH4_CITATION, GAIN_LOSS_CITATION, LUC_CITATION, POTENTIAL_CITATION,
                               RS_SINK_CITATION, STOCK_CITATION)
+from sinks.parameters import registry_table
 
 # the quantities of the zone sheets (all ecosystems); the rest (pool stocks, sink parts, stock
 # paths, per-ecosystem rows) are in the "all rows" sheet
@@ -47,12 +48,13 @@ def header(quantity: str, method: str, y0: int, y1: int, unit: str, stat: str = 
             f"{METHOD_LABELS.get(method, method)}{', ' + stat if stat else ''} ({unit})")
 
 
-def badges(basis: str, params: list[str]) -> str:
-    """SCENARIO / SYNTHETIC from a row's ``basis``, plus the run's UNCONFIRMED or ASSUMPTION
-    parameters (``params``: 'STATUS: id' strings)."""
-    b = str(basis).lower()
-    out = [w.upper() for w in ("scenario", "synthetic") if w in b]
-    return "; ".join(out + params)
+def badges(*texts: str) -> str:
+    """The badges a column carries, from its rows' ``basis`` and uncertainty approach:
+    SCENARIO (a projected land cover), SYNTHETIC (generated inputs), UNCONFIRMED, ASSUMPTION."""
+    b = " ".join(str(t).lower() for t in texts)
+    words = {"SCENARIO": "scenario", "SYNTHETIC": "synthetic", "UNCONFIRMED": "unconfirmed",
+             "ASSUMPTION": "assum"}
+    return "; ".join(w for w, key in words.items() if key in b)
 
 
 def zone_sheet(df: pd.DataFrame, level: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -81,12 +83,8 @@ def zone_sheet(df: pd.DataFrame, level: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 def write_workbook(df: pd.DataFrame, path: Path, registry: pd.DataFrame | None = None) -> None:
     """Write ``zonal_summary.xlsx`` from the zone table ``df`` (``zonal_summary.csv``'s rows):
-    a sheet per zone level, ``all rows``, ``notes`` and ``units``. ``registry`` (id index,
-    ``status`` column) gives the UNCONFIRMED / ASSUMPTION badges."""
-    flagged = []
-    if registry is not None and "status" in registry:
-        st = registry["status"].astype(str).str.upper()
-        flagged = [f"{s}: {i}" for i, s in st.items() if s in ("UNCONFIRMED", "ASSUMPTION")]
+    a sheet per zone level, ``all rows``, ``notes`` and ``units``; ``registry`` (the run's
+    ``status`` and ``source`` columns, :mod:`sinks.parameters`) adds a ``parameters`` sheet."""
     sheets, notes = {}, []
     for level in dict.fromkeys(df.zone_level):
         sheets[level], n = zone_sheet(df, level)
@@ -96,14 +94,16 @@ def write_workbook(df: pd.DataFrame, path: Path, registry: pd.DataFrame | None =
         note["citation"] = [CITATIONS.get(m.split("_")[0] if m.startswith("potential") else m, "")
                             + (f"; {CH4_CITATION}" if q == "net_sink_with_ch4" else "")
                             for m, q in zip(note.method, note.quantity)]
-        note["badges"] = [badges(b, flagged) for b in note.basis]
+        note["badges"] = [badges(b, a) for b, a in zip(note.basis, note.uncertainty_approach)]
         note["interval"] = "95 % interval in the two columns after the value, where computed"
     units = pd.DataFrame([{"unit": u, "meaning": m} for u, m in UNITS.items()]
                          + [{"unit": "95 % low / high", "meaning": "bounds of the 95 % interval "
                              "(Approach 1 or Monte Carlo, see notes: uncertainty_approach)"},
                             {"unit": "badges", "meaning": "SCENARIO: a projected land cover; SYNTHETIC: "
-                             "generated demo inputs; UNCONFIRMED / ASSUMPTION: parameter status in "
-                             "the registry (parameters.csv)"}])
+                             "generated demo inputs; UNCONFIRMED / ASSUMPTION: an unconfirmed value or "
+                             "an assumption named in the row's basis; each parameter's status and "
+                             "source: sheet parameters (UNCONFIRMED entries are never used unless "
+                             "the config overrides them, status user)"}])
     tmp = path.with_name(f".{path.stem}.tmp.xlsx")
     with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
         for level, wide in sheets.items():
@@ -115,6 +115,10 @@ def write_workbook(df: pd.DataFrame, path: Path, registry: pd.DataFrame | None =
         _format(xw.sheets["notes"], note, wrap=False)
         units.to_excel(xw, sheet_name="units", index=False)
         _format(xw.sheets["units"], units, wrap=False)
+        if registry is not None:
+            reg = registry_table(registry)
+            reg.to_excel(xw, sheet_name="parameters", index=False)
+            _format(xw.sheets["parameters"], reg, wrap=False)
     tmp.replace(path)
 
 

@@ -206,7 +206,7 @@ OUTPUTS.update({
         "train_biomass", "biomass", "biomass_train_year", "biomass_map"),
     "biomass_plots": _product(
         "biomass_plots_{year}.gpkg", "the plots the biomass model was trained on, with their "
-        "features and out-of-fold predictions (the zone rows refit the model on them)",
+        "features, out-of-fold predictions predicted_oof and their cv_fold (the zone rows refit the model on them)",
         "train_biomass", "biomass", "biomass_train_year", "biomass_map"),
     "forest_strata_codes": _product(
         "forest_strata_codes.csv", "code, stratum id, Chinese name and the per-hectare volume, "
@@ -218,6 +218,10 @@ OUTPUTS.update({
         "summarize", "forest", "once", "summary"),
     "zonal_summary": _product(
         "zonal_summary.csv", "tidy zone table: every quantity of every method, with uncertainty",
+        "summarize", "always", "once", "summary"),
+    "zonal_summary_xlsx": _product(
+        "zonal_summary.xlsx", "the zone table for an office: a sheet per zone level (zones x main "
+        "quantities, 95 % intervals, units in the header), all rows, notes (sources, badges), units",
         "summarize", "always", "once", "summary"),
     "land_cover_transitions": _product(
         "land_cover_transitions.csv", "area from each ecosystem class to each, per zone and "
@@ -249,7 +253,8 @@ OUTPUTS.update({
         "uncertainty_attribution.png", "what drives the uncertainty of the latest stock and sink",
         "summarize", "uncertainty", "once", "summary"),
     "zones_summary": _product(
-        "zones_summary.gpkg", "one layer per zone level, figures for all ecosystems as columns",
+        "zones_summary.gpkg", "one layer per zone level, figures for all ecosystems with 95 % intervals "
+        "as short fields (e.g. sink_gl_1925_lo), explained in the layer 'fields'",
         "summarize", "always", "once", "summary"),
     "summary_plot": _product(
         "summary.png", "net-sink map of the last period and stock by ecosystem per epoch",

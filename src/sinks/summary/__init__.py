@@ -17,6 +17,7 @@ from sinks.run import Run
 from sinks.summary.figures import write_attribution_plot, write_summary_plot, write_time_series_plot
 from sinks.summary.tables import (attribution, method_comparison, stock_paths, time_series,
                                   transition_table, write_zones_gpkg)
+from sinks.summary.workbook import write_workbook
 from sinks.zone_rows import Accounts
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 def summarize(run: Run) -> pd.DataFrame:
     """Write ``zonal_summary.csv`` (every enabled method's rows with their uncertainty, in
     registry order, then each balance method's stock path), the land-cover transitions, the method comparison, the uncertainty
-    attribution, the time series, the zones GeoPackage and the figures; return the zone table.
+    attribution, the time series, the workbook ``zonal_summary.xlsx``, the zones GeoPackage and the figures; return the zone table.
 
     A method's rows come with their coefficients over the density parameters (stocks and
     stock-difference sinks), or None when the method fills its own uncertainty columns; the
@@ -50,6 +51,7 @@ def summarize(run: Run) -> pd.DataFrame:
         write_csv(table, paths.output("uncertainty_attribution"))
         write_attribution_plot(cfg, table, paths)
     write_csv(df, paths.output("zonal_summary"))
+    write_workbook(df, paths.output("zonal_summary_xlsx"), run.registry)
     write_csv(transition_table(acc.periods, acc.transitions, acc.tables, acc.names, acc.onehot),
               paths.output("land_cover_transitions"))
     if PREDICATES["method_comparison"](cfg):

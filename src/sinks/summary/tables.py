@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from sinks.constants import C_TO_CO2
 from sinks.io.vectors import read_zones
@@ -17,11 +18,22 @@ from sinks.zone_rows import QUANTITIES
 
 log = logging.getLogger(__name__)
 
-METHOD_PREFIX = {"stock_difference": "", "land_use_change": "luc_", "gain_loss": "gl_", "biomass_map": "rs_",
-                 "stock_difference_area_adjusted": "adj_", "land_use_change_area_adjusted": "luc_adj_",
-                 "gain_loss_area_adjusted": "gl_adj_",
-                 "potential_business_as_usual": "bau_", "potential_afforestation": "aff_",
-                 "potential_protection": "prot_"}  # GeoPackage column prefixes (else "<method>_")
+# GeoPackage field names <quantity>_<method>_<years>[_lo|_hi], lowercase ascii, at most
+# FIELD_MAX characters; the layer "fields" gives each one's long name, unit, method and years
+QUANTITY_CODES = {"area": "area", "carbon_stock": "stock", "carbon_stock_agb": "agb",
+                  "carbon_stock_bgb": "bgb", "carbon_stock_dead": "dom", "carbon_stock_soc": "soc",
+                  "stock_path": "path", "stock_path_biomass": "pathbio", "stock_path_soc": "pathsoc",
+                  "net_sink": "sink", "net_sink_remaining": "rem", "net_sink_harvest": "harv",
+                  "net_sink_conversion": "conv", "net_sink_soil": "soil", "gross_removals": "grem",
+                  "gross_emissions": "gemi", "sink_potential": "pot", "ch4_emissions_co2e": "ch4",
+                  "net_sink_with_ch4": "sinkch4"}
+METHOD_CODES = {"stock_difference": "sd", "land_use_change": "luc", "gain_loss": "gl", "biomass_map": "rs",
+                "stock_difference_area_adjusted": "sda", "land_use_change_area_adjusted": "luca",
+                "gain_loss_area_adjusted": "gla", "potential_business_as_usual": "bau",
+                "potential_afforestation": "aff", "potential_protection": "prot"}
+STATS = {"value": ("", "value"), "ci_low": ("_lo", "95 % interval, low"),
+         "ci_high": ("_hi", "95 % interval, high")}
+FIELD_MAX = 20
 
 
 def attribution(rows: pd.DataFrame, shares: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -144,9 +156,48 @@ def transition_table(periods: list, transitions: list[dict], tables: dict, names
                                        "basis"])
 
 
+def field_name(quantity: str, method: str, y0: int, y1: int, stat: str = "value", digits: int = 2) -> str:
+    """A zones-GeoPackage field name, e.g. ``sink_gl_1925_lo`` (net sink, gain-loss,
+    2019-2025, 95 % low): quantity and method codes (else their initials), years to
+    ``digits`` digits (one year for a snapshot)."""
+    code = QUANTITY_CODES.get(quantity) or "".join(w[0] for w in quantity.split("_"))
+    meth = METHOD_CODES.get(method) or "".join(w[0] for w in method.split("_"))
+    years = f"{y0 % 10 ** digits:0{digits}d}" + ("" if y0 == y1 else f"{y1 % 10 ** digits:0{digits}d}")
+    return f"{code}_{meth}_{years}{STATS[stat][0]}"
+
+
+def zone_fields(sub: pd.DataFrame) -> pd.DataFrame:
+    """One row per GeoPackage field of the 'all ecosystems' rows ``sub``: field, long_name,
+    quantity, method, year_start, year_end, statistic, unit, sign; two-digit years unless two
+    fields would share a name, then four."""
+    keys = ["quantity", "method", "year_start", "year_end"]
+    combos = sub.drop_duplicates(keys)
+    rows = []
+    for digits in (2, 4):
+        rows = [{"field": field_name(r.quantity, r.method, r.year_start, r.year_end, stat, digits),
+                 "long_name": f"{r.quantity} {r.year_start}" + ("" if r.year_start == r.year_end else f"-{r.year_end}")
+                              + f", {r.method}, all ecosystems, {STATS[stat][1]}",
+                 "quantity": r.quantity, "method": r.method, "year_start": r.year_start,
+                 "year_end": r.year_end, "statistic": stat, "unit": QUANTITIES[r.quantity].unit,
+                 "sign": QUANTITIES[r.quantity].sign}
+                for r in combos.itertuples() for stat in STATS
+                if stat == "value" or (stat in sub and sub.loc[(sub[keys] == [getattr(r, k) for k in keys]).all(axis=1), stat].notna().any())]
+        if len({r["field"] for r in rows}) == len(rows):
+            break
+    return pd.DataFrame(rows, columns=["field", "long_name", "quantity", "method", "year_start", "year_end",
+                                       "statistic", "unit", "sign"])
+
+
+ID_FIELDS = [{"field": "zone_id", "long_name": "zone identifier (the boundaries' id field)", "unit": ""},
+             {"field": "zone_name", "long_name": "zone name (the boundaries' name field)", "unit": ""},
+             {"field": "note", "long_name": "the zone level's note from the config", "unit": ""}]
+
+
 def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path, grid) -> None:
-    """One layer per zone level with the 'all ecosystems' figures as columns, for GIS users;
-    without zones, one layer ``region`` whose polygon is the run grid's footprint."""
+    """One layer per zone level with the 'all ecosystems' figures and their 95 % intervals as
+    short fields (:func:`field_name`), and a non-spatial layer ``fields`` (level, field, long
+    name, quantity, method, years, statistic, unit, sign) explaining each; without zones, one
+    layer ``region`` whose polygon is the run grid's footprint."""
     tmp = path.with_name(f".{path.stem}.tmp.gpkg")
     tmp.unlink(missing_ok=True)
     layers = [(z["level"], read_zones(z["path"], z["id_field"], z["name_field"], z["layer"]), z.get("note", ""))
@@ -155,15 +206,22 @@ def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path, grid) -> None:
         region = gpd.GeoDataFrame({"zone_id": ["region"], "zone_name": ["whole grid"]},
                                   geometry=[grid.extent.geom], crs=grid.crs.to_wkt())
         layers = [(zone_levels(cfg)[0], region, "no zones configured: the run grid's footprint")]
+    lookup = []
     for level, gdf, note in layers:
         sub = df[(df.zone_level == level) & (df.ecosystem == "all")]
-        col = [f"{METHOD_PREFIX.get(m, m + '_')}{q}_{QUANTITIES[q].column_unit}_{y0}"
-               + ("" if y0 == y1 else f"_{y1}")
-               for q, y0, y1, m in zip(sub.quantity, sub.year_start, sub.year_end, sub.method)]
-        wide = sub.assign(column=col).pivot(index="zone_id", columns="column", values="value")
-        out = gdf.merge(wide, left_on="zone_id", right_index=True, how="left")
-        out["note"] = note
+        fields = zone_fields(sub)
+        keys = ["quantity", "method", "year_start", "year_end"]
+        index = sub.set_index(keys + ["zone_id"])
+        cols = {}
+        for f in fields.itertuples():
+            vals = index.xs(tuple(getattr(f, k) for k in keys), level=keys)[f.statistic]
+            cols[f.field] = gdf["zone_id"].map(vals[~vals.index.duplicated()])
+        out = pd.concat([gdf, pd.DataFrame(cols, index=gdf.index)], axis=1).assign(note=note)
         out.to_file(tmp, layer=level, driver="GPKG")
+        lookup.append(pd.concat([pd.DataFrame(ID_FIELDS), fields]).assign(level=level))
+    table = pd.concat(lookup, ignore_index=True).astype({"year_start": "Int64", "year_end": "Int64"})
+    pyogrio.write_dataframe(table[["level", *[c for c in table.columns if c != "level"]]], tmp,
+                            layer="fields", driver="GPKG")
     tmp.replace(path)
 
 

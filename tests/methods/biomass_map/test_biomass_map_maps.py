@@ -95,6 +95,21 @@ def test_index_feature_feeds_the_biomass_model(tmp_path, chdir):
     assert 60 < float(agb.mean()) < 200 and agb.count() == n * n
     cv = pd.read_csv(paths.outputs / "biomass_cv_2000.csv")
     assert cv["synthetic"].all()
+    # the plots layer: each plot's out-of-fold prediction is the spatial CV's (refit here on the
+    # layer's own features, AGB and coordinates), never NULL; folds as in the CV table
+    import geopandas as gpd
+
+    from sinks.rs.biomass_model import fit_biomass_model
+    plots = gpd.read_file(paths.output("biomass_plots", year=2000))
+    assert plots["predicted_oof"].notna().all() and len(plots) > 0
+    bio = cfg["biomass"]
+    model = fit_biomass_model(plots[["ndvi"]], plots["agb"].to_numpy(), plots.geometry.x.to_numpy(),
+                              plots.geometry.y.to_numpy(), bio["block_size"], bio["model"],
+                              bio["alpha"], seed=bio["seed"])
+    np.testing.assert_allclose(plots["predicted_oof"], model.oof["predicted"], rtol=1e-9)
+    assert (plots["cv_fold"].to_numpy() == model.oof["fold"].to_numpy()).all()
+    by_fold = plots.groupby("cv_fold").size()
+    assert by_fold.to_dict() == cv[cv.fold != "all"].set_index(cv.fold[cv.fold != "all"].astype(int)).n.to_dict()
 
 
 def test_rs_sink_of_two_agb_epochs_equals_hand_arithmetic(two_epochs):

@@ -87,7 +87,8 @@ def train_biomass(run: Run) -> list[Path]:
                          synthetic=bio["plots"] is None)
     cv.to_csv(paths.outputs / f"biomass_cv_{year}.csv", index=False)
     used = plots[ok].assign(**{n: table.loc[ok, n].to_numpy() for n in table},
-                            predicted_oof=model.oof["predicted"].to_numpy())
+                            predicted_oof=model.oof["predicted"].to_numpy(),
+                            cv_fold=model.oof["fold"].to_numpy())
     used.to_file(paths.output("biomass_plots", year=year))
     if not ok.all():
         log.warning("biomass: %d of %d plots have a missing feature and were not used",

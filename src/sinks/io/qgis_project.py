@@ -86,6 +86,8 @@ def write_qgis_project(out: Path, layers: list[ProjectLayer], crs_wkt: str, titl
         if lay.path.suffix == ".gpkg":
             entries = []
             for j, (name, geom) in enumerate(pyogrio.list_layers(lay.path)):
+                if geom is None:  # a table (e.g. the field lookup 'fields'), not a map layer
+                    continue
                 info = pyogrio.read_info(lay.path, layer=name)
                 entries.append((f"{lay.path.stem}_{name}_{i}_{j}", f"{rel}|layername={name}", str(name),
                                 CRS.from_user_input(info["crs"]), info["total_bounds"], "vector", "ogr",

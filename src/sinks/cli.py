@@ -112,6 +112,20 @@ def run(ctx, config, cores, dry_run, skip_validation, snakemake_args):
 
 
 @cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option("--out", type=click.Path(dir_okay=False), help="Config to write (default FOLDER/sinks.yaml).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+def init(folder, out, force):
+    """Write a commented starting config from FOLDER's land-cover rasters (a year in each name)
+    and zones file, saying each guess (legend, grid, zone fields)."""
+    from sinks.init_config import write_config  # on demand: only this command needs it
+    path, said = write_config(folder, out, force)
+    for line in said:
+        click.echo(f"guessed  {line}")
+    click.echo(f"wrote {path}; check it, then: sinks validate {path}")
+
+
+@cli.command()
 @click.argument("samples", type=click.Path(dir_okay=False))
 @click.argument("class_map", type=click.Path(dir_okay=False))
 @click.option("--label-field", required=True, help="Field of SAMPLES with the reference class code.")

@@ -4,6 +4,9 @@ step and its log; Snakemake's full output in the run's logs/snakemake.log."""
 from __future__ import annotations
 
 import io
+import signal
+import subprocess
+import sys
 
 import pytest
 from conftest import build_tiny, sinks_cli
@@ -100,3 +103,20 @@ def test_sinks_run_is_quiet_fails_in_one_line_and_verbose_shows_all(tmp_path):
     verbose = sinks_cli("-v", "run", "config.yaml", "--skip-validation", cwd=root)
     assert verbose.returncode == 1 and "Error in rule align_landcover:" in verbose.stderr
     assert len(verbose.stderr.splitlines()) > 40
+
+
+@pytest.mark.workflow
+def test_ctrl_c_stops_snakemake_and_a_rerun_goes_on(tmp_path):
+    root = build_tiny(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "sinks", "run", "config.yaml"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:  # interrupt once the first step has finished
+        if line.startswith("[ 1/11]"):
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=120) == 130, rest
+    assert "Snakemake stopped and released its lock" in rest
+    again = sinks_cli("run", "config.yaml", cwd=root)  # not locked: it goes on
+    assert again.returncode == 0, again.stderr
+    assert "all 10 steps done" in again.stderr  # the finished step is kept

@@ -61,8 +61,10 @@ def _compute(threads: int, scheduler: str | None):
 @click.version_option(__version__, prog_name="sinks")
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Also write the log to this file.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def cli(log_file, verbose):
+@click.pass_context
+def cli(ctx, log_file, verbose):
     """sinks: ecosystem carbon-stock and carbon-sink maps and tables (IPCC methods)."""
+    ctx.obj = {"verbose": verbose}
     _setup_logging(log_file, verbose)
 
 
@@ -83,22 +85,44 @@ def validate(config):
 @click.option("-n", "--dry-run", is_flag=True, help="Show what would run, run nothing.")
 @click.option("--skip-validation", is_flag=True, help="Do not re-check the inputs first.")
 @click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
-def run(config, cores, dry_run, skip_validation, snakemake_args):
+@click.pass_context
+def run(ctx, config, cores, dry_run, skip_validation, snakemake_args):
     """Validate CONFIG, then run the workflow; outputs go to data/processed/<run.name>/
-    under the working directory. Extra arguments after -- go to Snakemake."""
+    under the working directory. Shows a progress line, each warning once and a failure in one
+    line; Snakemake's full output goes to the run's logs/snakemake.log (`sinks -v run` shows it
+    all). Extra arguments after -- go to Snakemake."""
     from sinks.validate import validate_inputs  # on demand, as in `validate`
     from sinks.workflow_runner import run_workflow  # on demand: imports Snakemake
     cfg = cfgmod.load_config(config)
     if not skip_validation:
         validate_inputs(Run.from_config(cfg))
         log.info("inputs valid; starting the workflow (run %s)", cfg["run"]["name"])
-    code = run_workflow(config, cores, list(snakemake_args), dry_run=dry_run)
-    if code != 0:
-        click.echo(f"sinks: the workflow failed; outputs of earlier successful steps are kept. "
-                   f"See the messages above and {cfgmod.run_dir(cfg) / 'logs'}", err=True)
+    logs = cfgmod.run_dir(cfg) / "logs"
+    outcome = run_workflow(config, cores, list(snakemake_args), dry_run=dry_run,
+                           log_path=logs / "snakemake.log", verbose=ctx.obj["verbose"])
+    if outcome.interrupted:
+        click.echo("sinks: interrupted; Snakemake stopped and released its lock. Run the same "
+                   "command again to go on (finished steps are kept).", err=True)
+        raise click.exceptions.Exit(130)
+    if outcome.code != 0:
+        click.echo(f"sinks: error: {outcome.error}", err=True)
         raise click.exceptions.Exit(1)
     if not dry_run:
-        click.echo(f"done: outputs in {cfgmod.run_dir(cfg) / 'outputs'}")
+        click.echo(f"done: outputs in {cfgmod.run_dir(cfg) / 'outputs'} (logs in {logs})")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option("--out", type=click.Path(dir_okay=False), help="Config to write (default FOLDER/sinks.yaml).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+def init(folder, out, force):
+    """Write a commented starting config from FOLDER's land-cover rasters (a year in each name)
+    and zones file, saying each guess (legend, grid, zone fields)."""
+    from sinks.init_config import write_config  # on demand: only this command needs it
+    path, said = write_config(folder, out, force)
+    for line in said:
+        click.echo(f"guessed  {line}")
+    click.echo(f"wrote {path}; check it, then: sinks validate {path}")
 
 
 @cli.command()
@@ -155,11 +179,20 @@ def parameters(config):
         click.echo(table.to_string(index=False))
 
 
+def _to_log_files(message: str, exc_info=None) -> None:
+    """Write an error to the log files only (the console gets its own one line)."""
+    record = logging.LogRecord("sinks", logging.ERROR, __file__, 0, message, None, exc_info)
+    for h in logging.getLogger().handlers:
+        if isinstance(h, logging.FileHandler):
+            h.handle(record)
+
+
 def main(argv=None) -> None:
     """Entry point: one line and exit 2 for a SinksError, exit 1 and a logged traceback for a bug."""
     try:
         code = cli.main(args=argv, prog_name="sinks", standalone_mode=False)
     except SinksError as exc:
+        _to_log_files(f"error: {exc}")  # a failed step's log says why
         click.echo(f"sinks: error: {exc}", err=True)
         sys.exit(2)
     except click.exceptions.Exit as exc:
@@ -171,11 +204,7 @@ def main(argv=None) -> None:
         click.echo("sinks: aborted", err=True)
         sys.exit(130)
     except Exception:  # a bug: the traceback goes to the log file, one line to the console
-        record = logging.LogRecord("sinks", logging.ERROR, __file__, 0, "internal error", None,
-                                   sys.exc_info())
-        for h in logging.getLogger().handlers:
-            if isinstance(h, logging.FileHandler):
-                h.handle(record)
+        _to_log_files("internal error", sys.exc_info())
         click.echo(f"sinks: internal error: {sys.exc_info()[1]!r} (a bug; please report it with "
                    "the log file)", err=True)
         sys.exit(1)

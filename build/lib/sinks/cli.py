@@ -1,0 +1,197 @@
+"""The ``sinks`` command: argument parsing only. The stage commands (one per workflow rule) are
+made from :data:`sinks.plan.RULES`; the work is in the stage functions they name.
+
+A ``SinksError`` (bad config or input) prints one line to stderr and exits 2; any other
+exception is a bug: exit 1, traceback in the log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from sinks import __version__
+from sinks import config as cfgmod
+from sinks.errors import SinksError
+from sinks.parameters import registry_table
+from sinks.plan import RULES, Rule
+from sinks.run import Run
+
+log = logging.getLogger("sinks")
+
+
+def _setup_logging(log_file: str | None, verbose: bool) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(fmt)
+    console.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.addHandler(console)
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
+    for noisy in ("rasterio", "fiona", "pyogrio", "matplotlib", "PIL", "distributed"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def _compute(threads: int, scheduler: str | None):
+    """Dask settings for a stage: threads (or a distributed scheduler), progress bar on a TTY."""
+    import dask
+    from dask.diagnostics import ProgressBar
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            from distributed import Client  # optional dependency, for clusters
+            stack.enter_context(Client(scheduler))
+        else:
+            stack.enter_context(dask.config.set(scheduler="threads", num_workers=threads))
+            if sys.stderr.isatty():
+                stack.enter_context(ProgressBar(minimum=2))
+        yield
+
+
+@click.group()
+@click.version_option(__version__, prog_name="sinks")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Also write the log to this file.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.pass_context
+def cli(ctx, log_file, verbose):
+    """sinks: ecosystem carbon-stock and carbon-sink maps and tables (IPCC methods)."""
+    ctx.obj = {"verbose": verbose}
+    _setup_logging(log_file, verbose)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+def validate(config):
+    """Check CONFIG and every input it names (no compute). Exit 0 if fine, 2 if not."""
+    from sinks.validate import validate_inputs  # on demand: loads every method (see _stage_command)
+    cfg = cfgmod.load_config(config)
+    for line in validate_inputs(Run.from_config(cfg)):
+        click.echo(f"ok  {line}")
+    click.echo(f"{config}: valid (run '{cfg['run']['name']}', config hash {cfgmod.config_hash(cfg)})")
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--cores", default=2, show_default=True, help="CPU cores for Snakemake.")
+@click.option("-n", "--dry-run", is_flag=True, help="Show what would run, run nothing.")
+@click.option("--skip-validation", is_flag=True, help="Do not re-check the inputs first.")
+@click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def run(ctx, config, cores, dry_run, skip_validation, snakemake_args):
+    """Validate CONFIG, then run the workflow; outputs go to data/processed/<run.name>/
+    under the working directory. Shows a progress line, each warning once and a failure in one
+    line; Snakemake's full output goes to the run's logs/snakemake.log (`sinks -v run` shows it
+    all). Extra arguments after -- go to Snakemake."""
+    from sinks.validate import validate_inputs  # on demand, as in `validate`
+    from sinks.workflow_runner import run_workflow  # on demand: imports Snakemake
+    cfg = cfgmod.load_config(config)
+    if not skip_validation:
+        validate_inputs(Run.from_config(cfg))
+        log.info("inputs valid; starting the workflow (run %s)", cfg["run"]["name"])
+    logs = cfgmod.run_dir(cfg) / "logs"
+    outcome = run_workflow(config, cores, list(snakemake_args), dry_run=dry_run,
+                           log_path=logs / "snakemake.log", verbose=ctx.obj["verbose"])
+    if outcome.interrupted:
+        click.echo("sinks: interrupted; Snakemake stopped and released its lock. Run the same "
+                   "command again to go on (finished steps are kept).", err=True)
+        raise click.exceptions.Exit(130)
+    if outcome.code != 0:
+        click.echo(f"sinks: error: {outcome.error}", err=True)
+        raise click.exceptions.Exit(1)
+    if not dry_run:
+        click.echo(f"done: outputs in {cfgmod.run_dir(cfg) / 'outputs'} (logs in {logs})")
+
+
+@cli.command()
+@click.argument("samples", type=click.Path(dir_okay=False))
+@click.argument("class_map", type=click.Path(dir_okay=False))
+@click.option("--label-field", required=True, help="Field of SAMPLES with the reference class code.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="CSV table to write.")
+def accuracy(samples, class_map, label_field, out):
+    """Error-adjusted class areas (ha, 95 % CI) and accuracies of CLASS_MAP from the reference
+    points in SAMPLES (Olofsson et al. 2014)."""
+    from sinks.accuracy import assess_class_map  # on demand, as the stage functions
+    table = assess_class_map(samples, class_map, label_field)
+    table.assign(area_unit="ha", overall_accuracy=table.attrs["overall_accuracy"],
+                 overall_accuracy_se=table.attrs["overall_accuracy_se"]).to_csv(out)
+    click.echo(f"overall accuracy {table.attrs['overall_accuracy']:.3f} "
+               f"(se {table.attrs['overall_accuracy_se']:.3f}), {table.attrs['n_samples']} samples; "
+               f"table: {out}")
+
+
+def _stage_command(rule: str, spec: Rule) -> click.Command:
+    """The ``sinks`` command of a workflow rule (its name with dashes): the common options,
+    one integer option per wildcard, and the rule's stage function run on the config's Run.
+    The function's module is imported only when the command runs (Rule.load), so a stage
+    process pays only for the libraries of its own method (scikit-learn, spyndex, ...)."""
+    def callback(config_path, run_dir, threads, chunks, scheduler, **wildcards):
+        run = Run.from_config(cfgmod.load_config(config_path), run_dir, chunks)
+        with _compute(threads, scheduler):
+            spec.load()(run, **wildcards)
+
+    params = [
+        click.Option(["--config", "config_path"], required=True, type=click.Path(dir_okay=False),
+                     help="The run's config file."),
+        click.Option(["--run-dir"], default=None, help="Run folder (default data/processed/<run.name>)."),
+        click.Option(["--threads"], default=2, show_default=True, help="Dask worker threads."),
+        click.Option(["--chunks"], default=2048, show_default=True,
+                     help="Chunk side in pixels (multiple of 512)."),
+        click.Option(["--scheduler"], default=None, help="Address of a dask.distributed scheduler."),
+        *[click.Option([f"--{w}"], type=int, required=True) for w in spec.wildcards],
+    ]
+    return click.Command(rule.replace("_", "-"), callback=callback, params=params, help=spec.about)
+
+
+for _rule, _spec in RULES.items():
+    cli.add_command(_stage_command(_rule, _spec))
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+def parameters(config):
+    """List the effective parameter registry of CONFIG (value, unit, sd, source, status)."""
+    cfg = cfgmod.load_config(config)
+    table = registry_table(Run.from_config(cfg).registry)
+    with __import__("pandas").option_context("display.width", 200, "display.max_colwidth", 70):
+        click.echo(table.to_string(index=False))
+
+
+def _to_log_files(message: str, exc_info=None) -> None:
+    """Write an error to the log files only (the console gets its own one line)."""
+    record = logging.LogRecord("sinks", logging.ERROR, __file__, 0, message, None, exc_info)
+    for h in logging.getLogger().handlers:
+        if isinstance(h, logging.FileHandler):
+            h.handle(record)
+
+
+def main(argv=None) -> None:
+    """Entry point: one line and exit 2 for a SinksError, exit 1 and a logged traceback for a bug."""
+    try:
+        code = cli.main(args=argv, prog_name="sinks", standalone_mode=False)
+    except SinksError as exc:
+        _to_log_files(f"error: {exc}")  # a failed step's log says why
+        click.echo(f"sinks: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("sinks: aborted", err=True)
+        sys.exit(130)
+    except Exception:  # a bug: the traceback goes to the log file, one line to the console
+        _to_log_files("internal error", sys.exc_info())
+        click.echo(f"sinks: internal error: {sys.exc_info()[1]!r} (a bug; please report it with "
+                   "the log file)", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

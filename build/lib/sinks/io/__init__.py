@@ -1,0 +1,1 @@
+"""Everything that touches paths: opening inputs with checks, writing COG outputs."""

@@ -1,0 +1,1 @@
+"""The area-adjusted method (see sinks.methods)."""

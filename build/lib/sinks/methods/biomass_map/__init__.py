@@ -1,0 +1,1 @@
+"""The biomass-map method (see sinks.methods)."""

@@ -1,0 +1,1 @@
+"""The gain-loss method (see sinks.methods)."""

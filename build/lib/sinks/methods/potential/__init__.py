@@ -1,0 +1,1 @@
+"""The potential method (see sinks.methods)."""

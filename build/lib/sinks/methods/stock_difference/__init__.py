@@ -1,0 +1,1 @@
+"""The stock-difference method (see sinks.methods)."""

@@ -1,0 +1,1 @@
+"""Carbon models: pure functions of xarray objects, each citing its equation."""

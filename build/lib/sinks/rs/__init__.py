@@ -1,0 +1,1 @@
+"""Remote sensing and forest carbon metrology: imagery, spectral indices, plots, biomass model."""

@@ -1,0 +1,250 @@
+"""Run the Snakemake workflow for a config (what ``sinks run`` does), with a quiet console.
+
+Snakemake's whole output (its job listing and every stage's messages) goes to the run's log file;
+the console shows one progress line (updated in place on a terminal, a line per tenth of the jobs
+otherwise), each distinct warning once, and a failure as one line naming the failed step and its
+log. ``verbose`` shows everything as Snakemake prints it. Ctrl-C is passed on to Snakemake, which is
+waited for, so that it stops its jobs and releases its lock on the working directory.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from sinks.errors import SinksError
+
+
+def snakefile() -> Path:
+    """The workflow's Snakefile: ``$SINKS_SNAKEFILE``, else the source checkout's root one."""
+    env = os.environ.get("SINKS_SNAKEFILE")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2] / "Snakefile")
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise SinksError("cannot find the sinks Snakefile; install sinks from its source checkout "
+                     "(pip install -e .) or set SINKS_SNAKEFILE to its path")
+
+
+@dataclass
+class Outcome:
+    """How a workflow run ended: Snakemake's exit code, the one-line reason if it failed, and
+    whether the user interrupted it."""
+    code: int
+    error: str | None = None
+    interrupted: bool = False
+
+
+_PROGRESS = re.compile(r"^(\d+) of (\d+) steps \((\d+)%\) done")
+_RULE = re.compile(r"^(?:local)?rule (\w+):$")
+_ERROR_RULE = re.compile(r"^Error in rule (\w+):$")
+_FIELD = re.compile(r"^ {4}(\w+):(?: (.*))?$")
+_FINISHED = re.compile(r"^Finished job(?:id)?:? (\d+)")
+_LOG_WARNING = re.compile(r"^\d\d:\d\d:\d\d WARNING [\w.]+: (.*)$")
+_PY_WARNING = re.compile(r"^(?:.*):\d+: (\w*Warning): (.*)$")
+_PLAIN_WARNING = re.compile(r"^(?:Warning|WARNING):? (.*)$")
+_STAGE_ERROR = re.compile(r"^sinks: (?:internal )?error: (.*)$")
+_SNAKEMAKE_ERROR = re.compile(r"^(?:\w+(?:Error|Exception)|Error):? ?(.*)$")
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
+
+
+class QuietConsole:
+    """Reads Snakemake's output line by line and shows the short form of it on ``stream``."""
+
+    def __init__(self, stream: TextIO, tty: bool | None = None, clock=time.monotonic):
+        self.stream, self.clock, self.start = stream, clock, clock()
+        self.tty = stream.isatty() if tty is None else tty
+        self.done = self.total = 0
+        self.tenth = -1                      # last tenth of the jobs reported (not a TTY)
+        self.jobs: dict[str, dict] = {}      # jobid -> fields of its "rule X:" block
+        self.running: dict[str, dict] = {}   # jobid -> fields, started and not finished
+        self.block: dict | None = None       # the block whose indented fields are being read
+        self.finished: dict | None = None    # the last finished job
+        self.warnings: set[str] = set()
+        self.failed: list[dict] = []         # "Error in rule X:" blocks
+        self.stage_errors: list[str] = []    # one-line errors of the stage commands
+        self.tail: collections.deque[str] = collections.deque(maxlen=6)
+        self.drawn = False                   # a progress line is on the TTY
+
+    # --- reading ---------------------------------------------------------------------------
+    def feed(self, line: str) -> None:
+        """Take one line of Snakemake's output (without its newline)."""
+        field = _FIELD.match(line)
+        if field and self.block is not None:
+            self.block[field[1]] = field[2] or ""
+            if field[1] == "jobid" and self.block.get("kind") == "rule":
+                self.jobs[field[2]] = self.running[field[2]] = self.block
+            return
+        if line.startswith(" " * 8) and self.block is not None:
+            return  # continuation lines of a block (e.g. its shell command)
+        self.block = None
+        if line.strip():
+            self.tail.append(line.strip())
+        if m := _RULE.match(line):
+            self.block = {"kind": "rule", "rule": m[1]}
+        elif m := _ERROR_RULE.match(line):
+            self.block = {"kind": "error", "rule": m[1]}
+            self.failed.append(self.block)
+        elif m := _FINISHED.match(line):
+            self.finished = self.running.pop(m[1], self.jobs.get(m[1]))
+        elif m := _PROGRESS.match(line):
+            self.done, self.total = int(m[1]), int(m[2])
+            self._progress()
+        elif m := _STAGE_ERROR.match(line):
+            self.stage_errors.append(m[1])
+        elif (m := _LOG_WARNING.match(line)) or (m := _PLAIN_WARNING.match(line)):
+            self._warn(m[1])
+        elif m := _PY_WARNING.match(line):
+            self._warn(f"{m[1]}: {m[2]}")
+        elif self.tty and self.drawn:
+            self._draw()  # keep the elapsed time moving
+
+    # --- showing ---------------------------------------------------------------------------
+    @staticmethod
+    def label(job: dict | None) -> str:
+        """A job as the user knows it: its rule and wildcards, e.g. ``compute_stock (year=2020)``."""
+        if not job:
+            return ""
+        wildcards = job.get("wildcards")
+        return f"{job['rule']} ({wildcards})" if wildcards else job["rule"]
+
+    def _line(self) -> str:
+        head = f"[{self.done:>{len(str(self.total))}}/{self.total}] {_clock(self.clock() - self.start)}"
+        if self.done == self.total:
+            return f"{head} all {self.total} steps done"
+        if self.tty and self.running:
+            now = [self.label(j) for j in self.running.values()]
+            return f"{head} running {now[0]}" + (f" +{len(now) - 1} more" if len(now) > 1 else "")
+        return f"{head} done {self.label(self.finished)}"
+
+    def _draw(self) -> None:
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        self.stream.write("\r\x1b[K" + self._line()[:width])
+        self.stream.flush()
+        self.drawn = True
+
+    def _clear(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.drawn = False
+
+    def _progress(self) -> None:
+        if self.tty:
+            self._draw()
+            return
+        tenth = self.done * 10 // max(self.total, 1)
+        if tenth > self.tenth or self.done == self.total:
+            self.tenth = tenth
+            self.stream.write(self._line() + "\n")
+            self.stream.flush()
+
+    def _warn(self, text: str) -> None:
+        if text in self.warnings:
+            return
+        self.warnings.add(text)
+        self._clear()
+        self.stream.write(f"warning: {text}\n")
+        if self.tty and self.total:
+            self._draw()
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the progress line (a TTY's last line is left standing)."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+
+    def error(self, log_path: Path | None) -> str:
+        """The failure in one line: the failed step, the stage's own message, its log file."""
+        see = f"; Snakemake's full output: {log_path}" if log_path else ""
+        if self.failed:
+            job = {**self.jobs.get(self.failed[0].get("jobid"), {}), **self.failed[0]}
+            job_log = job.get("log", "").replace(" (check log file(s) for error details)", "")
+            why = f": {self.stage_errors[-1]}" if self.stage_errors else ""
+            more = f" (and {len(self.failed) - 1} more)" if len(self.failed) > 1 else ""
+            return (f"step {self.label(job)} failed{more}{why}; its log: {job_log or 'none'}{see}")
+        for line in self.tail:
+            if (m := _SNAKEMAKE_ERROR.match(line)) and m[1]:
+                return f"Snakemake failed: {m[1]}{see}"
+        return f"Snakemake failed: {self.tail[-1] if self.tail else 'no output'}{see}"
+
+
+def _command(config_path, cores, extra, dry_run) -> list[str]:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile()),
+           "--directory", os.getcwd(), "--cores", str(cores),
+           "--config", f"sinks_config={Path(config_path).resolve()}",
+           "--rerun-incomplete", "--show-failed-logs"]
+    if dry_run:
+        cmd.append("--dry-run")
+    return cmd + list(extra)
+
+
+def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry_run: bool = False,
+                 log_path: str | Path | None = None, verbose: bool = False) -> Outcome:
+    """Run Snakemake on ``config_path`` in the working directory. Every line it prints is
+    appended to ``log_path``; the console gets them all if ``verbose`` or ``dry_run``, else the
+    :class:`QuietConsole` form."""
+    log_path = Path(log_path) if log_path else None
+    console = None if verbose or dry_run else QuietConsole(sys.stderr)
+    log = None
+    if log_path:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("a", encoding="utf-8")
+        log.write(f"=== sinks run {datetime.datetime.now().isoformat(timespec='seconds')}: "
+                  f"{' '.join(_command(config_path, cores, extra, dry_run))}\n")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Own process group: a Ctrl-C reaches only sinks, which passes it on once and then waits.
+    proc = subprocess.Popen(_command(config_path, cores, extra, dry_run), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
+                            env=env, process_group=0)
+    interrupted = False
+    try:
+        while True:
+            try:
+                line = proc.stdout.readline()
+            except KeyboardInterrupt:
+                if not interrupted:
+                    os.killpg(proc.pid, signal.SIGINT)
+                    interrupted = True
+                    if console:
+                        console.close()
+                    sys.stderr.write("sinks: interrupted; waiting for Snakemake to stop its jobs "
+                                     "and release its lock ...\n")
+                continue
+            if not line:
+                break
+            if log:
+                log.write(line)
+            if console:
+                console.feed(line.rstrip("\n"))
+            else:
+                sys.stderr.write(line)
+        code = proc.wait()
+    finally:
+        if proc.poll() is None:  # only if sinks itself failed while reading
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait()
+        if log:
+            log.close()
+    if console:
+        console.close()
+    if code == 0 or interrupted:
+        return Outcome(code, interrupted=interrupted)
+    error = console.error(log_path) if console else f"Snakemake exited with code {code}"
+    return Outcome(code, error)

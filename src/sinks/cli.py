@@ -8,7 +8,9 @@ exception is a bug: exit 1, traceback in the log file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -84,31 +86,53 @@ def validate(config):
 @click.option("--cores", default=2, show_default=True, help="CPU cores for Snakemake.")
 @click.option("-n", "--dry-run", is_flag=True, help="Show what would run, run nothing.")
 @click.option("--skip-validation", is_flag=True, help="Do not re-check the inputs first.")
+@click.option("--unlock", is_flag=True, help="Remove the lock a killed run left on the folder, run nothing.")
 @click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def run(ctx, config, cores, dry_run, skip_validation, snakemake_args):
+def run(ctx, config, cores, dry_run, skip_validation, unlock, snakemake_args):
     """Validate CONFIG, then run the workflow; outputs go to data/processed/<run.name>/
     under the working directory. Shows a progress line, each warning once and a failure in one
     line; Snakemake's full output goes to the run's logs/snakemake.log (`sinks -v run` shows it
     all). Extra arguments after -- go to Snakemake."""
     from sinks.validate import validate_inputs  # on demand, as in `validate`
-    from sinks.workflow_runner import run_workflow  # on demand: imports Snakemake
+    from sinks.safekeeping import KeptOutputs, remove_stale_temporaries  # on demand, as below
+    from sinks.workflow_runner import is_locked, run_workflow  # on demand: imports Snakemake
     cfg = cfgmod.load_config(config)
+    run_dir, logs = cfgmod.run_dir(cfg), cfgmod.run_dir(cfg) / "logs"
+    if unlock:
+        outcome = run_workflow(config, cores, ["--unlock"], log_path=logs / "snakemake.log",
+                               verbose=ctx.obj["verbose"])
+        if outcome.code != 0:
+            raise SinksError(f"could not unlock: {outcome.error}")
+        click.echo("unlocked; run the same command without --unlock to go on")
+        return
+    if is_locked():
+        raise SinksError("the folder is locked by another sinks run, or by one that was killed; "
+                         "if none is running, clear it with: sinks run "
+                         f"{shlex.quote(str(config))} --unlock")
     if not skip_validation:
         validate_inputs(Run.from_config(cfg))
         log.info("inputs valid; starting the workflow (run %s)", cfg["run"]["name"])
-    logs = cfgmod.run_dir(cfg) / "logs"
-    outcome = run_workflow(config, cores, list(snakemake_args), dry_run=dry_run,
-                           log_path=logs / "snakemake.log", verbose=ctx.obj["verbose"])
+    if dry_run:
+        run_workflow(config, cores, list(snakemake_args), dry_run=True, verbose=ctx.obj["verbose"])
+        return
+    remove_stale_temporaries(run_dir)
+    with KeptOutputs(run_dir) as kept:
+        outcome = run_workflow(config, cores, list(snakemake_args), log_path=logs / "snakemake.log",
+                               verbose=ctx.obj["verbose"])
+        restored = kept.restore() if outcome.code != 0 else []
+    if restored:
+        log.info("put back %d earlier output(s) the failed steps had removed: %s", len(restored),
+                 ", ".join(str(p) for p in restored[:5]))
+    kept_note = f" ({len(restored)} earlier output(s) the failed steps had removed were put back)" if restored else ""
     if outcome.interrupted:
         click.echo("sinks: interrupted; Snakemake stopped and released its lock. Run the same "
-                   "command again to go on (finished steps are kept).", err=True)
+                   f"command again to go on (finished steps are kept){kept_note}.", err=True)
         raise click.exceptions.Exit(130)
     if outcome.code != 0:
-        click.echo(f"sinks: error: {outcome.error}", err=True)
+        click.echo(f"sinks: error: {outcome.error}{kept_note}", err=True)
         raise click.exceptions.Exit(1)
-    if not dry_run:
-        click.echo(f"done: outputs in {cfgmod.run_dir(cfg) / 'outputs'} (logs in {logs})")
+    click.echo(f"done: outputs in {run_dir / 'outputs'} (logs in {logs})")
 
 
 @cli.command()
@@ -203,9 +227,22 @@ def main(argv=None) -> None:
     except click.exceptions.Abort:
         click.echo("sinks: aborted", err=True)
         sys.exit(130)
-    except Exception:  # a bug: the traceback goes to the log file, one line to the console
-        _to_log_files("internal error", sys.exc_info())
-        click.echo(f"sinks: internal error: {sys.exc_info()[1]!r} (a bug; please report it with "
-                   "the log file)", err=True)
-        sys.exit(1)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            _internal_error()
+        where = exc.filename or "the output folder"
+        click.echo(f"sinks: error: no space left on the disk while writing {where}; free space "
+                   "there (a run's maps need about 4 bytes per pixel each before compression) and "
+                   "run again: earlier outputs are kept", err=True)
+        sys.exit(2)
+    except Exception:
+        _internal_error()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _internal_error() -> None:
+    """A bug: the traceback goes to the log file, one line to the console, exit 1."""
+    _to_log_files("internal error", sys.exc_info())
+    click.echo(f"sinks: internal error: {sys.exc_info()[1]!r} (a bug; please report it with "
+               "the log file)", err=True)
+    sys.exit(1)

@@ -186,13 +186,20 @@ class QuietConsole:
 
 
 def _command(config_path, cores, extra, dry_run) -> list[str]:
+    # the config path goes in SINKS_CONFIG (see _environment), never through --config, whose
+    # values Snakemake parses as YAML ("#" or ": " in a folder name would change the path)
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile()),
            "--directory", os.getcwd(), "--cores", str(cores),
-           "--config", f"sinks_config={Path(config_path).resolve()}",
            "--rerun-incomplete", "--show-failed-logs"]
     if dry_run:
         cmd.append("--dry-run")
     return cmd + list(extra)
+
+
+def is_locked(workdir: str | Path = ".") -> bool:
+    """Whether a Snakemake run holds (or a killed one left) the lock of ``workdir``."""
+    locks = Path(workdir) / ".snakemake" / "locks"
+    return locks.is_dir() and any(locks.iterdir())
 
 
 def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry_run: bool = False,
@@ -208,7 +215,7 @@ def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry
         log = log_path.open("a", encoding="utf-8")
         log.write(f"=== sinks run {datetime.datetime.now().isoformat(timespec='seconds')}: "
                   f"{' '.join(_command(config_path, cores, extra, dry_run))}\n")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SINKS_CONFIG": str(Path(config_path).resolve())}
     # Own process group: a Ctrl-C reaches only sinks, which passes it on once and then waits.
     proc = subprocess.Popen(_command(config_path, cores, extra, dry_run), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,

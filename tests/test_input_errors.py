@@ -184,6 +184,18 @@ def test_failed_run_keeps_earlier_outputs(case, capsys):
     assert earlier.read_bytes() == b"earlier result"
 
 
+def test_a_full_disk_is_one_line(case, capsys, monkeypatch):
+    import errno
+
+    import sinks.cli
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "data/processed/my_county/outputs/x.csv")
+    monkeypatch.setattr(sinks.cli.cli, "main", full)
+    line = check_error(capsys, "run", "config.yaml", expect=["no space left", "outputs/x.csv", "earlier outputs are kept"])
+    assert "internal error" not in line
+
+
 def test_unknown_parameter_override(case, capsys):
     edit_config(case, lambda c: c.update(parameters={"carbon_fracton": 0.5}))
     check_error(capsys, "validate", "config.yaml", expect=["parameters.carbon_fracton",

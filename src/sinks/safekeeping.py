@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 KEPT = ".kept"
 NOT_KEPT = {KEPT, "logs", "benchmarks", "configs"}  # logs are appended, configs never deleted
-TEMPORARY_PATTERNS = (".*.tiled.tif", ".*.cog.tif", ".*.tmp")  # sinks.io.rasters, atomic writes
+TEMPORARY_PATTERNS = (".*.tiled.tif", ".*.cog.tif", ".*.tmp", ".*.tmp.*")  # sinks.io, atomic writes
 
 
 def stale_temporaries(run_dir: Path) -> list[Path]:

@@ -120,3 +120,19 @@ def test_codes_beyond_the_lookup_range_are_refused(tmp_path, chdir, capsys):
     make_raster(root / "lc_2020.tif", data, nodata=-1, dtype="int32")
     code, err = validate(capsys)
     assert code == 2 and "70000" in err and "outside 0..65535" in err
+
+
+def test_identical_runs_write_identical_map_bytes(tmp_path, monkeypatch):
+    # issue 16, point 8: with SOURCE_DATE_EPOCH the 'created' tag is fixed, so maps repeat byte for byte
+    import hashlib
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    digests = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        root = build_tiny(tmp_path / name)
+        monkeypatch.chdir(root)
+        _, paths, _ = run_tiny_stages(root)
+        maps = sorted(paths.output("carbon_stock", year=2000).parent.glob("*.tif"))
+        assert maps
+        digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in maps})
+    assert digests[0] == digests[1]

@@ -9,6 +9,7 @@ valid range from the output registry.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -36,6 +37,15 @@ from sinks.propagation import ClassParameters, class_parameters
 from sinks.forest.density import forest_densities, forest_registry_rows
 
 log = logging.getLogger(__name__)
+
+
+def created_time() -> dt.datetime:
+    """When outputs are made: now, or ``$SOURCE_DATE_EPOCH`` (the reproducible-builds
+    convention) so that two identical runs write identical bytes."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def run_grid(cfg: dict) -> GeoBox:
@@ -191,7 +201,7 @@ class Run:
             "sinks_version": __version__,
             "config_hash": cfgmod.config_hash(self.cfg),
             "run_name": self.cfg["run"]["name"],
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": created_time().isoformat(timespec="seconds"),
             "inputs": "; ".join(str(i) for i in inputs),
             "model": model,
             "citation": citation,

@@ -5,7 +5,6 @@ tables)."""
 
 from __future__ import annotations
 
-import datetime as dt
 
 import jinja2
 import pandas as pd
@@ -16,6 +15,7 @@ from sinks.plan import zone_levels
 from sinks.report.build import FLAG_KINDS, SINK_METHODS, Headline, ReportData, basis_flags, scope_flags
 from sinks.report.figures import Figure
 from sinks.report.i18n import tr
+from sinks.run import created_time
 
 MT = 1e6
 
@@ -136,7 +136,7 @@ def render(data: ReportData, heads: dict, maps: list[Figure], charts: list[Figur
     return env.from_string(TEMPLATE).render(
         lang=lang, t=t, tr=lambda kind, key: tr(lang, kind, key), badges=lambda f: badges(f, lang),
         cfg=data.cfg, version=__version__, config_hash=data.config_hash,
-        created=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        created=created_time().strftime("%Y-%m-%d %H:%M UTC"),
         other_file=files[other], head_zone=data.names.get((lv, zid), (zid, zid))[lang == "en"],
         head_level=tr(lang, "level", lv),
         stock=[_headline_view(h, lang) for h in heads["stock"]],

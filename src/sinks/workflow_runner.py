@@ -240,8 +240,8 @@ def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry
                 log.write(line)
             if console:
                 console.feed(line.rstrip("\n"))
-            else:
-                sys.stderr.write(line)
+            else:  # a dry run's plan is the command's result: stdout
+                (sys.stdout if dry_run else sys.stderr).write(line)
         code = proc.wait()
     finally:
         if proc.poll() is None:  # only if sinks itself failed while reading

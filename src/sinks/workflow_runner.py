@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,10 @@ def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry
         log.write(f"=== sinks run {datetime.datetime.now().isoformat(timespec='seconds')}: "
                   f"{' '.join(_command(config_path, cores, extra, dry_run))}\n")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "SINKS_CONFIG": str(Path(config_path).resolve())}
+    # A shell starts background jobs with SIGINT ignored, and Snakemake would inherit that; with
+    # Python's own handler here, the child starts with the default and an interrupt always works.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # Own process group: a Ctrl-C reaches only sinks, which passes it on once and then waits.
     proc = subprocess.Popen(_command(config_path, cores, extra, dry_run), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,

@@ -1,1 +1,0 @@
-"""Everything that touches paths: opening inputs with checks, writing COG outputs."""

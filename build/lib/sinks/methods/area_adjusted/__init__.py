@@ -1,1 +1,0 @@
-"""The area-adjusted method (see sinks.methods)."""

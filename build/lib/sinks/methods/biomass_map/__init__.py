@@ -1,1 +1,0 @@
-"""The biomass-map method (see sinks.methods)."""

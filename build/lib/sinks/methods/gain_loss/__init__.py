@@ -1,1 +1,0 @@
-"""The gain-loss method (see sinks.methods)."""

@@ -1,1 +1,0 @@
-"""The potential method (see sinks.methods)."""

@@ -1,1 +1,0 @@
-"""The stock-difference method (see sinks.methods)."""

@@ -1,1 +1,0 @@
-"""Carbon models: pure functions of xarray objects, each citing its equation."""

@@ -1,1 +1,0 @@
-"""Remote sensing and forest carbon metrology: imagery, spectral indices, plots, biomass model."""

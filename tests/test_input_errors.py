@@ -49,6 +49,12 @@ def test_valid_case_passes(case, capsys):
     assert code == 0
 
 
+def test_validate_states_the_grid_size_before_any_job(case, capsys):
+    assert run_cli("validate", "config.yaml")[0] == 0
+    grid_line, = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("ok  grid:")]
+    assert "12 px, 0.00 GiB per float map" in grid_line and "grid.max_pixels 2e+09" in grid_line
+
+
 def test_missing_raster(case, capsys):
     (case / "lc_2020.tif").unlink()
     check_error(capsys, "validate", "config.yaml", expect=["lc_2020.tif", "not found"])

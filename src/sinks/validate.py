@@ -28,7 +28,9 @@ def validate_inputs(run: Run) -> list[str]:
         gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
         lines.append(f"zones {zone['level']}: {len(gdf)} zones from {zone['path']}")
     grid = run.grid
-    lines.append(f"grid: {describe(grid)}")
+    px = grid.shape.y * grid.shape.x
+    lines.append(f"grid: {describe(grid)}; {px:,} px, {px * 4 / 2**30:,.2f} GiB per float map before "
+                 f"compression (limit grid.max_pixels {cfg['grid']['max_pixels']:.2g})")
     for ep in run.epochs:
         if ep.path is None:
             sc = ep.scenario

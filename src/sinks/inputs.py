@@ -11,6 +11,7 @@ import logging
 
 import numpy as np
 import rasterio
+import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from sinks.errors import EmptyDataError, InputDataError, MissingClassError
@@ -118,8 +119,9 @@ def _border_fill(path, dtype) -> int | None:
 
 
 def check_epoch_raster(path, grid: GeoBox, legend, densities, chunks: int,
-                       nodata_rule=None) -> dict[int, int]:
-    """Open one observed epoch, check CRS, overlap, nodata and class codes; warn on a grid change."""
+                       nodata_rule=None) -> tuple[xr.DataArray, dict[int, int]]:
+    """Open one observed epoch, check CRS, overlap, nodata and class codes; warn on a grid
+    change. Returns the opened raster (nodata as the config declares it) and its code counts."""
     arr = open_epoch_raster(path, nodata_rule, chunks)
     check_overlap(arr.odc.geobox, grid, str(path))
     if not same_grid(arr.odc.geobox, grid):
@@ -127,4 +129,4 @@ def check_epoch_raster(path, grid: GeoBox, legend, densities, chunks: int,
                     path, describe(arr.odc.geobox), describe(grid))
     hist = code_histogram(arr)
     check_codes(hist, legend, densities, str(path))
-    return hist
+    return arr, hist

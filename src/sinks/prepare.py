@@ -15,10 +15,10 @@ from sinks import config as cfgmod
 from sinks.constants import REGION_LEVEL
 from sinks.errors import EmptyDataError, InputDataError
 from sinks.grid import align, describe, on_grid
-from sinks.inputs import check_epoch_raster, open_epoch_raster
+from sinks.inputs import check_epoch_raster
 from sinks.io.outputs import LEGEND_CITATION
 from sinks.io.rasters import MapToWrite, code_histogram, open_raster, write_cogs
-from sinks.io.vectors import read_zones
+from sinks.io.vectors import read_zone_entry
 from sinks.landcover import ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, ecosystem_lut, lut_size
 from sinks.run import Run
 from sinks.scenario import derive_epoch
@@ -54,7 +54,7 @@ def rasterize_zones(run: Run) -> list[Path]:
             index = on_grid(np.ones(grid.shape.yx, dtype="uint32"), grid).chunk(chunks)
         else:
             level = zone["level"]
-            gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
+            gdf = read_zone_entry(zone)
             table = pd.DataFrame(gdf.drop(columns="geometry"))
             index = rasterize(gdf, grid, chunks)
             log.info("zones %s: %d polygons from %s", level, len(gdf), zone["path"])
@@ -75,8 +75,7 @@ def align_landcover(run: Run, year: int) -> Path:
         raise InputDataError(f"landcover.epochs.{year} is a scenario, not a raster to align")
     grid = run.grid
     nodata_rule = cfg["landcover"]["nodata"]
-    hist = check_epoch_raster(ep.path, grid, run.legend, run.densities, chunks, nodata_rule)
-    src = open_epoch_raster(ep.path, nodata_rule, chunks)
+    src, hist = check_epoch_raster(ep.path, grid, run.legend, run.densities, chunks, nodata_rule)
     declared = src.odc.nodata
     nodata = _free_code(src.dtype, set(hist) | set(run.legend or {}) | _table_codes(run))
     src = src.rio.write_nodata(declared if declared is not None else nodata)

@@ -9,9 +9,9 @@ valid range from the output registry.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import functools
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from sinks.inputs import load_tables, resolve_densities
 from sinks.io.outputs import OUTPUTS, map_title
 from sinks.io.rasters import MapToWrite, open_raster, raster_geobox
 from sinks.io.tables import density_derivations, density_distributions
-from sinks.io.vectors import read_zones
+from sinks.io.vectors import read_zone_entry
 from sinks.landcover import ECOSYSTEM_LABELS
 from sinks.paths import RunPaths, run_paths
 from sinks.propagation import ClassParameters, class_parameters
@@ -56,7 +56,7 @@ def run_grid(cfg: dict) -> GeoBox:
     bounds = g["bounds"]
     if bounds is None and g["clip_to"] is not None and g["crs"] is not None:
         zone = next(z for z in cfg["zones"] if z["level"] == g["clip_to"])
-        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
+        gdf = read_zone_entry(zone)
         bounds = tuple(gdf.to_crs(g["crs"]).total_bounds)
     grid = reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None,
                           g["crs_name"])

@@ -10,7 +10,7 @@ from sinks.errors import MissingClassError
 from sinks.grid import describe
 from sinks.inputs import check_epoch_raster, check_overlap
 from sinks.io.rasters import open_raster
-from sinks.io.vectors import read_zones
+from sinks.io.vectors import read_zone_entry
 from sinks.methods.registry import METHODS
 from sinks.run import Run
 
@@ -25,7 +25,7 @@ def validate_inputs(run: Run) -> list[str]:
         lines.append(f"density errors: {len(model.factors)} rows derived from shared parameters, "
                      f"{len(model.own)} independent")
     for zone in cfg["zones"]:
-        gdf = read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
+        gdf = read_zone_entry(zone)
         lines.append(f"zones {zone['level']}: {len(gdf)} zones from {zone['path']}")
     grid = run.grid
     px = grid.shape.y * grid.shape.x
@@ -41,7 +41,7 @@ def validate_inputs(run: Run) -> list[str]:
             lines.append(f"epoch {ep.year}: SCENARIO derived from {sc['from']} "
                          f"({', '.join(ch['name'] for ch in sc['changes'])})")
             continue
-        hist = check_epoch_raster(ep.path, grid, legend, densities, run.chunks,
+        _, hist = check_epoch_raster(ep.path, grid, legend, densities, run.chunks,
                                   run.cfg["landcover"]["nodata"])
         lines.append(f"epoch {ep.year}: {ep.path} ({sum(hist.values())} valid px, codes {sorted(hist)})")
     for rule in cfg["landcover"]["reclassify"]:

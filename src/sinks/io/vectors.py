@@ -75,6 +75,11 @@ def read_zones(path: str | Path, id_field: str, name_field: str | None = None,
     return out
 
 
+def read_zone_entry(zone: dict) -> gpd.GeoDataFrame:
+    """The zones of one config ``zones`` entry (path, id_field, name_field, layer)."""
+    return read_zones(zone["path"], zone["id_field"], zone["name_field"], zone["layer"])
+
+
 def _check_no_overlaps(zones: gpd.GeoDataFrame, path: Path) -> None:
     geoms = zones.geometry.values
     left, right = zones.sindex.query(geoms, predicate="intersects")

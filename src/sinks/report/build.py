@@ -17,7 +17,7 @@ import rasterio
 
 from sinks import config as cfgmod
 from sinks.inventory import inventory_path
-from sinks.io.vectors import read_zones
+from sinks.io.vectors import read_zone_entry
 from sinks.parameters import registry_table
 from sinks.plan import densities_file, zone_levels
 from sinks.run import Run
@@ -153,16 +153,15 @@ def read_zone_layers(cfg: dict) -> dict:
     file has them)."""
     out = {}
     for z in cfg["zones"]:
-        gdf = read_zones(z["path"], z["id_field"], z["name_field"])
-        out[z["level"]] = gdf
-        zh = z.get("name_field_zh") or ("name_zh" if "name_zh" in _fields(z["path"]) else None)
+        out[z["level"]] = read_zone_entry(z)
+        zh = z.get("name_field_zh") or ("name_zh" if "name_zh" in _fields(z) else None)
         if zh:
-            out[f"{z['level']}_zh"] = read_zones(z["path"], z["id_field"], zh)
+            out[f"{z['level']}_zh"] = read_zone_entry({**z, "name_field": zh})
     return out
 
 
-def _fields(path) -> list[str]:
-    return list(pyogrio.read_info(path)["fields"])
+def _fields(zone: dict) -> list[str]:
+    return list(pyogrio.read_info(zone["path"], layer=zone["layer"])["fields"])
 
 
 def headline_zone(cfg: dict, df: pd.DataFrame) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import pandas as pd
 import pyogrio
 
 from sinks.constants import C_TO_CO2
-from sinks.io.vectors import read_zones
+from sinks.io.vectors import read_zone_entry
 from sinks.plan import zone_levels
 from sinks.zone_rows import QUANTITIES
 
@@ -200,7 +200,7 @@ def write_zones_gpkg(cfg: dict, df: pd.DataFrame, path: Path, grid) -> None:
     layer ``region`` whose polygon is the run grid's footprint."""
     tmp = path.with_name(f".{path.stem}.tmp.gpkg")
     tmp.unlink(missing_ok=True)
-    layers = [(z["level"], read_zones(z["path"], z["id_field"], z["name_field"], z["layer"]), z.get("note", ""))
+    layers = [(z["level"], read_zone_entry(z), z.get("note", ""))
               for z in cfg["zones"]]
     if not layers:
         region = gpd.GeoDataFrame({"zone_id": ["region"], "zone_name": ["whole grid"]},

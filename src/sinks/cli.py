@@ -96,7 +96,7 @@ def run(ctx, config, cores, dry_run, skip_validation, unlock, snakemake_args):
     all). Extra arguments after -- go to Snakemake."""
     from sinks.validate import validate_inputs  # on demand, as in `validate`
     from sinks.safekeeping import KeptOutputs, remove_stale_temporaries  # on demand, as below
-    from sinks.workflow_runner import is_locked, run_workflow  # on demand: imports Snakemake
+    from sinks.workflow_runner import StageServer, is_locked, run_workflow, runs_locally  # on demand: imports Snakemake
     cfg = cfgmod.load_config(config)
     run_dir, logs = cfgmod.run_dir(cfg), cfgmod.run_dir(cfg) / "logs"
     if unlock:
@@ -110,17 +110,23 @@ def run(ctx, config, cores, dry_run, skip_validation, unlock, snakemake_args):
         raise SinksError("the folder is locked by another sinks run, or by one that was killed; "
                          "if none is running, clear it with: sinks run "
                          f"{shlex.quote(str(config))} --unlock")
-    if not skip_validation:
-        validate_inputs(Run.from_config(cfg))
-        log.info("inputs valid; starting the workflow (run %s)", cfg["run"]["name"])
     if dry_run:
+        if not skip_validation:
+            validate_inputs(Run.from_config(cfg))
         run_workflow(config, cores, list(snakemake_args), dry_run=True, verbose=ctx.obj["verbose"])
         return
-    remove_stale_temporaries(run_dir)
-    with KeptOutputs(run_dir) as kept:
-        outcome = run_workflow(config, cores, list(snakemake_args), log_path=logs / "snakemake.log",
-                               verbose=ctx.obj["verbose"])
-        restored = kept.restore() if outcome.code != 0 else []
+    # local jobs fork from one warm interpreter (its imports overlap the input checks)
+    with contextlib.ExitStack() as stack:
+        server = (stack.enter_context(StageServer(logs / "stage_server.log"))
+                  if runs_locally(snakemake_args) else None)
+        if not skip_validation:
+            validate_inputs(Run.from_config(cfg))
+            log.info("inputs valid; starting the workflow (run %s)", cfg["run"]["name"])
+        remove_stale_temporaries(run_dir)
+        with KeptOutputs(run_dir) as kept:
+            outcome = run_workflow(config, cores, list(snakemake_args), log_path=logs / "snakemake.log",
+                                   verbose=ctx.obj["verbose"], server=server)
+            restored = kept.restore() if outcome.code != 0 else []
     if restored:
         log.info("put back %d earlier output(s) the failed steps had removed: %s", len(restored),
                  ", ".join(str(p) for p in restored[:5]))

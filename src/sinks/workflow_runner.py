@@ -10,13 +10,16 @@ waited for, so that it stops its jobs and releases its lock on the working direc
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime
 import os
 import re
 import shutil
 import signal
 import subprocess
+import select
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sinks.errors import SinksError
+from sinks.stage_client import ADDRESS_VARIABLE
 
 
 def snakefile() -> Path:
@@ -186,6 +190,52 @@ class QuietConsole:
         return f"Snakemake failed: {self.tail[-1] if self.tail else 'no output'}{see}"
 
 
+class StageServer:
+    """The warm stage server (:mod:`sinks.stage_server`) of one local run, started early so that
+    its imports overlap the input checks. :meth:`environment` is what the jobs need to use it;
+    empty if it did not come up (the jobs then start their own interpreters, as on a cluster)."""
+
+    def __init__(self, log_path: Path):
+        self.folder = tempfile.mkdtemp(prefix="sinks-")  # a short path: socket names are limited
+        self.address = os.path.join(self.folder, "stage.sock")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("a", encoding="utf-8") as log:
+            # own process group: a Ctrl-C at the terminal reaches Snakemake, which stops the jobs
+            self.proc = subprocess.Popen([sys.executable, "-m", "sinks.stage_server", self.address],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=log, text=True, process_group=0,
+                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.ready: bool | None = None
+
+    def environment(self, timeout: float = 30) -> dict[str, str]:
+        if self.ready is None:  # listening comes before the imports: jobs queue until they end
+            up, _, _ = select.select([self.proc.stdout], [], [], timeout)
+            self.ready = bool(up) and self.proc.stdout.readline().strip() == "listening"
+        return {ADDRESS_VARIABLE: self.address} if self.ready else {}
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # the server stops when its standard input closes
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "StageServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def runs_locally(snakemake_args) -> bool:
+    """Whether Snakemake runs the jobs on this machine (no executor or profile of a cluster)."""
+    return not any(a.split("=")[0] in ("--executor", "-e", "--profile", "--workflow-profile")
+                   for a in snakemake_args)
+
+
 def _command(config_path, cores, extra, dry_run) -> list[str]:
     # the config path goes in SINKS_CONFIG (see _environment), never through --config, whose
     # values Snakemake parses as YAML ("#" or ": " in a folder name would change the path)
@@ -204,10 +254,11 @@ def is_locked(workdir: str | Path = ".") -> bool:
 
 
 def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry_run: bool = False,
-                 log_path: str | Path | None = None, verbose: bool = False) -> Outcome:
-    """Run Snakemake on ``config_path`` in the working directory. Every line it prints is
-    appended to ``log_path``; the console gets them all if ``verbose`` or ``dry_run``, else the
-    :class:`QuietConsole` form."""
+                 log_path: str | Path | None = None, verbose: bool = False,
+                 server: StageServer | None = None) -> Outcome:
+    """Run Snakemake on ``config_path`` in the working directory, its jobs forked from
+    ``server`` if given. Every line it prints is appended to ``log_path``; the console gets them
+    all if ``verbose`` or ``dry_run``, else the :class:`QuietConsole` form."""
     log_path = Path(log_path) if log_path else None
     console = None if verbose or dry_run else QuietConsole(sys.stderr)
     log = None
@@ -216,31 +267,33 @@ def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry
         log = log_path.open("a", encoding="utf-8")
         log.write(f"=== sinks run {datetime.datetime.now().isoformat(timespec='seconds')}: "
                   f"{' '.join(_command(config_path, cores, extra, dry_run))}\n")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SINKS_CONFIG": str(Path(config_path).resolve())}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SINKS_CONFIG": str(Path(config_path).resolve()),
+           **(server.environment() if server else {})}
+    if not server:
+        env.pop(ADDRESS_VARIABLE, None)
     # A shell starts background jobs with SIGINT ignored, and Snakemake would inherit that; with
     # Python's own handler here, the child starts with the default and an interrupt always works.
-    if threading.current_thread() is threading.main_thread():
+    main = threading.current_thread() is threading.main_thread()
+    if main:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     # Own process group: a Ctrl-C reaches only sinks, which passes it on once and then waits.
     proc = subprocess.Popen(_command(config_path, cores, extra, dry_run), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
                             env=env, process_group=0)
-    interrupted = False
+    interrupted = []
+
+    def interrupt(_signum, _frame):  # a handler, not an exception: no line read is cut short
+        if not interrupted:
+            interrupted.append(True)
+            os.killpg(proc.pid, signal.SIGINT)
+            if console:
+                console.close()
+            sys.stderr.write("sinks: interrupted; waiting for Snakemake to stop its jobs "
+                             "and release its lock ...\n")
+
+    previous = signal.signal(signal.SIGINT, interrupt) if main else None
     try:
-        while True:
-            try:
-                line = proc.stdout.readline()
-            except KeyboardInterrupt:
-                if not interrupted:
-                    os.killpg(proc.pid, signal.SIGINT)
-                    interrupted = True
-                    if console:
-                        console.close()
-                    sys.stderr.write("sinks: interrupted; waiting for Snakemake to stop its jobs "
-                                     "and release its lock ...\n")
-                continue
-            if not line:
-                break
+        for line in proc.stdout:
             if log:
                 log.write(line)
             if console:
@@ -249,6 +302,8 @@ def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry
                 (sys.stdout if dry_run else sys.stderr).write(line)
         code = proc.wait()
     finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
         if proc.poll() is None:  # only if sinks itself failed while reading
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait()
@@ -257,6 +312,6 @@ def run_workflow(config_path: str | Path, cores: int, extra: list[str] = (), dry
     if console:
         console.close()
     if code == 0 or interrupted:
-        return Outcome(code, interrupted=interrupted)
+        return Outcome(code, interrupted=bool(interrupted))
     error = console.error(log_path) if console else f"Snakemake exited with code {code}"
     return Outcome(code, error)

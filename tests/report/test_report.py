@@ -157,3 +157,26 @@ def test_headless_chromium_opens_the_report_without_console_errors(tiny_report, 
     bad = [ln for ln in out.stderr.splitlines() if "Uncaught" in ln or ":CONSOLE(" in ln]
     assert not bad, bad
     assert shot.stat().st_size > 10_000
+
+
+def test_without_a_cjk_font_the_missing_glyphs_are_said_once_not_per_glyph(monkeypatch, caplog):
+    import warnings
+
+    import matplotlib.pyplot as plt
+    from sinks.report import figures
+
+    monkeypatch.setattr(figures, "CJK_FAMILIES", ("No Such Font",))
+    monkeypatch.setattr(figures.font_manager, "findSystemFonts", lambda *a, **k: [])
+    figures.cjk_family.cache_clear()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert figures.cjk_family() is None
+            with plt.rc_context(figures._style()):
+                fig, ax = plt.subplots()
+                ax.set_title("碳汇 森林")
+                figures._png(fig)
+    finally:
+        figures.cjk_family.cache_clear()
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert sum("no CJK font found" in r.message for r in caplog.records) == 1

@@ -18,7 +18,7 @@ rule train_biomass:
         CONDA_ENV
     log:
         f"{RUN}/logs/train_biomass.log",
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -40,7 +40,7 @@ rule predict_biomass:
         f"{RUN}/logs/predict_biomass_{{year}}.log",
     benchmark:
         f"{RUN}/benchmarks/predict_biomass_{{year}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -60,7 +60,7 @@ rule compute_rs_sink:
         CONDA_ENV
     log:
         f"{RUN}/logs/compute_rs_sink_{{y0}}_{{y1}}.log",
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,

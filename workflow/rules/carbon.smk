@@ -14,7 +14,7 @@ rule map_forest_strata:
         CONDA_ENV
     log:
         f"{RUN}/logs/map_forest_strata.log",
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -40,7 +40,7 @@ rule compute_stock:
         f"{RUN}/logs/compute_stock_{{year}}.log",
     benchmark:
         f"{RUN}/benchmarks/compute_stock_{{year}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -64,7 +64,7 @@ rule compute_sink:
         f"{RUN}/logs/compute_sink_{{y0}}_{{y1}}.log",
     benchmark:
         f"{RUN}/benchmarks/compute_sink_{{y0}}_{{y1}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -90,7 +90,7 @@ rule map_stock_uncertainty:
         f"{RUN}/logs/map_stock_uncertainty_{{year}}.log",
     benchmark:
         f"{RUN}/benchmarks/map_stock_uncertainty_{{year}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -114,7 +114,7 @@ rule map_sink_uncertainty:
         f"{RUN}/logs/map_sink_uncertainty_{{y0}}_{{y1}}.log",
     benchmark:
         f"{RUN}/benchmarks/map_sink_uncertainty_{{y0}}_{{y1}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -135,7 +135,7 @@ rule map_inundation:
         CONDA_ENV
     log:
         f"{RUN}/logs/map_inundation.log",
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -158,7 +158,7 @@ rule track_conversions:
         CONDA_ENV
     log:
         f"{RUN}/logs/track_conversions_{{year}}.log",
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -186,7 +186,7 @@ rule compute_gain_loss:
         f"{RUN}/logs/compute_gain_loss_{{y0}}_{{y1}}.log",
     benchmark:
         f"{RUN}/benchmarks/compute_gain_loss_{{y0}}_{{y1}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -214,7 +214,7 @@ rule map_gain_loss_uncertainty:
         f"{RUN}/logs/map_gain_loss_uncertainty_{{y0}}_{{y1}}.log",
     benchmark:
         f"{RUN}/benchmarks/map_gain_loss_uncertainty_{{y0}}_{{y1}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -236,7 +236,7 @@ rule map_potential:
         CONDA_ENV
     log:
         f"{RUN}/logs/map_potential.log",
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,

@@ -13,7 +13,8 @@ CONDA_ENV = "../../environment.yml"  # the software of every rule (used with --u
 
 def stage_shell(rule):
     """The shell command of a rule: its ``sinks`` stage command (sinks.plan.RULES) with the
-    rule's wildcards, log and threads. The Python, config and run folder are quoted for the
+    rule's wildcards, log and threads, through sinks.stage_client (forked from the warm stage
+    server of a local ``sinks run``, else ``python -m sinks`` itself, e.g. on a cluster). The Python, config and run folder are quoted for the
     shell (and their braces escaped for Snakemake's formatting), so a path with spaces,
     quotes or ``$(...)`` in it is passed as one argument and never run. The config is named
     relative to the working directory, so a run folder moved with its config does not look
@@ -22,9 +23,11 @@ def stage_shell(rule):
         return shlex.quote(str(text)).replace("{", "{{").replace("}", "}}")
 
     wildcards = "".join(f" --{w} {{wildcards.{w}}}" for w in plan.RULES[rule].wildcards)
-    return (f"{fixed(sys.executable)} -m sinks --log-file {{log}} {rule.replace('_', '-')} "
+    return (f"{fixed(sys.executable)} -m sinks.stage_client --log-file {{log}} {rule.replace('_', '-')} "
             f"--config {fixed(os.path.relpath(CFG['_source']))} --run-dir {fixed(RUN)}{wildcards} "
             f"--threads {{threads}} --chunks {CHUNKS}")
+
+MAP_THREADS = plan.job_threads(CFG, CHUNKS)
 
 wildcard_constraints:
     year=r"\d+",

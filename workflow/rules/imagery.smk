@@ -12,7 +12,7 @@ rule extract_features:
         f"{RUN}/logs/extract_features_{{year}}.log",
     benchmark:
         f"{RUN}/benchmarks/extract_features_{{year}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,

@@ -17,7 +17,7 @@ rule align_landcover:
         f"{RUN}/logs/align_landcover_{{year}}.log",
     benchmark:
         f"{RUN}/benchmarks/align_landcover_{{year}}.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,
@@ -59,7 +59,7 @@ rule classify_ecosystem:
         CONDA_ENV
     log:
         f"{RUN}/logs/classify_ecosystem_{{year}}.log",
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,

@@ -27,7 +27,7 @@ rule summarize:
         f"{RUN}/logs/summarize.log",
     benchmark:
         f"{RUN}/benchmarks/summarize.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,

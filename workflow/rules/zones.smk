@@ -33,7 +33,7 @@ rule rasterize_zones:
         f"{RUN}/logs/rasterize_zones.log",
     benchmark:
         f"{RUN}/benchmarks/rasterize_zones.tsv"
-    threads: 2
+    threads: MAP_THREADS
     resources:
         mem_mb=4000,
         runtime=60,

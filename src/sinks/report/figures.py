@@ -10,6 +10,7 @@ import functools
 import io
 import logging
 import math
+import warnings
 from dataclasses import dataclass
 
 import matplotlib
@@ -67,6 +68,8 @@ def cjk_family() -> str | None:
     if fam is None:
         log.warning("no CJK font found: Chinese labels in the report's figures show as boxes "
                     "(install fonts-noto-cjk)")
+        # said once above; matplotlib would repeat it for every missing glyph
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
     return fam
 
 

@@ -68,3 +68,14 @@ def test_without_a_server_the_client_runs_the_command_itself(tmp_path):
 def test_cluster_runs_do_not_use_the_server():
     assert runs_locally([]) and runs_locally(["--forceall"])
     assert not runs_locally(["--executor", "slurm"]) and not runs_locally(["--profile=profiles/slurm"])
+
+
+def test_a_quiet_server_leaves_no_log_and_its_messages_reach_the_run_log(tmp_path):
+    log = tmp_path / "logs" / "stage_server.log"
+    with StageServer(log) as s:
+        assert s.environment()
+    assert not log.parent.exists()  # inputs that fail the checks leave no run folder
+    with StageServer(log) as s:
+        assert s.environment()
+        s.own_log.write_text("a message of the server\n")
+    assert log.read_text() == "a message of the server\n"

@@ -198,8 +198,10 @@ class StageServer:
     def __init__(self, log_path: Path):
         self.folder = tempfile.mkdtemp(prefix="sinks-")  # a short path: socket names are limited
         self.address = os.path.join(self.folder, "stage.sock")
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("a", encoding="utf-8") as log:
+        # the server's own messages wait in the temporary folder: a run whose inputs fail the
+        # checks leaves no run folder behind
+        self.log_path, self.own_log = log_path, Path(self.folder) / "server.log"
+        with self.own_log.open("w", encoding="utf-8") as log:
             # own process group: a Ctrl-C at the terminal reaches Snakemake, which stops the jobs
             self.proc = subprocess.Popen([sys.executable, "-m", "sinks.stage_server", self.address],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -221,6 +223,11 @@ class StageServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        said = self.own_log.read_text(encoding="utf-8", errors="replace") if self.own_log.exists() else ""
+        if said:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a", encoding="utf-8") as log:
+                log.write(said)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> "StageServer":

@@ -86,3 +86,14 @@ def test_demo_synthetic_ndvi_epoch_is_reproducible_and_labelled():
     # 6 years x 0.002 = +0.012 on average (noise mean 0, sd 0.005 over ~11,000 px; cap 0.95 rarely hit)
     assert float(np.nanmean(synth - base)) == pytest.approx(0.012, abs=0.0005)
     assert np.array_equal(np.isnan(synth), np.isnan(base)) and np.nanmax(synth) <= 0.95
+
+
+def test_simulator_reads_lazy_inputs_chunk_by_chunk_and_draws_the_same_plots(landscape):
+    forest, ndvi = landscape
+    whole = simulate_plots(forest, ndvi, n=300, seed=7, year=2019)
+    for size in (16, 25):  # chunks that divide the grid, and ones that do not
+        lazy = simulate_plots(forest.chunk(size), ndvi.chunk(size), n=300, seed=7, year=2019)
+        assert lazy.geom_equals(whole.geometry).all()
+        np.testing.assert_array_equal(lazy["agb"].to_numpy(), whole["agb"].to_numpy())
+    with pytest.raises(InputDataError, match="cannot place"):
+        simulate_plots(forest.chunk(16), ndvi.chunk(16), n=forest.size + 1, seed=7, year=2019)

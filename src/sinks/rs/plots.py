@@ -8,7 +8,8 @@ biomass model of Jiangxi.
 
 from __future__ import annotations
 
-
+import dask
+import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -27,15 +28,38 @@ def simulate_plots(forest: xr.DataArray, ndvi: xr.DataArray, n: int, seed: int, 
                    intercept: float = SIM_INTERCEPT, slope: float = SIM_SLOPE,
                    noise_sd: float = SIM_NOISE_SD) -> gpd.GeoDataFrame:
     """SYNTHETIC plots at ``n`` random forest pixel centres (``forest`` True), with
-    AGB = intercept + slope × NDVI + N(0, noise_sd), clipped at 0 (Mg ha-1), seeded."""
+    AGB = intercept + slope × NDVI + N(0, noise_sd), clipped at 0 (Mg ha-1), seeded.
+
+    The plots are ``n`` of the valid pixels, numbered in row-major order, drawn without
+    replacement. Lazy (dask) inputs are read a chunk at a time: one pass counts the valid pixels
+    of each row in each chunk, a second finds the drawn ones in the chunks that hold them, so
+    memory follows the chunk, not the grid, and the plots are those the whole arrays would give."""
     rng = np.random.default_rng(seed)
-    mask = np.asarray(forest.values, dtype=bool) & np.isfinite(np.asarray(ndvi.values))
-    rows, cols = np.nonzero(mask)
-    if rows.size < n:
-        raise InputDataError(f"only {rows.size} forest pixels with NDVI; cannot place {n} plots")
-    pick = rng.choice(rows.size, size=n, replace=False)
-    r, c = rows[pick], cols[pick]
-    v = np.asarray(ndvi.values)[r, c].astype(float)
+    mask = da.asarray(forest.data).astype(bool) & da.isfinite(da.asarray(ndvi.data))
+    values = da.asarray(ndvi.data).rechunk(mask.chunks)
+    counts = _row_counts(mask)  # valid pixels of each row (axis 0) in each chunk column (axis 1)
+    row_start = np.concatenate([[0], np.cumsum(counts.sum(axis=1))])
+    total = int(row_start[-1])
+    if total < n:
+        raise InputDataError(f"only {total} forest pixels with NDVI; cannot place {n} plots")
+    pick = rng.choice(total, size=n, replace=False)
+    r = np.searchsorted(row_start, pick, side="right") - 1
+    k = pick - row_start[r]  # the drawn pixel is the k-th valid one of row r
+    before = np.cumsum(counts[r], axis=1)  # valid pixels of row r up to each chunk column's end
+    j = (before <= k[:, None]).sum(axis=1)
+    k_in = k - np.where(j > 0, before[np.arange(n), np.maximum(j - 1, 0)], 0)
+    row_off = np.concatenate([[0], np.cumsum(mask.chunks[0])])
+    col_off = np.concatenate([[0], np.cumsum(mask.chunks[1])])
+    i = np.searchsorted(row_off, r, side="right") - 1
+    jobs, which = [], []
+    for bi, bj in sorted(set(zip(i.tolist(), j.tolist()))):
+        here = np.flatnonzero((i == bi) & (j == bj))
+        jobs.append(dask.delayed(_find)(mask.blocks[bi, bj], values.blocks[bi, bj],
+                                        r[here] - row_off[bi], k_in[here]))
+        which.append((here, bj))
+    c, v = np.empty(n, np.int64), np.empty(n, float)
+    for (here, bj), (cols, vals) in zip(which, dask.compute(*jobs)):
+        c[here], v[here] = cols + col_off[bj], vals
     agb = np.clip(intercept + slope * v + rng.normal(0, noise_sd, n), 0, None)
     gdf = gpd.GeoDataFrame({"id": [f"SIM{i:05d}" for i in range(n)], "year": year, "agb": agb,
                             "synthetic": True},
@@ -44,6 +68,19 @@ def simulate_plots(forest: xr.DataArray, ndvi: xr.DataArray, n: int, seed: int, 
     gdf.attrs["synthetic"] = (f"SYNTHETIC plots (sinks.rs.plots.simulate_plots, seed {seed}): "
                               f"AGB = {intercept} + {slope} x NDVI + N(0, {noise_sd}) Mg/ha")
     return gdf
+
+
+def _row_counts(mask: da.Array) -> np.ndarray:
+    """Valid pixels per row (axis 0) and chunk column (axis 1) of a chunked boolean mask."""
+    per_chunk = mask.map_blocks(lambda b: b.sum(axis=1, keepdims=True), dtype=np.int64,
+                                chunks=(mask.chunks[0], (1,) * len(mask.chunks[1])))
+    return np.asarray(per_chunk.compute())
+
+
+def _find(mask: np.ndarray, values: np.ndarray, rows: np.ndarray, ks: np.ndarray):
+    """Column and value of the ks-th valid pixel of each of ``rows`` in one chunk."""
+    cols = np.array([np.flatnonzero(mask[row])[k] for row, k in zip(rows, ks)], dtype=np.int64)
+    return cols, values[rows, cols].astype(float)
 
 
 def check_plots(plots: gpd.GeoDataFrame, source: str, bounds: tuple[float, float, float, float],

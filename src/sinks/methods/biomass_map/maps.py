@@ -61,8 +61,7 @@ def train_biomass(run: Run) -> list[Path]:
     the plots it was trained on with their features (the rows refit the model on them)."""
     cfg, paths = run.cfg, run.paths
     bio = cfg["biomass"]
-    feats, valid, grid = biomass_inputs(run, bio["year"])
-    feats, valid = feats.load(), valid.load()
+    feats, valid, grid = biomass_inputs(run, bio["year"])  # lazy: read a strip or a plot at a time
     first = next(iter(feats.data_vars))
     if bio["plots"] is None:
         plots = simulate_plots(valid, feats[first], bio["simulate_n"], bio["seed"], bio["year"],
@@ -75,8 +74,8 @@ def train_biomass(run: Run) -> list[Path]:
                                 region_bounds=tuple(grid.boundingbox),
                                 max_year_gap=bio["max_year_gap"])
     x, y = plots.geometry.x.to_numpy(), plots.geometry.y.to_numpy()
-    table = pd.DataFrame({n: feats[n].sel(x=xr.DataArray(x), y=xr.DataArray(y), method="nearest").values
-                          for n in feats.data_vars})
+    at_plots = feats.sel(x=xr.DataArray(x), y=xr.DataArray(y), method="nearest").compute()
+    table = pd.DataFrame({n: at_plots[n].values for n in feats.data_vars})
     ok = table.notna().all(axis=1).to_numpy()
     model = fit_biomass_model(table[ok], plots["agb"].to_numpy()[ok], x[ok], y[ok],
                               bio["block_size"], bio["model"], bio["alpha"], seed=bio["seed"])

@@ -53,6 +53,15 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+def pytest_collection_modifyitems(config, items):
+    # named on the command line (pytest tests/cluster), the folder is collected all the same
+    if not config.getoption("--cluster"):
+        skip = pytest.mark.skip(reason="a cluster test: run it with --cluster (make test-cluster)")
+        for item in items:
+            if "cluster" in item.keywords:
+                item.add_marker(skip)
+
+
 def make_raster(path: Path, array, crs="EPSG:32650", res=30.0, nodata=None, origin=ORIGIN,
                 dtype=None) -> Path:
     """Write a single-band GeoTIFF (north-up) and return its path."""

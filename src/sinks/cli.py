@@ -160,8 +160,8 @@ def run(ctx, config, cores, dry_run, skip_validation, unlock, scheduler, snakema
             raise SinksError(f"could not unlock: {outcome.error}")
         click.echo("unlocked; run the same command without --unlock to go on")
         return
-    if scheduler:
-        _attach(scheduler).close()  # reachable, with workers in this folder: else one line, exit 2
+    if address := scheduler or os.environ.get(SCHEDULER_VARIABLE):
+        _attach(address).close()  # reachable, with workers in this folder: else one line, exit 2
     if is_locked():
         raise SinksError("the folder is locked by another sinks run, or by one that was killed; "
                          "if none is running, clear it with: sinks run "

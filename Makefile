@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CONFIG ?= config/config.yaml
 CORES ?= 2
 
-.PHONY: run test validate bench clean
+.PHONY: run test test-cluster validate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ validate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Opt-in, not part of `make test` or CI: a single-node SLURM on this machine (root, apt-get) and
+# a dask.distributed cluster, each running the tiny case; outputs compared with a local run.
+$(VENV)/.cluster: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
+	touch $@
+
+test-cluster: $(VENV)/.cluster
+	scripts/cluster/start_slurm.sh start
+	$(BIN)/python -m pytest tests/cluster --cluster
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stock_sink.py

@@ -39,6 +39,29 @@ ORIGIN = (500000.0, 3000000.0)  # UTM 50N (EPSG:32650), inside Jiangxi's zone
 PX_HA = 900 / 0.9996**2 / 1e4
 
 
+# tests/cluster/ (a real single-node SLURM and dask.distributed cluster) runs only when asked:
+# `make test-cluster`, i.e. pytest tests/cluster --cluster. The default run does not collect it.
+def pytest_addoption(parser):
+    parser.addoption("--cluster", action="store_true", default=False,
+                     help="also run tests/cluster/ (needs scripts/cluster/start_slurm.sh start and "
+                          "the cluster extra; make test-cluster does both)")
+
+
+def pytest_ignore_collect(collection_path, config):
+    if collection_path.name == "cluster" and collection_path.parent == Path(__file__).parent:
+        return not config.getoption("--cluster")
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    # named on the command line (pytest tests/cluster), the folder is collected all the same
+    if not config.getoption("--cluster"):
+        skip = pytest.mark.skip(reason="a cluster test: run it with --cluster (make test-cluster)")
+        for item in items:
+            if "cluster" in item.keywords:
+                item.add_marker(skip)
+
+
 def make_raster(path: Path, array, crs="EPSG:32650", res=30.0, nodata=None, origin=ORIGIN,
                 dtype=None) -> Path:
     """Write a single-band GeoTIFF (north-up) and return its path."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -43,15 +44,63 @@ def _setup_logging(log_file: str | None, verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+# The dask.distributed scheduler of the stage commands when they get no --scheduler: set by
+# `sinks run --scheduler ADDRESS`, inherited by every job it starts (local, or SLURM's --export=ALL).
+SCHEDULER_VARIABLE = "SINKS_DASK_SCHEDULER"
+
+
+def _attach(address: str):
+    """A dask.distributed ``Client`` of the scheduler at ``address``, checked: reachable, with
+    workers, and those workers in this working folder (the run's paths are relative to it).
+    Anything wrong is a one-line ``SinksError`` saying what to do. The connection timeout is
+    dask's config key ``sinks.scheduler_timeout`` (default 10 s; environment variable
+    ``DASK_SINKS__SCHEDULER_TIMEOUT``)."""
+    import dask
+    retry = (f"or run without --scheduler (and without {SCHEDULER_VARIABLE} in the environment) "
+             "to compute with local threads")
+    try:
+        from distributed import Client  # optional dependency, for clusters
+    except ImportError:
+        raise SinksError(f"--scheduler {address}: dask.distributed is not installed; install it "
+                         f"with pip install -e '.[cluster]' (or pip install distributed), {retry}") from None
+    timeout = dask.config.get("sinks.scheduler_timeout", "10s")
+    try:
+        client = Client(address, timeout=timeout, set_as_default=True)
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise SinksError(f"cannot reach the dask scheduler at {address} ({exc}); start it "
+                         f"(dask scheduler, then dask worker {address} from the run's folder), "
+                         f"check the address, {retry}") from None
+    try:
+        here = os.path.realpath(os.getcwd())
+        cwds = client.run(lambda: os.path.realpath(os.getcwd()))
+        if not cwds:
+            raise SinksError(f"the dask scheduler at {address} has no workers; start some "
+                             f"(cd {here} && dask worker {address}), {retry}")
+        elsewhere = {w: d for w, d in cwds.items() if d != here}
+        if elsewhere:
+            worker, folder = next(iter(elsewhere.items()))
+            raise SinksError(f"dask worker {worker} of the scheduler at {address} runs in "
+                             f"{folder}, not in this folder {here}, and the run's paths are "
+                             f"relative to it: start the workers from here (cd {here} && dask "
+                             f"worker {address}), {retry}")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
 @contextlib.contextmanager
 def _compute(threads: int, scheduler: str | None):
-    """Dask settings for a stage: threads (or a distributed scheduler), progress bar on a TTY."""
+    """Dask settings for a stage: threads, or the dask.distributed scheduler of ``--scheduler``
+    (else of ``$SINKS_DASK_SCHEDULER``); a progress bar on a TTY when local."""
     import dask
     from dask.diagnostics import ProgressBar
+    scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE) or None
     with contextlib.ExitStack() as stack:
         if scheduler:
-            from distributed import Client  # optional dependency, for clusters
-            stack.enter_context(Client(scheduler))
+            client = stack.enter_context(_attach(scheduler))
+            log.info("computing on the dask.distributed scheduler at %s (%d workers)", scheduler,
+                     len(client.scheduler_info(n_workers=-1)["workers"]))
         else:
             stack.enter_context(dask.config.set(scheduler="threads", num_workers=threads))
             if sys.stderr.isatty():
@@ -87,13 +136,18 @@ def validate(config):
 @click.option("-n", "--dry-run", is_flag=True, help="Show what would run, run nothing.")
 @click.option("--skip-validation", is_flag=True, help="Do not re-check the inputs first.")
 @click.option("--unlock", is_flag=True, help="Remove the lock a killed run left on the folder, run nothing.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Compute every step's maps on this dask.distributed scheduler (its workers "
+                   "started in this folder); checked before anything runs.")
 @click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def run(ctx, config, cores, dry_run, skip_validation, unlock, snakemake_args):
+def run(ctx, config, cores, dry_run, skip_validation, unlock, scheduler, snakemake_args):
     """Validate CONFIG, then run the workflow; outputs go to data/processed/<run.name>/
     under the working directory. Shows a progress line, each warning once and a failure in one
     line; Snakemake's full output goes to the run's logs/snakemake.log (`sinks -v run` shows it
-    all). Extra arguments after -- go to Snakemake."""
+    all). Extra arguments after -- go to Snakemake (e.g. -- --profile profiles/slurm)."""
+    if scheduler:  # before the stage server starts: it and every job inherit the environment
+        os.environ[SCHEDULER_VARIABLE] = scheduler
     from sinks.validate import validate_inputs  # on demand, as in `validate`
     from sinks.safekeeping import KeptOutputs, remove_stale_temporaries  # on demand, as below
     from sinks.workflow_runner import StageServer, is_locked, run_workflow, runs_locally  # on demand: imports Snakemake
@@ -106,6 +160,8 @@ def run(ctx, config, cores, dry_run, skip_validation, unlock, snakemake_args):
             raise SinksError(f"could not unlock: {outcome.error}")
         click.echo("unlocked; run the same command without --unlock to go on")
         return
+    if address := scheduler or os.environ.get(SCHEDULER_VARIABLE):
+        _attach(address).close()  # reachable, with workers in this folder: else one line, exit 2
     if is_locked():
         raise SinksError("the folder is locked by another sinks run, or by one that was killed; "
                          "if none is running, clear it with: sinks run "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import uuid
 from dataclasses import dataclass
@@ -127,6 +128,34 @@ class _WindowWriter:
         self.dst.write(value, 1, window=window)
 
 
+def _store(sources: list[da.Array], targets: list[_WindowWriter]) -> None:
+    """Compute the maps' blocks and write each through its target. Local threads: ``da.store``
+    under a lock. Under a dask.distributed client the blocks are computed by the workers (one
+    graph for all maps, so shared inputs are computed once) and written here as they arrive,
+    since a target holds an open dataset that cannot travel to a worker: same blocks, same
+    bytes."""
+    distributed = sys.modules.get("distributed")  # a client exists only if it was imported
+    client = None
+    if distributed is not None:
+        try:
+            client = distributed.default_client()
+        except ValueError:
+            client = None
+    if client is None:
+        da.store(sources, targets, lock=threading.Lock())
+        return
+    blocks, where = [], []
+    for target, src in zip(targets, sources):
+        blocks += src.to_delayed(optimize_graph=False).ravel().tolist()
+        where += [(target, key) for key in da.core.slices_from_chunks(src.chunks)]
+    futures = client.compute(blocks)
+    index = {id(f): n for n, f in enumerate(futures)}
+    for future, block in distributed.as_completed(futures, with_results=True):
+        target, key = where[index[id(future)]]
+        target[key] = block
+        future.release()
+
+
 def check_range(m: "MapToWrite", block: np.ndarray) -> None:
     """Raise ``OutputRangeError`` naming the map if a valid pixel of ``block`` lies outside the
     map's valid range (STYLE §7: invariants checked before a deliverable exists)."""
@@ -204,7 +233,7 @@ def write_cogs(maps: list[MapToWrite]) -> list[Path]:
                 samples[-1].add(arr)
                 dst.write(arr, 1)
         if sources:
-            da.store(sources, targets, lock=threading.Lock())
+            _store(sources, targets)
         for dst in datasets:
             dst.close()
         for m, tmp, cog in zip(maps, tiled, cogs):

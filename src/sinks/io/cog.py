@@ -47,6 +47,7 @@ RESAMPLINGS = ("average", "nearest")
 _COPIED = (320, 33550, 33922, 34264, 34735, 34736, 34737, 42112, 42113)
 _ON_OVERVIEWS = (320, 42113)  # colour table and nodata also on every overview, as GDAL does
 _SHORT, _LONG, _LONG8 = 3, 4, 16
+CLASSIC_MAX_BYTES = 2**32  # a larger file is a BigTIFF (classic TIFF offsets are 32-bit)
 
 
 def overview_shapes(height: int, width: int) -> list[tuple[int, int]]:
@@ -195,7 +196,7 @@ class CogBuilder:
             raise ValueError(f"{path.name}: {len(missing)} tiles were never written, first {missing[0]}")
         data_size = sum(self.index[k][1] + 8 for k in order)
         head = self._layout(order, gdal_tags, big=False)
-        if len(head) + data_size >= 2**32:  # BIGTIFF=IF_SAFER: classic TIFF while it fits
+        if len(head) + data_size >= CLASSIC_MAX_BYTES:  # BIGTIFF=IF_SAFER: classic TIFF while it fits
             head = self._layout(order, gdal_tags, big=True)
         with open(path, "wb") as out:
             out.write(head)

@@ -66,21 +66,27 @@ def downsample2(a: np.ndarray, method: str, nodata) -> np.ndarray:
     valid; integers rounded); ``nearest``: the window's upper-left pixel, as GDAL picks it."""
     if method == "nearest":
         return a[::2, ::2]
-    valid = np.ones(a.shape, bool) if nodata is None else a != nodata
+    invalid = None if nodata is None else a == nodata
     if a.dtype.kind == "f":
-        valid &= a == a  # not NaN
+        invalid = np.isnan(a) if invalid is None else invalid | np.isnan(a)
     work = np.float32 if a.dtype == np.float32 else np.float64  # a sum of 4 values
-    f = np.where(valid, a, work(0)).astype(work, copy=False)
-    if a.shape[0] % 2 or a.shape[1] % 2:
+    fill = nodata if nodata is not None else (np.nan if a.dtype.kind == "f" else 0)
+    if a.shape[0] % 2 or a.shape[1] % 2:  # the odd last row/column: pad with invalid pixels
         pad = ((0, a.shape[0] % 2), (0, a.shape[1] % 2))
-        f, valid = np.pad(f, pad), np.pad(valid, pad)
+        invalid = np.pad(np.zeros(a.shape, bool) if invalid is None else invalid, pad, constant_values=True)
+        a = np.pad(a, pad, constant_values=0)
+    if invalid is None or not invalid.any():  # every pixel valid (most blocks): a plain mean
+        f = a.astype(work, copy=False)
+        mean = (f[::2, ::2] + f[1::2, ::2] + f[::2, 1::2] + f[1::2, 1::2]) * work(0.25)
+        return (np.rint(mean) if a.dtype.kind in "iu" else mean).astype(a.dtype)
+    f = np.where(invalid, work(0), a).astype(work, copy=False)
+    valid = ~invalid
     total = f[::2, ::2] + f[1::2, ::2] + f[::2, 1::2] + f[1::2, 1::2]
     n = valid[::2, ::2].astype(np.uint8) + valid[1::2, ::2] + valid[::2, 1::2] + valid[1::2, 1::2]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n
     if a.dtype.kind in "iu":
         mean = np.rint(mean)
-    fill = nodata if nodata is not None else (np.nan if a.dtype.kind == "f" else 0)
     return np.where(n > 0, mean, fill).astype(a.dtype)
 
 

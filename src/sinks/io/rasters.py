@@ -113,11 +113,13 @@ def check_range(m: "MapToWrite", block: np.ndarray) -> None:
     map's valid range (STYLE §7: invariants checked before a deliverable exists)."""
     if m.valid_range is None:
         return
-    values = block[block != m.nodata] if m.nodata is not None else block.ravel()
-    if values.size == 0:
+    mask = block != m.nodata if m.nodata is not None else True
+    if m.nodata is not None and not mask.any():
         return
     lo, hi = m.valid_range
-    vmin, vmax = values.min(), values.max()
+    info = np.finfo(block.dtype) if block.dtype.kind == "f" else np.iinfo(block.dtype)
+    vmin = block.min(where=mask, initial=info.max)  # NaN propagates, and is refused below
+    vmax = block.max(where=mask, initial=info.min)
     if not (lo <= vmin and vmax <= hi) or not np.isfinite([vmin, vmax]).all():
         raise OutputRangeError(f"{m.path.name}: values {vmin:.6g} to {vmax:.6g} {m.unit} lie "
                                f"outside the valid range {lo:g} to {hi:g} of this map kind; "

@@ -158,7 +158,7 @@ def test_unknown_compression_or_resampling_is_refused_before_writing(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_config_compression_reaches_every_map(tmp_path):
+def test_config_compression_reaches_the_run_maps(tmp_path):
     import yaml
 
     from conftest import build_tiny

@@ -60,7 +60,8 @@ def rasterize_zones(run: Run) -> list[Path]:
             log.info("zones %s: %d polygons from %s", level, len(gdf), zone["path"])
         table.insert(0, "index", np.arange(1, len(table) + 1))
         m = MapToWrite(index, paths.zones(level), "uint32", 0, f"Zone index, level {level}",
-                       "index", {"level": level, "run_name": cfg["run"]["name"]}, "nearest")
+                       "index", {"level": level, "run_name": cfg["run"]["name"]}, "nearest",
+                       compression=cfg["outputs"]["compression"])
         write_cogs([m])
         table.to_csv(paths.zones_table(level), index=False)
         written.append(paths.zones(level))
@@ -94,7 +95,7 @@ def align_landcover(run: Run, year: int) -> Path:
                                      kind="landcover", source_grid=describe(src.odc.geobox),
                                      reclassified="; ".join(rules) or "none",
                                      citation=LEGEND_CITATION.format(legend=cfg["landcover"]["legend"])),
-                   "nearest")
+                   "nearest", compression=cfg["outputs"]["compression"])
     write_cogs([m])
     return out
 
@@ -156,7 +157,8 @@ def make_scenario(run: Run, year: int) -> Path:
     m = MapToWrite(data, out, str(codes.dtype), int(nodata), f"Land-cover codes {year} (SCENARIO)",
                    "class", run.tags(model="scenario generator (sinks.scenario)", inputs=[base_path],
                                      basis="scenario", kind="landcover", seed=sc["seed"],
-                                     citation="sinks.scenario (seeded change rules of the config)"), "nearest")
+                                     citation="sinks.scenario (seeded change rules of the config)"), "nearest",
+                   compression=run.cfg["outputs"]["compression"])
     write_cogs([m])
     return out
 

@@ -223,4 +223,5 @@ class Run:
                           self.tags(model=model, inputs=inputs, basis=basis, kind=kind),
                           spec.overview_resampling, colormap, spec.style,
                           ECOSYSTEM_LABELS if spec.style == "classes" else None, spec.valid_range,
-                          title=map_title(kind, **fields), notes_from=len(spec.description.format(**fields)))
+                          title=map_title(kind, **fields), notes_from=len(spec.description.format(**fields)),
+                          compression=self.cfg["outputs"]["compression"])

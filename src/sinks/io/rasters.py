@@ -1,10 +1,11 @@
 """Open rasters lazily with checks, and write Cloud-Optimized GeoTIFFs atomically.
 
-COG writing follows STYLE §5: a tiled GeoTIFF (fast ZSTD level 1, so a province-size temporary
-costs little disk traffic) is written block by block from dask under a lock,
-unit, description and tags are set, then GDAL's COG driver copies it (overviews, DEFLATE,
-predictor) to a temporary name that is renamed into place, so an interrupted job never leaves a
-half-valid output; a QGIS style sidecar (``.qml``) fitted to the written blocks follows. ``to_raster(driver="COG", lock=...)`` is avoided (rioxarray issue 410).
+COG writing (STYLE §5, departing from its "tiled GeoTIFF, then GDAL's COG copy" recipe, which
+compressed every map twice and left the overviews to one core): each map is written once, from
+its dask blocks, by :mod:`sinks.io.cog` (tiles and overviews compressed as the blocks arrive,
+on every worker thread), at a temporary name renamed into place, so an interrupted job never
+leaves a half-valid output; a QGIS style sidecar (``.qml``) fitted to the written blocks
+follows. ``to_raster(driver="COG", lock=...)`` is avoided (rioxarray issue 410).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import dask
 import dask.array as da
 import numpy as np
 import rasterio
-import rasterio.shutil
 import rioxarray
 import xarray as xr
 from odc.geo.geobox import GeoBox
@@ -29,14 +29,11 @@ from rasterio.errors import RasterioIOError
 
 from sinks.errors import CRSMismatchError, EmptyDataError, InputDataError, OutputError, OutputRangeError
 from sinks.grid import DEFAULT_CHUNK
+from sinks.io.cog import BLOCK, CogBuilder, gdal_tags
 from sinks.io.styles import DIVERGING, SEQUENTIAL, MapSample, classes_qml, ramp_qml, write_qml
 
 log = logging.getLogger(__name__)
 
-# DEFLATE level of the COGs: 4 instead of GDAL's 6 is 30 % faster for 5 % larger files on a
-# province-size float map (averaged overviews compress poorly); measured with
-# benchmarks/bench_stock_sink.py.
-DEFLATE_LEVEL = 4
 
 
 def raster_geobox(path: str | Path) -> GeoBox:
@@ -112,28 +109,12 @@ def code_histogram(arr: xr.DataArray) -> dict[int, int]:
     return hist
 
 
-class _WindowWriter:
-    """``da.store`` target writing each block into a rasterio dataset window, after checking
-    it against the map's valid range and recording it in the map's style sample."""
-
-    def __init__(self, dst, m: "MapToWrite", sample: MapSample):
-        self.dst, self.m, self.sample = dst, m, sample
-
-    def __setitem__(self, key, value):
-        check_range(self.m, value)
-        self.sample.add(value)
-        rows, cols = key
-        window = rasterio.windows.Window(cols.start, rows.start, cols.stop - cols.start,
-                                         rows.stop - rows.start)
-        self.dst.write(value, 1, window=window)
-
-
-def _store(sources: list[da.Array], targets: list[_WindowWriter]) -> None:
-    """Compute the maps' blocks and write each through its target. Local threads: ``da.store``
-    under a lock. Under a dask.distributed client the blocks are computed by the workers (one
-    graph for all maps, so shared inputs are computed once) and written here as they arrive,
-    since a target holds an open dataset that cannot travel to a worker: same blocks, same
-    bytes."""
+def _store(sources: list[da.Array], writers: list) -> None:
+    """Compute the maps' blocks and hand each to its writer. Local threads: ``da.store`` with
+    no lock (the writers are thread-safe). Under a dask.distributed client the blocks are
+    computed by the workers (one graph for all maps, so shared inputs are computed once) and
+    written here as they arrive, since a writer holds local files that cannot travel to a
+    worker: same blocks, same bytes."""
     distributed = sys.modules.get("distributed")  # a client exists only if it was imported
     client = None
     if distributed is not None:
@@ -142,17 +123,17 @@ def _store(sources: list[da.Array], targets: list[_WindowWriter]) -> None:
         except ValueError:
             client = None
     if client is None:
-        da.store(sources, targets, lock=threading.Lock())
+        da.store(sources, writers, lock=False)
         return
     blocks, where = [], []
-    for target, src in zip(targets, sources):
+    for writer, src in zip(writers, sources):
         blocks += src.to_delayed(optimize_graph=False).ravel().tolist()
-        where += [(target, key) for key in da.core.slices_from_chunks(src.chunks)]
+        where += [(writer, key) for key in da.core.slices_from_chunks(src.chunks)]
     futures = client.compute(blocks)
     index = {id(f): n for n, f in enumerate(futures)}
     for future, block in distributed.as_completed(futures, with_results=True):
-        target, key = where[index[id(future)]]
-        target[key] = block
+        writer, key = where[index[id(future)]]
+        writer[key] = block
         future.release()
 
 
@@ -161,11 +142,13 @@ def check_range(m: "MapToWrite", block: np.ndarray) -> None:
     map's valid range (STYLE §7: invariants checked before a deliverable exists)."""
     if m.valid_range is None:
         return
-    values = block[block != m.nodata] if m.nodata is not None else block.ravel()
-    if values.size == 0:
+    mask = block != m.nodata if m.nodata is not None else True
+    if m.nodata is not None and not mask.any():
         return
     lo, hi = m.valid_range
-    vmin, vmax = values.min(), values.max()
+    info = np.finfo(block.dtype) if block.dtype.kind == "f" else np.iinfo(block.dtype)
+    vmin = block.min(where=mask, initial=info.max)  # NaN propagates, and is refused below
+    vmax = block.max(where=mask, initial=info.min)
     if not (lo <= vmin and vmax <= hi) or not np.isfinite([vmin, vmax]).all():
         raise OutputRangeError(f"{m.path.name}: values {vmin:.6g} to {vmax:.6g} {m.unit} lie "
                                f"outside the valid range {lo:g} to {hi:g} of this map kind; "
@@ -191,6 +174,7 @@ class MapToWrite:
     valid_range: tuple[float, float] | None = None  # checked block by block before writing
     title: str = ""  # short band description with unit (outputs.map_title); "" = description
     notes_from: int = 0  # where the notes appended to the registry description begin
+    compression: str = "deflate"  # of the COG: "deflate" or "zstd" (outputs.compression)
 
 
 def band_description(m: MapToWrite) -> str:
@@ -204,53 +188,88 @@ def band_description(m: MapToWrite) -> str:
 def write_cogs(maps: list[MapToWrite]) -> list[Path]:
     """Write several COGs atomically, computing their dask graphs together in one pass.
 
-    Each map is first written block by block into a tiled GeoTIFF under a lock, with its band
-    description, unit, tags and colour table; then GDAL's COG driver copies it (overviews,
-    DEFLATE, predictor) to a temporary name that is renamed into place. NaN becomes nodata.
+    Each map's blocks (:func:`map_blocks_source`: where they come from) are checked against
+    the map's valid range, sampled for its style and handed to a :class:`_BlockWriter` (how a
+    block is written: compressed once, with the overview tiles inside it, see
+    :mod:`sinks.io.cog`) from dask's worker threads, with no lock, so both cores compress.
+    Each COG is then laid out at a temporary name, renamed into place, and its ``.qml``
+    sidecar follows. NaN becomes nodata; an error or interruption leaves neither the map nor
+    a temporary file.
     """
     token = uuid.uuid4().hex[:8]
-    tiled = [m.path.with_name(f".{m.path.stem}.{token}.tiled.tif") for m in maps]
     cogs = [m.path.with_name(f".{m.path.stem}.{token}.cog.tif") for m in maps]
+    writers: list[_BlockWriter] = []
     try:
-        datasets, sources, targets, samples = [], [], [], []
-        for m, tmp in zip(maps, tiled):
+        sources = []
+        for m in maps:
             m.path.parent.mkdir(parents=True, exist_ok=True)
-            dst = rasterio.open(tmp, "w", **_profile(m))
-            datasets.append(dst)
-            dst.set_band_description(1, band_description(m))
-            dst.set_band_unit(1, m.unit)
-            dst.update_tags(**{k: str(v) for k, v in m.tags.items()}, long_description=m.description)
-            if m.colormap:
-                dst.write_colormap(1, m.colormap)
-            samples.append(MapSample((dst.height, dst.width), m.nodata, m.style == "classes"))
-            arr = _prepared(m)
-            if isinstance(arr, da.Array):
-                sources.append(arr)
-                targets.append(_WindowWriter(dst, m, samples[-1]))
-            else:
-                arr = np.asarray(arr)
-                check_range(m, arr)
-                samples[-1].add(arr)
-                dst.write(arr, 1)
-        if sources:
-            _store(sources, targets)
-        for dst in datasets:
-            dst.close()
-        for m, tmp, cog in zip(maps, tiled, cogs):
-            rasterio.shutil.copy(tmp, cog, driver="COG", COMPRESS="DEFLATE", LEVEL=DEFLATE_LEVEL, PREDICTOR="YES",
-                                 BLOCKSIZE=512, BIGTIFF="IF_SAFER", NUM_THREADS="ALL_CPUS",
-                                 OVERVIEW_RESAMPLING=m.overview_resampling.upper())
-        for m, cog, sample in zip(maps, cogs, samples):
+            src = map_blocks_source(m)
+            writers.append(_BlockWriter(m, src.chunks, m.path.with_name(f".{m.path.stem}.{token}.tiles")))
+            sources.append(src)
+        _store(sources, writers)
+        for m, w, cog in zip(maps, writers, cogs):
+            w.write(cog)
+        for m, w, cog in zip(maps, writers, cogs):
             os.replace(cog, m.path)
-            _write_style(m, sample)
+            _write_style(m, w.sample)
             log.info("wrote %s", m.path)
     except (OSError, rasterio.errors.RasterioError) as exc:
         raise OutputError(f"{maps[0].path.parent}: could not write {[m.path.name for m in maps]} "
                           f"({exc}); check free disk space and write permission") from None
     finally:
-        for f in tiled + cogs:
+        for w in writers:
+            w.close()
+        for f in cogs:
             f.unlink(missing_ok=True)
     return [m.path for m in maps]
+
+
+def map_blocks_source(m: MapToWrite) -> da.Array:
+    """The map's values as stored (dtype, NaN -> nodata), as a dask array whose chunk edges lie
+    on the 512-pixel COG tile grid (rechunked only if they do not)."""
+    arr = _prepared(m)
+    if not isinstance(arr, da.Array):
+        return da.from_array(np.asarray(arr), chunks=DEFAULT_CHUNK)
+    rechunk = {}
+    for axis, chunks in enumerate(arr.chunks):
+        if any(c % BLOCK for c in chunks[:-1]):
+            rechunk[axis] = max(BLOCK, chunks[0] // BLOCK * BLOCK)
+    return arr.rechunk(rechunk) if rechunk else arr
+
+
+class _BlockWriter:
+    """``da.store`` target (thread-safe) of one map: each block is checked against the map's
+    valid range (before anything is renamed into place), recorded in the style sample and
+    compressed into the map's COG tiles. Any loop that receives computed blocks (a
+    dask.distributed stage, say) can call ``writer[rows, cols] = block`` the same way."""
+
+    def __init__(self, m: MapToWrite, chunks, spill: Path):
+        self.m = m
+        shape = tuple(sum(c) for c in chunks)
+        self.sample = MapSample(shape, m.nodata, m.style == "classes")
+        self._lock = threading.Lock()
+        self.builder = CogBuilder(shape, chunks, m.dtype, m.nodata, m.compression,
+                                  m.overview_resampling.lower(), spill)
+
+    def __setitem__(self, key, value):
+        check_range(self.m, value)
+        with self._lock:
+            self.sample.add(value)
+        rows, cols = key
+        self.builder.put_block(rows.start, cols.start, value)
+
+    def write(self, path: Path) -> None:
+        """Finish the overviews and lay the COG out at ``path``."""
+        m = self.m
+        grid = m.data.odc.geobox
+        self.builder.finish()
+        self.builder.write(path, gdal_tags(
+            {"crs": grid.crs.to_wkt(), "transform": grid.affine, "dtype": m.dtype, "nodata": m.nodata},
+            band_description(m), m.unit,
+            {**{k: str(v) for k, v in m.tags.items()}, "long_description": m.description}, m.colormap))
+
+    def close(self) -> None:
+        self.builder.close()
 
 
 def _write_style(m: MapToWrite, sample: MapSample) -> None:
@@ -261,14 +280,6 @@ def _write_style(m: MapToWrite, sample: MapSample) -> None:
         diverging = m.style == "diverging"
         vmin, vmax = sample.value_range(symmetric=diverging)
         write_qml(m.path, ramp_qml(vmin, vmax, DIVERGING if diverging else SEQUENTIAL, m.unit, diverging))
-
-
-def _profile(m: MapToWrite) -> dict:
-    grid = m.data.odc.geobox
-    return {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1,
-            "dtype": m.dtype, "nodata": m.nodata, "crs": grid.crs.to_wkt(),
-            "transform": grid.affine, "tiled": True, "blockxsize": 512, "blockysize": 512,
-            "BIGTIFF": "IF_SAFER", "compress": "zstd", "zstd_level": 1, "num_threads": "ALL_CPUS"}
 
 
 def _prepared(m: MapToWrite):

@@ -98,7 +98,8 @@ def track_conversions(run: Run, year: int) -> Path:
                                     inputs=[run.landcover_path(y) for y in years[:i + 1]],
                                     basis=eps[i].basis, kind="conversion_history",
                                     citation="IPCC 2006 Vol.4 Ch.2 Eq. 2.25 (D = 20 yr transition)",
-                                    epochs=",".join(map(str, years)), classes=str(k)), "nearest")
+                                    epochs=",".join(map(str, years)), classes=str(k)), "nearest",
+                   compression=run.cfg["outputs"]["compression"])
     write_cogs([m])
     return out
 

@@ -140,6 +140,15 @@ def test_dry_run_changing_a_config_parameter_reruns_dependents_only(tiny_run):
     assert "align_landcover" not in jobs and "rasterize_zones" not in jobs
 
 
+def test_dry_run_changing_the_compression_rewrites_every_map(tiny_run):
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    cfg["outputs"] = {"compression": "zstd"}
+    write_config(tiny_run / "config.yaml", cfg)
+    jobs = jobs_planned(sinks_cli("run", "config.yaml", "--dry-run", cwd=tiny_run).stdout)
+    assert jobs.get("align_landcover") == 2 and jobs.get("classify_ecosystem") == 2
+    assert jobs.get("compute_stock") == 2 and jobs.get("compute_sink") == 1
+
+
 def test_every_map_names_a_stored_config_after_a_partial_rerun(tiny_run):
     # A config edit reruns some jobs only: the folder then holds maps of two configs, and the
     # config_hash of each must resolve to the config that made it (issue 16, point 8).

@@ -41,8 +41,11 @@ def digest(*sections):
 
 
 FIRST_EPOCH = str(next(iter(EPOCHS.values())).path)
+# the grid, and how every map is encoded: every map rule descends from the rules that carry it,
+# so changing outputs.compression rewrites every map
 GRID_DIGEST = digest("grid", FIRST_EPOCH,
-                     [z for z in CFG["zones"] if z["level"] == CFG["grid"]["clip_to"]])
+                     [z for z in CFG["zones"] if z["level"] == CFG["grid"]["clip_to"]],
+                     {"compression": CFG["outputs"]["compression"]})
 LEGEND_FILE = [CFG["landcover"]["legend"]] if str(CFG["landcover"]["legend"]).endswith(".csv") else []
 DENSITIES_FILE = plan.densities_file(CFG)
 

@@ -36,7 +36,10 @@ def in_process_cluster():
 
 @pytest.fixture
 def no_scheduler_variable(monkeypatch):
-    monkeypatch.delenv(cli.SCHEDULER_VARIABLE, raising=False)  # and restored after the test
+    # set first, so that monkeypatch records the variable's absence and removes whatever a
+    # `sinks run --scheduler` called in this process sets (it would reach later tests' runs)
+    monkeypatch.setenv(cli.SCHEDULER_VARIABLE, "")
+    monkeypatch.delenv(cli.SCHEDULER_VARIABLE)
 
 
 def _free_port() -> int:

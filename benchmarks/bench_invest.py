@@ -8,7 +8,8 @@ classes 1 forest ... 7 other) and InVEST's biophysical table (``biophysical_exam
 * sinks: ``sinks run`` on a config of the same rasters and table (no legend: the codes are the
   table's), uncertainty off (an InVEST table has no sd), with ``outputs.pool_maps`` on — the same
   11 maps as COGs with overviews, metadata and styles, plus zone tables, report and QGIS project
-  — and off (2 stock maps + sink + tables). Each setting is run from an empty run folder.
+  — with DEFLATE and with ZSTD, and with ``outputs.pool_maps`` off (2 stock maps + sink +
+  tables). Each setting is run from an empty run folder.
 
 Prints wall seconds side by side and the ratio. InVEST is built against the OS GDAL by
 ``install_invest.sh`` (about 5 minutes, needs root): pass ``--install`` to run it when the peer
@@ -65,14 +66,14 @@ def invest(work: Path, pair, install: bool) -> float | None:
     return wall
 
 
-def sinks(work: Path, pair, pool_maps: bool, cores: int) -> tuple[float, int]:
-    folder = work / f"sinks_{'pools' if pool_maps else 'stocks'}"
+def sinks(work: Path, pair, pool_maps: bool, compression: str, cores: int) -> tuple[float, int]:
+    folder = work / f"sinks_{'pools' if pool_maps else 'stocks'}_{compression}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     cfg = {"run": {"name": "bench", "description": "SYNTHETIC land cover (make_lulc.py, seed 0)"},
            "landcover": {"legend": None, "epochs": {2010: str(pair[0]), 2020: str(pair[1])}},
            "carbon": {"densities": str(PEERS / "biophysical_example.csv")},
-           "uncertainty": {"enabled": False}, "outputs": {"pool_maps": pool_maps}}
+           "uncertainty": {"enabled": False}, "outputs": {"pool_maps": pool_maps, "compression": compression}}
     (folder / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     t0 = time.perf_counter()
     done = subprocess.run([SINKS, "run", "config.yaml", "--cores", str(cores)], cwd=folder,
@@ -98,9 +99,9 @@ def main() -> None:
     print(f"# {platform.node()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; "
           f"{args.size} x {args.size} px, two epochs, SYNTHETIC land cover")
     rows = [("InVEST 3.20 Carbon (11 rasters)", invest(args.work, pair, args.install), 11)]
-    for pool_maps in (True, False):
-        wall, n = sinks(args.work, pair, pool_maps, args.cores)
-        rows.append((f"sinks run, outputs.pool_maps {str(pool_maps).lower()} ({n} COGs + tables, report)", wall, n))
+    for pool_maps, compression in ((True, "deflate"), (True, "zstd"), (False, "deflate")):
+        wall, n = sinks(args.work, pair, pool_maps, compression, args.cores)
+        rows.append((f"sinks run, pool_maps {str(pool_maps).lower()}, {compression} ({n} COGs + tables, report)", wall, n))
     base = rows[0][1]
     print(f"{'':60} {'seconds':>8} {'vs InVEST':>10}")
     for name, wall, _ in rows:

@@ -84,4 +84,6 @@ def main(before: str, after: str) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 3 or not all(Path(a).is_dir() for a in sys.argv[1:]):
+        sys.exit(__doc__.split("\n\n")[1].rstrip() + "\n(two run folders that exist)")
     sys.exit(main(*sys.argv[1:3]))

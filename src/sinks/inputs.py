@@ -14,9 +14,10 @@ import rasterio
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
+from sinks import config as cfgmod
 from sinks.errors import EmptyDataError, InputDataError, MissingClassError
-from sinks.grid import describe, same_grid
-from sinks.io.rasters import code_histogram, open_raster
+from sinks.grid import describe, reference_grid, same_grid
+from sinks.io.rasters import code_histogram, open_raster, raster_geobox
 from sinks.io.tables import (BUILTIN_DENSITIES_NAME, Densities, builtin_densities_path,
                              read_densities, read_legend)
 from sinks.models.stock_difference import class_densities
@@ -130,3 +131,12 @@ def check_epoch_raster(path, grid: GeoBox, legend, densities, chunks: int,
     hist = code_histogram(arr)
     check_codes(hist, legend, densities, str(path))
     return arr, hist
+
+
+def configured_grid(cfg: dict, bounds: tuple[float, float, float, float] | None = None) -> GeoBox:
+    """The grid of the config's ``grid`` section (defaults from the first epoch's raster),
+    over ``bounds`` if given, else ``grid.bounds`` (else the first epoch's extent)."""
+    g = cfg["grid"]
+    bounds = bounds or g["bounds"]
+    return reference_grid(raster_geobox(cfgmod.epochs(cfg)[0].path), g["crs"], g["resolution"],
+                          tuple(bounds) if bounds else None, g["crs_name"])

@@ -15,10 +15,8 @@ from pathlib import Path
 
 from sinks import config as cfgmod
 from sinks.constants import REGION_LEVEL
-from sinks.grid import reference_grid
-from sinks.inputs import resolve_densities
+from sinks.inputs import configured_grid, resolve_densities
 from sinks.io.outputs import OUTPUTS
-from sinks.io.rasters import raster_geobox
 from sinks.io.tables import density_distributions, read_densities
 from sinks.paths import RunPaths
 from sinks.forest.tables import shares_path
@@ -130,9 +128,7 @@ def job_threads(cfg: dict, chunks: int) -> int:
     """Dask threads of a map job: one when the run grid (before any clip) is at most one chunk,
     where a second thread has no block to work on and two one-thread jobs run side by side;
     else two (the rules' declared threads, scaled down by Snakemake to the cores given)."""
-    g = cfg["grid"]
-    template = raster_geobox(cfgmod.epochs(cfg)[0].path)
-    grid = reference_grid(template, g["crs"], g["resolution"], tuple(g["bounds"]) if g["bounds"] else None)
+    grid = configured_grid(cfg)
     return 1 if grid.shape.y * grid.shape.x <= chunks * chunks else 2
 
 

@@ -23,12 +23,12 @@ from sinks import __version__
 from sinks import config as cfgmod
 from sinks import parameters
 from sinks.classes import CompactClasses, compact_classes
-from sinks.grid import DEFAULT_CHUNK, reference_grid, require_same_grid
+from sinks.grid import DEFAULT_CHUNK, require_same_grid
 from sinks.density_model import DensityModel, density_model
 from sinks.errors import GridMismatchError
-from sinks.inputs import load_tables, resolve_densities
+from sinks.inputs import configured_grid, load_tables, resolve_densities
 from sinks.io.outputs import OUTPUTS, map_title
-from sinks.io.rasters import MapToWrite, open_raster, raster_geobox
+from sinks.io.rasters import MapToWrite, open_raster
 from sinks.io.tables import density_derivations, density_distributions
 from sinks.io.vectors import read_zone_entry
 from sinks.landcover import ECOSYSTEM_LABELS
@@ -50,16 +50,12 @@ def created_time() -> dt.datetime:
 
 def run_grid(cfg: dict) -> GeoBox:
     """The run's reference grid (config ``grid``; defaults from the first epoch's raster)."""
-    first = cfgmod.epochs(cfg)[0]
-    template = raster_geobox(first.path)
     g = cfg["grid"]
-    bounds = g["bounds"]
-    if bounds is None and g["clip_to"] is not None and g["crs"] is not None:
+    bounds = None
+    if g["bounds"] is None and g["clip_to"] is not None and g["crs"] is not None:
         zone = next(z for z in cfg["zones"] if z["level"] == g["clip_to"])
-        gdf = read_zone_entry(zone)
-        bounds = tuple(gdf.to_crs(g["crs"]).total_bounds)
-    grid = reference_grid(template, g["crs"], g["resolution"], tuple(bounds) if bounds else None,
-                          g["crs_name"])
+        bounds = tuple(read_zone_entry(zone).to_crs(g["crs"]).total_bounds)
+    grid = configured_grid(cfg, bounds)
     h, w = grid.shape.yx
     if h * w > g["max_pixels"]:
         unit = grid.crs.units[0] if grid.crs.units else "CRS units"

@@ -17,6 +17,7 @@ takes connections (before its imports) and stops on SIGTERM or when its standard
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
 import signal
@@ -74,7 +75,6 @@ def _child(request: dict, fds: list[int], inherited: list) -> None:
         traceback.print_exc()
     finally:
         try:
-            import logging
             logging.shutdown()
             sys.stdout.flush()
             sys.stderr.flush()

@@ -27,6 +27,10 @@ include: "workflow/rules/zones.smk"
 include: "workflow/rules/landcover.smk"
 include: "workflow/rules/carbon.smk"
 include: "workflow/rules/report.smk"
+if TILES:
+
+    include: "workflow/rules/tiles.smk"
+
 if plan.PREDICATES["biomass"](CFG):
 
     include: "workflow/rules/biomass.smk"

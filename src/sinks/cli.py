@@ -19,6 +19,7 @@ import click
 
 from sinks import __version__
 from sinks import config as cfgmod
+from sinks import tiles
 from sinks.errors import SinksError
 from sinks.parameters import registry_table
 from sinks.plan import RULES, Rule
@@ -233,9 +234,9 @@ def _stage_command(rule: str, spec: Rule) -> click.Command:
     one integer option per wildcard, and the rule's stage function run on the config's Run.
     The function's module is imported only when the command runs (Rule.load), so a stage
     process pays only for the libraries of its own method (scikit-learn, spyndex, ...)."""
-    def callback(config_path, run_dir, threads, chunks, scheduler, **wildcards):
+    def callback(config_path, run_dir, threads, chunks, scheduler, tile, **wildcards):
         run = Run.from_config(cfgmod.load_config(config_path), run_dir, chunks)
-        with _compute(threads, scheduler):
+        with _compute(threads, scheduler), tiles.active(run.tile(tile) if tile else None):
             spec.load()(run, **wildcards)
 
     params = [
@@ -246,7 +247,10 @@ def _stage_command(rule: str, spec: Rule) -> click.Command:
         click.Option(["--chunks"], default=2048, show_default=True,
                      help="Chunk side in pixels (multiple of 512)."),
         click.Option(["--scheduler"], default=None, help="Address of a dask.distributed scheduler."),
-        *[click.Option([f"--{w}"], type=int, required=True) for w in spec.wildcards],
+        click.Option(["--tile"], default=None,
+                     help="Run on one tile of a tiled run (grid.tile_size), e.g. r0c1."),
+        *[click.Option([f"--{w}"], type=str if w == "path" else int, required=True)
+          for w in spec.wildcards],
     ]
     return click.Command(rule.replace("_", "-"), callback=callback, params=params, help=spec.about)
 

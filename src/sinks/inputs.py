@@ -15,9 +15,10 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from sinks import config as cfgmod
-from sinks.errors import EmptyDataError, InputDataError, MissingClassError
+from sinks.errors import EmptyDataError, GridMismatchError, InputDataError, MissingClassError
 from sinks.grid import describe, reference_grid, same_grid
 from sinks.io.rasters import code_histogram, open_raster, raster_geobox
+from sinks.io.vectors import read_zone_entry
 from sinks.io.tables import (BUILTIN_DENSITIES_NAME, Densities, builtin_densities_path,
                              read_densities, read_legend)
 from sinks.models.stock_difference import class_densities
@@ -140,3 +141,22 @@ def configured_grid(cfg: dict, bounds: tuple[float, float, float, float] | None 
     bounds = bounds or g["bounds"]
     return reference_grid(raster_geobox(cfgmod.epochs(cfg)[0].path), g["crs"], g["resolution"],
                           tuple(bounds) if bounds else None, g["crs_name"])
+
+
+def run_grid(cfg: dict) -> GeoBox:
+    """The run's reference grid (config ``grid``; defaults from the first epoch's raster)."""
+    g = cfg["grid"]
+    bounds = None
+    if g["bounds"] is None and g["clip_to"] is not None and g["crs"] is not None:
+        zone = next(z for z in cfg["zones"] if z["level"] == g["clip_to"])
+        bounds = tuple(read_zone_entry(zone).to_crs(g["crs"]).total_bounds)
+    grid = configured_grid(cfg, bounds)
+    h, w = grid.shape.yx
+    if h * w > g["max_pixels"]:
+        unit = grid.crs.units[0] if grid.crs.units else "CRS units"
+        raise GridMismatchError(
+            f"{cfg['_source']}: the run grid would be {w:,} x {h:,} = {h * w:.2g} px at resolution "
+            f"{abs(grid.resolution.x):g} {unit} ({h * w * 4 / 2**30:,.0f} GiB per float map), above "
+            f"grid.max_pixels {g['max_pixels']:.2g}; check that the resolution is in {unit}, or raise "
+            "grid.max_pixels")
+    return grid

@@ -51,6 +51,13 @@ class RunPaths:
         folder = self.interim if OUTPUTS[kind].folder == "interim" else self.outputs
         return folder / output_name(kind, **fields)
 
+    def tile(self, name: str) -> Path:
+        """The folder of one tile's maps and zone sums (sinks.tiles)."""
+        return self.root / "tiles" / name
+
+    def zone_sums(self, tile: str) -> Path:
+        return self.tile(tile) / "interim" / "zone_sums.npz"
+
     def index(self, name: str, year: int) -> Path:
         return self.output("index", name=name, year=year)
 

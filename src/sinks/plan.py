@@ -15,10 +15,11 @@ from pathlib import Path
 
 from sinks import config as cfgmod
 from sinks.constants import REGION_LEVEL
-from sinks.inputs import configured_grid, resolve_densities
+from sinks.inputs import configured_grid, resolve_densities, run_grid
 from sinks.io.outputs import OUTPUTS
 from sinks.io.tables import density_distributions, read_densities
 from sinks.paths import RunPaths
+from sinks.tiles import tiling
 from sinks.forest.tables import shares_path
 
 
@@ -78,6 +79,10 @@ RULES: dict[str, Rule] = {
         "Write rs_net_sink_<y0>_<y1>.tif (stock difference of two biomass maps)."),
     "map_potential": Rule((), _M + "potential.maps:map_potential",
         "Write the sink potential maps of every scenario and target year."),
+    "mosaic": Rule(("path",), "sinks.prepare:mosaic",
+        "Write one map of a tiled run (PATH in the run folder) from its tiles."),
+    "zone_sums": Rule((), "sinks.summary:zone_sums",
+        "Write one tile's zone sums (tiles/<tile>/interim/zone_sums.npz) of a tiled run."),
     "summarize": Rule((), "sinks.summary:summarize",
         "Write the zone tables, zones GeoPackage, time series and figures."),
     "qgis_project": Rule((), "sinks.project:qgis_project",
@@ -85,6 +90,18 @@ RULES: dict[str, Rule] = {
     "report": Rule((), "sinks.report:write_report",
         "Write outputs/report.html (report.language) and the report in the other language."),
 }
+
+
+# Rules that run once per tile in a tiled run (grid.tile_size): per-pixel maps of run-grid inputs
+TILED_RULES = ("classify_ecosystem", "track_conversions", "compute_stock", "compute_sink",
+               "map_stock_uncertainty", "map_sink_uncertainty", "compute_gain_loss",
+               "map_gain_loss_uncertainty", "compute_rs_sink", "map_potential", "zone_sums")
+
+
+def tile_names(cfg: dict) -> list[str]:
+    """The tiles of the run grid (sinks.tiles; none for an untiled run)."""
+    size = cfg["grid"]["tile_size"]
+    return [name for name, _, _ in tiling(run_grid(cfg), size)] if size else []
 
 
 def densities_file(cfg: dict) -> str:

@@ -8,16 +8,20 @@ import os
 from pathlib import Path
 
 import dask
+import dask.array as da
 import numpy as np
 import pandas as pd
+from odc.geo.xr import wrap_xr
 
 from sinks import config as cfgmod
+from sinks import tiles
 from sinks.constants import REGION_LEVEL
 from sinks.errors import EmptyDataError, InputDataError
 from sinks.grid import align, describe, on_grid
 from sinks.inputs import check_epoch_raster
 from sinks.io.outputs import LEGEND_CITATION
-from sinks.io.rasters import MapToWrite, code_histogram, open_raster, write_cogs
+from sinks.io.rasters import (MapToWrite, code_histogram, map_spec_path, open_raster, read_map_spec,
+                              write_cogs)
 from sinks.io.vectors import read_zone_entry
 from sinks.landcover import ECOSYSTEM_COLOURS, ECOSYSTEMS, apply_lut, ecosystem_lut, lut_size
 from sinks.run import Run
@@ -179,3 +183,22 @@ def classify_ecosystem(run: Run, year: int) -> Path:
     m.tags.update({f"CLASS_{c}": n for c, n in ECOSYSTEMS.items()})
     write_cogs([m])
     return out
+
+
+def mosaic(run: Run, path: str) -> Path:
+    """Rule ``mosaic`` of a tiled run (sinks.tiles): the map ``path`` (relative to the run
+    folder) of the whole grid from its tiles, each checked to be on its tile's grid, written as
+    one COG in one blockwise pass (overviews and style fitted to the whole map: no seams)."""
+    target = (run.paths.root / path).resolve()
+    if run.paths.root.resolve() not in target.parents:
+        raise InputDataError(f"{path}: not a file of the run folder {run.paths.root}")
+    grid = run.full_grid
+    layout = tiles.tiling(grid, run.cfg["grid"]["tile_size"])
+    rows: dict[int, list] = {}
+    for name, r, c in layout:
+        part = run.open_on_grid(run.paths.tile(name) / path, grid[r, c])
+        rows.setdefault(r.start, []).append(part.data)
+    spec = map_spec_path(run.paths.tile(layout[0][0]) / path)
+    m = read_map_spec(spec, wrap_xr(da.block(list(rows.values())), grid))
+    m.path = run.paths.root / path
+    return write_cogs([m])[0]

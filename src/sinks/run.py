@@ -21,16 +21,14 @@ from odc.geo.geobox import GeoBox
 
 from sinks import __version__
 from sinks import config as cfgmod
-from sinks import parameters
+from sinks import parameters, tiles
 from sinks.classes import CompactClasses, compact_classes
 from sinks.grid import DEFAULT_CHUNK, require_same_grid
 from sinks.density_model import DensityModel, density_model
-from sinks.errors import GridMismatchError
-from sinks.inputs import configured_grid, load_tables, resolve_densities
+from sinks.inputs import load_tables, resolve_densities, run_grid
 from sinks.io.outputs import OUTPUTS, map_title
 from sinks.io.rasters import MapToWrite, open_raster
 from sinks.io.tables import density_derivations, density_distributions
-from sinks.io.vectors import read_zone_entry
 from sinks.landcover import ECOSYSTEM_LABELS
 from sinks.paths import RunPaths, run_paths
 from sinks.propagation import ClassParameters, class_parameters
@@ -46,25 +44,6 @@ def created_time() -> dt.datetime:
     if epoch and epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
     return dt.datetime.now(dt.timezone.utc)
-
-
-def run_grid(cfg: dict) -> GeoBox:
-    """The run's reference grid (config ``grid``; defaults from the first epoch's raster)."""
-    g = cfg["grid"]
-    bounds = None
-    if g["bounds"] is None and g["clip_to"] is not None and g["crs"] is not None:
-        zone = next(z for z in cfg["zones"] if z["level"] == g["clip_to"])
-        bounds = tuple(read_zone_entry(zone).to_crs(g["crs"]).total_bounds)
-    grid = configured_grid(cfg, bounds)
-    h, w = grid.shape.yx
-    if h * w > g["max_pixels"]:
-        unit = grid.crs.units[0] if grid.crs.units else "CRS units"
-        raise GridMismatchError(
-            f"{cfg['_source']}: the run grid would be {w:,} x {h:,} = {h * w:.2g} px at resolution "
-            f"{abs(grid.resolution.x):g} {unit} ({h * w * 4 / 2**30:,.0f} GiB per float map), above "
-            f"grid.max_pixels {g['max_pixels']:.2g}; check that the resolution is in {unit}, or raise "
-            "grid.max_pixels")
-    return grid
 
 
 @dataclass
@@ -121,8 +100,23 @@ class Run:
         return reg
 
     @functools.cached_property
-    def grid(self) -> GeoBox:
+    def full_grid(self) -> GeoBox:
+        """The whole run grid (within a tile too)."""
         return run_grid(self.cfg)
+
+    @property
+    def grid(self) -> GeoBox:
+        """The run grid, or within an active tile (sinks.tiles) the tile's window of it."""
+        t = tiles.current()
+        return t.grid if t is not None else self.full_grid
+
+    @functools.cached_property
+    def tile_names(self) -> list[str]:
+        """The tiles of the run grid (``grid.tile_size``; none for an untiled run)."""
+        return [name for name, _, _ in tiles.tiling(self.full_grid, self.cfg["grid"]["tile_size"])]
+
+    def tile(self, name: str) -> tiles.Tile:
+        return tiles.tile(self.full_grid, self.cfg["grid"]["tile_size"], name, self.paths.root)
 
     def classes(self, dtype) -> CompactClasses:
         """The class encoding for land-cover rasters of ``dtype`` (cached per dtype)."""

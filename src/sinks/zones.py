@@ -4,11 +4,18 @@ Zones are rasterized once per level (pixel centre inside the polygon) to an inde
 0 = outside every zone. Totals are ``np.bincount`` per block of (zone, class, ...) keys weighted
 by pixel area (or density × pixel area), summed over blocks by dask's tree reduction (STYLE §4.6):
 per-hectare rasters are never summed directly.
+
+A tiled run (sinks.tiles) sums the zones of each tile in its own job: :func:`recorded_totals`
+keeps every result of :func:`zonal_totals` in the order the summary asks for them, and
+:func:`summed_totals` answers the same questions of the whole grid with the sums of the
+tiles' results (exact: every total is a sum over pixels, and each pixel lies in one tile).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import dask.array as da
 import geopandas as gpd
@@ -18,7 +25,10 @@ import shapely
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
+from sinks.errors import InputDataError
 from sinks.grid import DEFAULT_CHUNK, on_grid
+
+Totals = dict[str, dict[str, np.ndarray]]
 
 
 def rasterize_zones(zones: gpd.GeoDataFrame, grid: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
@@ -56,6 +66,12 @@ def zonal_totals(zone_indexes: dict[str, xr.DataArray], n_zones: dict[str, int],
     density × pixel area); NaN counts as 0.
     Returns ``{level: {value_name: array[n_zones[level] + 1, *n_classes]}}`` (zone 0 = outside).
     """
+    if _sessions:
+        return _sessions[-1](zone_indexes, n_zones, classes, n_classes, values)
+    return _totals(zone_indexes, n_zones, classes, n_classes, values)
+
+
+def _totals(zone_indexes, n_zones, classes, n_classes, values) -> Totals:
     levels = list(zone_indexes)
     names = list(values)
     cells = int(np.prod(n_classes))
@@ -97,3 +113,72 @@ def zonal_totals(zone_indexes: dict[str, xr.DataArray], n_zones: dict[str, int],
             start = k * per_value + offsets[j]
             result[lv][name] = flat[start:start + sizes[j]].reshape(n_zones[lv] + 1, *n_classes)
     return result
+
+
+_sessions: list = []  # the active recorder or replayer of zonal_totals calls, if any
+
+
+@contextlib.contextmanager
+def recorded_totals():
+    """Within the block, every :func:`zonal_totals` result is also appended to the list yielded."""
+    results: list[Totals] = []
+
+    def record(*args):
+        results.append(_totals(*args))
+        return results[-1]
+
+    _sessions.append(record)
+    try:
+        yield results
+    finally:
+        _sessions.pop()
+
+
+@contextlib.contextmanager
+def summed_totals(parts: dict[str, list[Totals]]):
+    """Within the block, the i-th :func:`zonal_totals` call returns the sum of the i-th results
+    recorded in every part ({tile name: results}), checked to answer the same question."""
+    names = list(parts)
+    lengths = {len(r) for r in parts.values()}
+    if len(lengths) != 1:
+        raise InputDataError(f"the zone sums of tiles {names} hold different numbers of totals; "
+                             "delete the run's tiles/ folder and rerun")
+    calls = iter(range(lengths.pop()))
+
+    def replay(zone_indexes, n_zones, classes, n_classes, values):
+        i = next(calls, None)
+        want = {lv: {v: (n_zones[lv] + 1, *n_classes) for v in values} for lv in zone_indexes}
+        for name, results in parts.items():
+            shapes = None if i is None else {lv: {v: a.shape for v, a in vs.items()}
+                                             for lv, vs in results[i].items()}
+            if shapes != want:
+                raise InputDataError(f"the zone sums of tile {name} do not match the totals the "
+                                     "summary asks for; delete the run's tiles/ folder and rerun")
+        return {lv: {v: sum(rs[i][lv][v] for rs in parts.values()) for v in values} for lv in zone_indexes}
+
+    _sessions.append(replay)
+    try:
+        yield
+    finally:
+        _sessions.pop()
+
+
+def save_totals(results: list[Totals], path: Path) -> None:
+    """Recorded totals as one .npz file (written at a temporary name, then renamed)."""
+    arrays = {f"{i}|{lv}|{v}": a for i, r in enumerate(results) for lv, vs in r.items() for v, a in vs.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
+def load_totals(path: Path) -> list[Totals]:
+    """The totals :func:`save_totals` wrote, in their order."""
+    results: list[Totals] = []
+    with np.load(path) as z:
+        for key in z.files:
+            i, lv, v = key.split("|")
+            while len(results) <= int(i):
+                results.append({})
+            results[int(i)].setdefault(lv, {})[v] = z[key]
+    return results

@@ -59,7 +59,7 @@ rule compute_rs_sink:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/compute_rs_sink_{{y0}}_{{y1}}.log",
+        LOG("compute_rs_sink", "compute_rs_sink_{y0}_{y1}"),
     threads: MAP_THREADS
     resources:
         mem_mb=4000,

@@ -37,9 +37,9 @@ rule compute_stock:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/compute_stock_{{year}}.log",
+        LOG("compute_stock", "compute_stock_{year}"),
     benchmark:
-        f"{RUN}/benchmarks/compute_stock_{{year}}.tsv"
+        LOG("compute_stock", "compute_stock_{year}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -61,9 +61,9 @@ rule compute_sink:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/compute_sink_{{y0}}_{{y1}}.log",
+        LOG("compute_sink", "compute_sink_{y0}_{y1}"),
     benchmark:
-        f"{RUN}/benchmarks/compute_sink_{{y0}}_{{y1}}.tsv"
+        LOG("compute_sink", "compute_sink_{y0}_{y1}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -87,9 +87,9 @@ rule map_stock_uncertainty:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/map_stock_uncertainty_{{year}}.log",
+        LOG("map_stock_uncertainty", "map_stock_uncertainty_{year}"),
     benchmark:
-        f"{RUN}/benchmarks/map_stock_uncertainty_{{year}}.tsv"
+        LOG("map_stock_uncertainty", "map_stock_uncertainty_{year}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -111,9 +111,9 @@ rule map_sink_uncertainty:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/map_sink_uncertainty_{{y0}}_{{y1}}.log",
+        LOG("map_sink_uncertainty", "map_sink_uncertainty_{y0}_{y1}"),
     benchmark:
-        f"{RUN}/benchmarks/map_sink_uncertainty_{{y0}}_{{y1}}.tsv"
+        LOG("map_sink_uncertainty", "map_sink_uncertainty_{y0}_{y1}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -151,13 +151,13 @@ rule track_conversions:
         legend=LEGEND_FILE,
         densities=DENSITIES_FILE,
     output:
-        P.interim / "conversion_history_{year}.tif",
+        TILED("track_conversions", [str(P.interim / "conversion_history_{year}.tif")]),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "wetland", "parameters"),
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/track_conversions_{{year}}.log",
+        LOG("track_conversions", "track_conversions_{year}"),
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -183,9 +183,9 @@ rule compute_gain_loss:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/compute_gain_loss_{{y0}}_{{y1}}.log",
+        LOG("compute_gain_loss", "compute_gain_loss_{y0}_{y1}"),
     benchmark:
-        f"{RUN}/benchmarks/compute_gain_loss_{{y0}}_{{y1}}.tsv"
+        LOG("compute_gain_loss", "compute_gain_loss_{y0}_{y1}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -211,9 +211,9 @@ rule map_gain_loss_uncertainty:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/map_gain_loss_uncertainty_{{y0}}_{{y1}}.log",
+        LOG("map_gain_loss_uncertainty", "map_gain_loss_uncertainty_{y0}_{y1}"),
     benchmark:
-        f"{RUN}/benchmarks/map_gain_loss_uncertainty_{{y0}}_{{y1}}.tsv"
+        LOG("map_gain_loss_uncertainty", "map_gain_loss_uncertainty_{y0}_{y1}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -235,7 +235,7 @@ rule map_potential:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/map_potential.log",
+        LOG("map_potential", "map_potential"),
     threads: MAP_THREADS
     resources:
         mem_mb=4000,

@@ -22,18 +22,40 @@ def stage_shell(rule):
     def fixed(text):
         return shlex.quote(str(text)).replace("{", "{{").replace("}", "}}")
 
-    wildcards = "".join(f" --{w} {{wildcards.{w}}}" for w in plan.RULES[rule].wildcards)
+    wildcards = "".join(f" --{w} {{wildcards.{w}}}"
+                        for w in plan.RULES[rule].wildcards + (("tile",) if tiled(rule) else ()))
     return (f"{fixed(sys.executable)} -m sinks.stage_client --log-file {{log}} {rule.replace('_', '-')} "
             f"--config {fixed(os.path.relpath(CFG['_source']))} --run-dir {fixed(RUN)}{wildcards} "
             f"--threads {{threads}} --chunks {CHUNKS}")
 
 MAP_THREADS = plan.job_threads(CFG, CHUNKS)
+TILES = plan.tile_names(CFG)  # none: an untiled run
+
+
+def tiled(rule):
+    """True when ``rule`` runs once per tile (sinks.tiles): its files go to tiles/<tile>/."""
+    return bool(TILES) and rule in plan.TILED_RULES
+
+
+def TILED(rule, files):
+    """A rule's output files, in the folder of tile ``{tile}`` when the rule runs per tile
+    (rule ``mosaic`` then makes each file of the run from its tiles)."""
+    if not tiled(rule):
+        return files
+    return [str(P.tile("{tile}") / os.path.relpath(f, RUN)) for f in files]
+
+
+def LOG(rule, stem, folder="logs", ext="log"):
+    """A rule's log (or benchmark) file, one per tile when the rule runs per tile."""
+    return f"{RUN}/{folder}/{stem}{'_{tile}' if tiled(rule) else ''}.{ext}"
+
 
 wildcard_constraints:
     year=r"\d+",
     y0=r"\d+",
     y1=r"\d+",
     level=r"[A-Za-z0-9_]+",
+    tile=r"r\d+c\d+",
 
 
 def digest(*sections):
@@ -75,8 +97,8 @@ FOREST_STRATA = [str(P.output("forest_strata")), str(P.output("forest_volume"))]
 
 def OUT(rule, category=None):
     """A rule's outputs from the output registry (sinks.plan), as Snakemake report items."""
-    files = plan.rule_outputs(CFG, P, rule)
-    return [report(f, category=category) for f in files] if category else files
+    files = TILED(rule, plan.rule_outputs(CFG, P, rule))
+    return [report(f, category=category) for f in files] if category and not tiled(rule) else files
 
 
 INUNDATION_INPUTS = ([CFG["wetland"]["inundation"]] if CFG["wetland"]["inundation"]

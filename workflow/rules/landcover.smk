@@ -58,7 +58,7 @@ rule classify_ecosystem:
     conda:
         CONDA_ENV
     log:
-        f"{RUN}/logs/classify_ecosystem_{{year}}.log",
+        LOG("classify_ecosystem", "classify_ecosystem_{year}"),
     threads: MAP_THREADS
     resources:
         mem_mb=4000,

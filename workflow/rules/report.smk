@@ -1,21 +1,28 @@
+# the inputs of the zone tables (rule summarize, and per tile rule zone_sums)
+SUMMARY_INPUTS = dict(
+    landcover=[landcover_file(y) for y in EPOCHS],
+    zones=[str(P.zones(lv)) for lv in LEVELS],
+    zone_files=[z["path"] for z in CFG["zones"]],
+    densities=DENSITIES_FILE,
+    legend=LEGEND_FILE,
+    sinks=[P.output(plan.summary_sink_kind(CFG), y0=y0, y1=y1) for y0, y1 in PERIODS],
+    history=[P.conversion_history(y) for y in EPOCHS] if GAIN_LOSS else [],
+    inundation=INUNDATION,
+    strata=(STRATA_FILES if GAIN_LOSS else []) + FOREST_STRATA,
+    biomass=[P.output("agb", year=y) for y in CFG["biomass"]["years"]] if CFG["biomass"]["enabled"] else [],
+    biomass_refits=[P.output("biomass_plots", year=CFG["biomass"]["year"])]
+    + [f for y in CFG["biomass"]["years"] for f in feature_files(y)] if CFG["biomass"]["enabled"] else [],
+    rs_sinks=[P.output("rs_net_sink", y0=y0, y1=y1) for y0, y1 in sinks_config.biomass_periods(CFG)],
+    samples=[CFG["uncertainty"]["accuracy_assessment"]["samples"]]
+    if CFG["uncertainty"]["accuracy_assessment"] else [],
+)
+
+
 rule summarize:
     """Zone tables (per level, zone, ecosystem, epoch and period), zones GeoPackage, figure."""
     input:
-        landcover=[landcover_file(y) for y in EPOCHS],
-        zones=[str(P.zones(lv)) for lv in LEVELS],
-        zone_files=[z["path"] for z in CFG["zones"]],
-        densities=DENSITIES_FILE,
-        legend=LEGEND_FILE,
-        sinks=[P.output(plan.summary_sink_kind(CFG), y0=y0, y1=y1) for y0, y1 in PERIODS],
-        history=[P.conversion_history(y) for y in EPOCHS] if GAIN_LOSS else [],
-        inundation=INUNDATION,
-        strata=(STRATA_FILES if GAIN_LOSS else []) + FOREST_STRATA,
-        biomass=[P.output("agb", year=y) for y in CFG["biomass"]["years"]] if CFG["biomass"]["enabled"] else [],
-        biomass_refits=[P.output("biomass_plots", year=CFG["biomass"]["year"])]
-        + [f for y in CFG["biomass"]["years"] for f in feature_files(y)] if CFG["biomass"]["enabled"] else [],
-        rs_sinks=[P.output("rs_net_sink", y0=y0, y1=y1) for y0, y1 in sinks_config.biomass_periods(CFG)],
-        samples=[CFG["uncertainty"]["accuracy_assessment"]["samples"]]
-        if CFG["uncertainty"]["accuracy_assessment"] else [],
+        **SUMMARY_INPUTS,
+        tile_sums=[str(P.zone_sums(t)) for t in TILES],
     output:
         OUT("summarize", "Tables and figures"),
     params:

@@ -10,6 +10,8 @@ follows. ``to_raster(driver="COG", lock=...)`` is avoided (rioxarray issue 410).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import sys
@@ -28,6 +30,7 @@ from odc.geo.geobox import GeoBox
 from rasterio.errors import RasterioIOError
 
 from sinks.errors import CRSMismatchError, EmptyDataError, InputDataError, OutputError, OutputRangeError
+from sinks import tiles
 from sinks.grid import DEFAULT_CHUNK
 from sinks.io.cog import BLOCK, CogBuilder, gdal_tags
 from sinks.io.styles import DIVERGING, SEQUENTIAL, MapSample, classes_qml, ramp_qml, write_qml
@@ -69,7 +72,7 @@ def open_raster(path: str | Path, chunks: int = DEFAULT_CHUNK, band: int = 1) ->
                              "valid GeoTIFF") from None
     arr = arr.sel(band=band, drop=True)
     arr.attrs["source_path"] = str(path)
-    return arr
+    return tiles.crop(arr)
 
 
 def code_histogram(arr: xr.DataArray) -> dict[int, int]:
@@ -196,6 +199,8 @@ def write_cogs(maps: list[MapToWrite]) -> list[Path]:
     sidecar follows. NaN becomes nodata; an error or interruption leaves neither the map nor
     a temporary file.
     """
+    if tiles.current() is not None:
+        maps = [_tile_map(m) for m in maps]
     token = uuid.uuid4().hex[:8]
     cogs = [m.path.with_name(f".{m.path.stem}.{token}.cog.tif") for m in maps]
     writers: list[_BlockWriter] = []
@@ -222,6 +227,36 @@ def write_cogs(maps: list[MapToWrite]) -> list[Path]:
         for f in cogs:
             f.unlink(missing_ok=True)
     return [m.path for m in maps]
+
+
+def _tile_map(m: MapToWrite) -> MapToWrite:
+    """The active tile's part of a map: written in the tile's folder, with how to write the
+    whole map beside it (:func:`map_spec_path`), which the ``mosaic`` stage reads."""
+    tile_map = dataclasses.replace(m, path=tiles.redirect(m.path))
+    spec = {f.name: getattr(m, f.name) for f in dataclasses.fields(m) if f.name != "data"}
+    spec["path"] = str(m.path)
+    for key in ("colormap", "class_labels"):
+        if spec[key] is not None:
+            spec[key] = [[k, v] for k, v in spec[key].items()]
+    spec_path = map_spec_path(tile_map.path)
+    spec_path.parent.mkdir(parents=True, exist_ok=True)
+    spec_path.write_text(json.dumps(spec, indent=1))
+    return tile_map
+
+
+def map_spec_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def read_map_spec(path: Path, data: xr.DataArray) -> MapToWrite:
+    """The map described by the spec file ``path`` (written with a tile), with ``data``."""
+    spec = json.loads(Path(path).read_text())
+    for key in ("colormap", "class_labels"):
+        if spec[key] is not None:
+            spec[key] = {int(k): tuple(v) if isinstance(v, list) else v for k, v in spec[key]}
+    if spec["valid_range"] is not None:
+        spec["valid_range"] = tuple(spec["valid_range"])
+    return MapToWrite(data=data, **{**spec, "path": Path(spec["path"])})
 
 
 def map_blocks_source(m: MapToWrite) -> da.Array:

@@ -8,6 +8,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from sinks import tiles
+from sinks.errors import InputDataError
 from sinks.inventory import compare_with_inventory, load_inventory
 from sinks.io.tables import write_csv
 from sinks.methods.registry import enabled
@@ -19,11 +21,36 @@ from sinks.summary.tables import (attribution, method_comparison, stock_paths, t
                                   transition_table, write_zones_gpkg)
 from sinks.summary.workbook import write_workbook
 from sinks.zone_rows import Accounts
+from sinks.zones import load_totals, recorded_totals, save_totals, summed_totals
 
 log = logging.getLogger(__name__)
 
 
+def zone_sums(run: Run) -> None:
+    """Rule ``zone_sums`` of a tiled run: every zone total the summary asks for, summed over
+    the active tile only (sinks.zones.recorded_totals), to interim/zone_sums.npz of the tile."""
+    tile = tiles.current()
+    if tile is None:
+        raise InputDataError("sinks zone-sums sums one tile: give --tile (see grid.tile_size)")
+    with recorded_totals() as results:
+        acc = Accounts.build(run, check=False)
+        for method in enabled(run.cfg):
+            method.rows(acc)
+    save_totals(results, run.paths.zone_sums(tile.name))
+    log.info("zone sums of tile %s: %d totals", tile.name, len(results))
+
+
 def summarize(run: Run) -> pd.DataFrame:
+    """Every output of rule ``summarize`` (:func:`write_summary`); in a tiled run, from the sums
+    of the tiles' zone sums (rule ``zone_sums``), equal to those of the whole grid."""
+    if not run.tile_names:
+        return write_summary(run)
+    parts = {t: load_totals(run.paths.zone_sums(t)) for t in run.tile_names}
+    with summed_totals(parts):
+        return write_summary(run)
+
+
+def write_summary(run: Run) -> pd.DataFrame:
     """Write ``zonal_summary.csv`` (every enabled method's rows with their uncertainty, in
     registry order, then each balance method's stock path), the land-cover transitions, the method comparison, the uncertainty
     attribution, the time series, the workbook ``zonal_summary.xlsx``, the zones GeoPackage and the figures; return the zone table.

@@ -25,6 +25,7 @@ from sinks.landcover import apply_lut, build_lut, lut_size
 from sinks.parameters import value
 from sinks.run import Run
 from sinks import config as cfgmod
+from sinks import tiles
 from sinks.grid import pixel_area_ha
 
 log = logging.getLogger(__name__)
@@ -258,11 +259,13 @@ def forest_basis(cfg: dict) -> str:
 
 
 def stratum_areas(run: Run) -> np.ndarray:
-    """Area (ha) of each stratum (code order) in the run region's strata map, read once per run."""
+    """Area (ha) of each stratum (code order) in the run region's strata map (the whole grid,
+    also in a tile's job: the region's mean rates weigh them), read once per run."""
     cached = run.__dict__.get("_forest_stratum_areas")
     if cached is not None:
         return cached
-    code = run.open_on_grid(run.paths.output("forest_strata"))
+    with tiles.active(None):
+        code = run.open_on_grid(run.paths.output("forest_strata"))
     area = pixel_area_ha(code.odc.geobox, run.chunks)
     n = len(all_strata()) + 1
     sums = da.bincount(code.data.ravel().astype("int64"), weights=area.data.ravel(), minlength=n)

@@ -49,7 +49,9 @@ def _case(root: Path) -> None:
 
 def test_tiled_run_equals_untiled(tmp_path, capsys):
     """The user's side: the same case run untiled and in 2 x 2 tiles gives the same maps (pixel
-    for pixel, as COGs with overviews and styles) and the same tables (1e-12 relative)."""
+    for pixel, as COGs with overviews and styles) and the same tables: the zone sums are added
+    tile by tile, in another order, so the Monte Carlo figures agree to 1e-9 relative and a
+    written value may differ by one unit in its last digit."""
     _case(tmp_path)
     for name in ("untiled", "tiled"):
         res = sinks_cli("run", f"{name}.yaml", "--cores", "2", cwd=tmp_path)
@@ -57,7 +59,8 @@ def test_tiled_run_equals_untiled(tmp_path, capsys):
     runs = tmp_path / "data" / "processed"
     assert sorted(p.name for p in (runs / "tiled" / "tiles").iterdir()) == ["r0c0", "r0c1", "r1c0", "r1c1"]
     assert (runs / "tiled" / "tiles" / "r1c1" / "outputs" / "carbon_stock_2000.tif").exists()
-    assert _compare_runs().main(runs / "untiled", runs / "tiled") == 0, capsys.readouterr().out
+    assert _compare_runs().main(runs / "untiled", runs / "tiled", rtol=1e-9, last_digit=True) == 0, \
+        capsys.readouterr().out
     from conftest import check_cog
     check_cog(runs / "tiled" / "outputs" / "gain_loss_net_2000_2020.tif", "gain_loss_net")
 

@@ -18,6 +18,8 @@ rule train_biomass:
         CONDA_ENV
     log:
         f"{RUN}/logs/train_biomass.log",
+    benchmark:
+        f"{RUN}/benchmarks/train_biomass.tsv"
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -60,6 +62,8 @@ rule compute_rs_sink:
         CONDA_ENV
     log:
         LOG("compute_rs_sink", "compute_rs_sink_{y0}_{y1}"),
+    benchmark:
+        LOG("compute_rs_sink", "compute_rs_sink_{y0}_{y1}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,

@@ -14,6 +14,8 @@ rule map_forest_strata:
         CONDA_ENV
     log:
         f"{RUN}/logs/map_forest_strata.log",
+    benchmark:
+        f"{RUN}/benchmarks/map_forest_strata.tsv"
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -135,6 +137,8 @@ rule map_inundation:
         CONDA_ENV
     log:
         f"{RUN}/logs/map_inundation.log",
+    benchmark:
+        f"{RUN}/benchmarks/map_inundation.tsv"
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -158,6 +162,8 @@ rule track_conversions:
         CONDA_ENV
     log:
         LOG("track_conversions", "track_conversions_{year}"),
+    benchmark:
+        LOG("track_conversions", "track_conversions_{year}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -236,6 +242,8 @@ rule map_potential:
         CONDA_ENV
     log:
         LOG("map_potential", "map_potential"),
+    benchmark:
+        LOG("map_potential", "map_potential", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,

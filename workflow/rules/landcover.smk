@@ -38,6 +38,8 @@ rule make_scenario:
         CONDA_ENV
     log:
         f"{RUN}/logs/make_scenario_{{year}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/make_scenario_{{year}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -59,6 +61,8 @@ rule classify_ecosystem:
         CONDA_ENV
     log:
         LOG("classify_ecosystem", "classify_ecosystem_{year}"),
+    benchmark:
+        LOG("classify_ecosystem", "classify_ecosystem_{year}", "benchmarks", "tsv")
     threads: MAP_THREADS
     resources:
         mem_mb=4000,

@@ -53,6 +53,8 @@ rule qgis_project:
         CONDA_ENV
     log:
         f"{RUN}/logs/qgis_project.log",
+    benchmark:
+        f"{RUN}/benchmarks/qgis_project.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -75,6 +77,8 @@ rule report:
         CONDA_ENV
     log:
         f"{RUN}/logs/report.log",
+    benchmark:
+        f"{RUN}/benchmarks/report.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -27,6 +27,8 @@ rule mosaic:
         CONDA_ENV
     log:
         f"{RUN}/logs/mosaic/{{path}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/mosaic/{{path}}.tsv"
     threads: MAP_THREADS
     resources:
         mem_mb=4000,
@@ -48,6 +50,8 @@ rule zone_sums:
         CONDA_ENV
     log:
         f"{RUN}/logs/zone_sums_{{tile}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/zone_sums_{{tile}}.tsv"
     threads: MAP_THREADS
     resources:
         mem_mb=4000,

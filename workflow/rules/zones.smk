@@ -8,6 +8,8 @@ rule write_run_config:
         CONDA_ENV
     log:
         f"{RUN}/logs/write_run_config.log",
+    benchmark:
+        f"{RUN}/benchmarks/write_run_config.tsv"
     threads: 1
     resources:
         mem_mb=500,

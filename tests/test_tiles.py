@@ -122,3 +122,10 @@ def test_stage_on_an_unknown_tile_is_one_line(tmp_path):
                     cwd=tmp_path)
     assert res.returncode != 0
     assert "no tile 'r5c0'" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_mosaic_of_a_file_outside_the_run_folder_is_refused(tmp_path):
+    _case(tmp_path)
+    res = sinks_cli("mosaic", "--config", "tiled.yaml", "--path", "../../elsewhere.tif", cwd=tmp_path)
+    assert res.returncode != 0
+    assert "not a file of the run folder" in res.stderr and "Traceback" not in res.stderr

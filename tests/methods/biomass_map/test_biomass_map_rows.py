@@ -91,7 +91,7 @@ LINEAR_PLOTS = {"ndvi": [0.5, 0.6, 0.7, 0.8, 0.9, 0.55, 0.65, 0.75],
                 "agb": [70.0, 92.0, 74.0, 110.0, 96.0, 88.0, 72.0, 104.0]}
 
 
-def _linear_model_run(tmp_path, chdir, monkeypatch, rise):
+def _linear_model_run(tmp_path, chdir, monkeypatch, rise, refit_pixels=None):
     """The tiny case, both epochs mapped (AGB_2000, AGB_2020), the model a linear regression on
     LINEAR_PLOTS refit 40 times, NDVI 0.6 + 0.05 x column in 2000 and that + ``rise`` in 2020."""
     from sklearn.linear_model import LinearRegression
@@ -106,6 +106,8 @@ def _linear_model_run(tmp_path, chdir, monkeypatch, rise):
     def edit(cfg):
         biomass_config([2000, 2020])(cfg)
         cfg["biomass"].update(bootstrap=40, features={"ndvi": {2000: "ndvi_2000.tif", 2020: "ndvi_2020.tif"}})
+        if refit_pixels:
+            cfg["biomass"]["refit_pixels"] = refit_pixels
     cfg, _, df = run_tiny_stages(root, edit, before_summary=write_maps({2000: AGB_2000, 2020: AGB_2020},
                                                                        plots=LINEAR_PLOTS))
     refits = biomass_model.bootstrap_refits(pd.DataFrame({"ndvi": LINEAR_PLOTS["ndvi"]}), LINEAR_PLOTS["agb"],
@@ -145,3 +147,23 @@ def test_the_coefficient_error_common_to_both_epochs_cancels_in_the_sink(tmp_pat
     stock = rows_where(df, quantity="carbon_stock_agb", method="biomass_map", ecosystem="all",
                        year_start=2020).loc["W"]
     assert stock.sd > CF * PX_HA * np.sqrt(4 * 100 + (290 * U_CF) ** 2) * 1.01
+
+
+def test_refits_on_a_pixel_sample_scale_each_cell_by_its_sampled_area(tmp_path, chdir, monkeypatch):
+    """biomass.refit_pixels 3 on the 12 px grid: the refits predict every 2nd row and column
+    (s = ceil(sqrt(12 / 3)) = 2), of W's 3 mapped forest pixels only (0, 0), NDVI 0.6, and scale
+    it by 3 / 1. The sink's refit change is then 3 x 0.1 b, as on every pixel (each pixel rises
+    by 0.1: the same sd as the full computation); the 2000 stock's is 3 (a + 0.6 b) instead of
+    3 a + 1.85 b. The rows' values stay the whole map's."""
+    for name in ("full", "sample"):
+        (tmp_path / name).mkdir()
+    full, a, b = _linear_model_run(tmp_path / "full", chdir, monkeypatch, rise=0.1)
+    df, _, _ = _linear_model_run(tmp_path / "sample", chdir, monkeypatch, rise=0.1, refit_pixels=3)
+    pick = dict(method="biomass_map", ecosystem="all")
+    sink, sink_full = (rows_where(d, quantity="net_sink", **pick).loc["W"] for d in (df, full))
+    assert sink.value == sink_full.value
+    assert sink.sd == pytest.approx(sink_full.sd, rel=1e-6)  # float32 predictions
+    stock = rows_where(df, quantity="carbon_stock_agb", year_start=2000, **pick).loc["W"]
+    assert stock.value == rows_where(full, quantity="carbon_stock_agb", year_start=2000, **pick).loc["W"].value
+    model0 = CF * PX_HA * (3 * a + 1.8 * b).std(ddof=1)
+    assert stock.sd == pytest.approx(np.sqrt((CF * PX_HA) ** 2 * 300 + (240 * U_CF * CF * PX_HA) ** 2 + model0 ** 2), rel=1e-6)

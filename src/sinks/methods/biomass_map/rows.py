@@ -6,12 +6,15 @@ densities elsewhere)."""
 from __future__ import annotations
 
 import logging
+import math
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from sinks import config as cfgmod
+from sinks import tiles
 from sinks.constants import C_TO_CO2, NON_BIOMASS_POOLS, POOLS
 from sinks.errors import InputDataError
 from sinks.methods.biomass_map.stocks import (biomass_basis, biomass_carbon_factors,
@@ -156,20 +159,30 @@ def _refit_totals(acc: Accounts, maps: dict, periods: list, side: pd.Series) -> 
                              "on (training hash differs); run train_biomass again")
     models = bootstrap_refits(features, plots["agb"], lambda: MODELS[bio["model"]](bio["seed"]),
                               bio["bootstrap"], cfg["uncertainty"]["seed"])
-    log.info("biomass model: %d refits on resampled plots for its coefficient error", len(models))
     f = biomass_carbon_factors(run)
     feats = {y: biomass_inputs(run, y)[0] for y in maps}
     k = acc.cc.density["agb"].size
+    sampled, stride = _refit_sample(run, next(iter(maps.values())))
+    log.info("biomass model: %d refits on resampled plots for its coefficient error, each predicting "
+             "%s", len(models), "every mapped pixel" if stride == 1 else
+             f"every {stride}th row and column of the mapped pixels (biomass.refit_pixels)")
     lone = [(y,) for y in maps if not any(y in p for p in periods)]
     groups = [tuple(p) for p in periods] + lone  # the class maps of one pass over the grid
     first = {y: next(g for g in groups if y in g) for y in maps}  # the pass that totals a year
     parts = {key: {lv: {} for lv in acc.zone_idx} for key in [*maps, *periods]}
+    scale = {key: {lv: {} for lv in acc.zone_idx} for key in [*maps, *periods]}
     for b0 in range(0, len(models), BOOT_BATCH):
         batch = range(b0, min(b0 + BOOT_BATCH, len(models)))
         for g in groups:
             fields = {}
+            if stride > 1 and b0 == 0:  # mapped and sampled areas, to scale the sample's totals
+                masks = {y: maps[y].notnull() for y in g if first[y] == g}
+                if len(g) == 2:
+                    masks["d"] = maps[g[0]].notnull() & maps[g[1]].notnull()
+                for key, ok in masks.items():
+                    fields[f"w_{key}"], fields[f"ws_{key}"] = acc.area.where(ok), acc.area.where(sampled(ok))
             for b in batch:
-                agb = {y: maps[y].copy(data=predict_agb(models[b], feats[y], maps[y].notnull()).data)
+                agb = {y: maps[y].copy(data=predict_agb(models[b], feats[y], sampled(maps[y].notnull())).data)
                        for y in g}
                 for y in (y for y in g if first[y] == g):
                     fields[f"agb{b}_{y}"] = agb[y] * acc.area
@@ -183,10 +196,43 @@ def _refit_totals(acc: Accounts, maps: dict, periods: list, side: pd.Series) -> 
                     if first[y] == g:
                         for q in ("agb", "bgb"):
                             parts[y][lv].setdefault(q, []).extend(_by_class(t[f"{q}{b}_{y}"], j) for b in batch)
+                        if f"w_{y}" in t:
+                            scale[y][lv] = _sample_scale(_by_class(t[f"w_{y}"], j), _by_class(t[f"ws_{y}"], j))
                 if len(g) == 2:
                     parts[g][lv].setdefault("d", []).extend(_by_class(t[f"d{b}"], 1) for b in batch)
-    return {key: {lv: {q: np.stack(v) for q, v in per.items()} for lv, per in levels.items()}
-            for key, levels in parts.items()}
+                    if "w_d" in t:
+                        scale[g][lv] = _sample_scale(_by_class(t["w_d"], 1), _by_class(t["ws_d"], 1))
+    return {key: {lv: {q: np.stack(v) * scale[key][lv].get("factor", 1.0) for q, v in per.items()}
+                  for lv, per in levels.items()} for key, levels in parts.items()}
+
+
+def _refit_sample(run, like):
+    """Which pixels the refits predict: every one (stride 1) on a grid of at most
+    ``biomass.refit_pixels``, else every s-th row and column of the run grid, s =
+    ceil(sqrt(pixels / refit_pixels)), counted from the run grid's corner (so a tile's job picks
+    the same pixels). Returns (mask function, s): ``sampled(ok)`` is ``ok`` on the sample."""
+    h, w = run.full_grid.shape.yx
+    stride = max(1, math.ceil(math.sqrt(h * w / run.cfg["biomass"]["refit_pixels"])))
+    if stride == 1:
+        return (lambda ok: ok), 1
+    t = tiles.current()
+    r0, c0 = (t.rows.start, t.cols.start) if t is not None else (0, 0)
+    rows = xr.DataArray((np.arange(like.sizes["y"]) + r0) % stride == 0, dims="y", coords={"y": like.y})
+    cols = xr.DataArray((np.arange(like.sizes["x"]) + c0) % stride == 0, dims="x", coords={"x": like.x})
+    return (lambda ok: ok & rows & cols), stride  # ok (dask) first: the mask is never a full array
+
+
+def _sample_scale(mapped: np.ndarray, sampled: np.ndarray) -> dict:
+    """Factor from a sample's (zone, class) totals to the cell's: its mapped area over its
+    sampled mapped area; 0 where no pixel of the cell was sampled (no coefficient error for
+    that cell: logged with the share of the mapped area it leaves out)."""
+    factor = np.divide(mapped, sampled, out=np.zeros_like(mapped), where=sampled > 0)
+    missed = mapped[sampled <= 0].sum()
+    if missed > 0:
+        log.info("biomass refits: %.3g %% of the mapped area lies in zone/class cells with no sampled "
+                 "pixel (no coefficient error there); raise biomass.refit_pixels to include them",
+                 100 * missed / mapped.sum())
+    return {"factor": factor}
 
 
 def _by_class(totals: np.ndarray, j: int) -> np.ndarray:

@@ -29,6 +29,8 @@ from pathlib import Path
 import rasterio
 import yaml
 
+from sinks.plan import RULES
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -41,6 +43,11 @@ def _absolute(value):
     if isinstance(value, str) and value.startswith("data/raw/"):
         return str(REPO / value)
     return value
+
+
+def _is_float(path: Path) -> bool:
+    with rasterio.open(path) as src:
+        return src.dtypes[0].startswith("float")
 
 
 def write_config(workdir: Path, resolution: float, overrides: list[str]) -> tuple[Path, str]:
@@ -75,7 +82,7 @@ def run(workdir: Path, resolution: float, cores: int, overrides: list[str]) -> d
     root = workdir / "data" / "processed" / name
     with rasterio.open(root / "outputs" / "carbon_stock_2019.tif") as src:
         shape = src.shape
-    floats = [p for p in (root / "outputs").glob("*.tif") if rasterio.open(p).dtypes[0].startswith("float")]
+    floats = [p for p in (root / "outputs").glob("*.tif") if _is_float(p)]
     rules = defaultdict(lambda: [0.0, 0.0, 0])  # rule -> seconds, peak RSS MB, jobs
     for tsv in (root / "benchmarks").rglob("*.tsv"):
         rule = tsv.relative_to(root / "benchmarks").parts[0].split(".")[0]
@@ -89,13 +96,7 @@ def run(workdir: Path, resolution: float, cores: int, overrides: list[str]) -> d
     return {"resolution": resolution, "shape": shape, "wall": wall, "floats": len(floats), "rules": rules}
 
 
-RULE_NAMES = sorted(  # longest first, so that "compute_sink" is not taken for "compute_s..."
-    ["align_landcover", "make_scenario", "classify_ecosystem", "map_inundation", "track_conversions",
-     "train_biomass", "predict_biomass", "map_forest_strata", "compute_stock", "compute_sink",
-     "map_stock_uncertainty", "map_sink_uncertainty", "compute_gain_loss",
-     "map_gain_loss_uncertainty", "compute_rs_sink", "map_potential", "summarize", "qgis_project",
-     "report", "rasterize_zones", "write_run_config", "extract_features", "mosaic", "zone_sums"],
-    key=len, reverse=True)
+RULE_NAMES = sorted(RULES, key=len, reverse=True)  # longest first: "compute_sink" before "compute_s..."
 
 
 def main() -> None:

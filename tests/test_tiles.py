@@ -73,7 +73,7 @@ def test_tiling_covers_the_grid_once():
         (0, 512, 0, 512), (0, 512, 512, 700), (512, 600, 0, 512), (512, 600, 512, 700)]
     assert tiles.tiling(grid, None) == []
     with pytest.raises(InputDataError, match="no tile 'r2c0'"):
-        tiles.tile(grid, 512, "r2c0", Path("run"))
+        tiles.tile(grid, 512, "r2c0", Path("run"), Path("run/tiles/r2c0"))
 
 
 def test_active_tile_crops_run_grid_arrays_and_redirects_run_files(tmp_path):
@@ -81,7 +81,7 @@ def test_active_tile_crops_run_grid_arrays_and_redirects_run_files(tmp_path):
     other = GeoBox.from_bbox((0, 0, 30 * 30, 20 * 30), "EPSG:32650", resolution=30)
     from odc.geo.xr import xr_zeros
     arr, small = xr_zeros(grid, dtype="uint8"), xr_zeros(other, dtype="uint8")
-    t = tiles.tile(grid, 512, "r1c1", tmp_path)
+    t = tiles.tile(grid, 512, "r1c1", tmp_path, tmp_path / "tiles" / "r1c1")
     with tiles.active(t):
         assert tiles.crop(arr).shape == (88, 188)
         assert tiles.crop(arr).odc.geobox == grid[512:600, 512:700]

@@ -116,7 +116,8 @@ class Run:
         return [name for name, _, _ in tiles.tiling(self.full_grid, self.cfg["grid"]["tile_size"])]
 
     def tile(self, name: str) -> tiles.Tile:
-        return tiles.tile(self.full_grid, self.cfg["grid"]["tile_size"], name, self.paths.root)
+        return tiles.tile(self.full_grid, self.cfg["grid"]["tile_size"], name, self.paths.root,
+                          self.paths.tile(name))
 
     def classes(self, dtype) -> CompactClasses:
         """The class encoding for land-cover rasters of ``dtype`` (cached per dtype)."""

@@ -15,7 +15,6 @@ themselves do not know about tiles.
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,27 +23,22 @@ from odc.geo.geobox import GeoBox
 from sinks.errors import InputDataError
 from sinks.grid import same_grid
 
-TILE_NAME = re.compile(r"r(\d+)c(\d+)")
-
-
 @dataclass(frozen=True)
 class Tile:
-    """One tile: its name (``r<row>c<col>``), the run grid, the tile's pixel window in it and
-    the run folder whose files it reads and whose tile folder it writes to."""
+    """One tile: its name (``r<row>c<col>``), the run grid, the tile's pixel window in it, the
+    run folder whose files it reads and the tile's folder (sinks.paths.RunPaths.tile), where
+    those files are written."""
 
     name: str
     run_grid: GeoBox
     rows: slice
     cols: slice
     run_root: Path
+    folder: Path
 
     @property
     def grid(self) -> GeoBox:
         return self.run_grid[self.rows, self.cols]
-
-    @property
-    def folder(self) -> Path:
-        return self.run_root / "tiles" / self.name  # sinks.paths.RunPaths.tile
 
 
 def tiling(grid: GeoBox, size: int | None) -> list[tuple[str, slice, slice]]:
@@ -57,13 +51,13 @@ def tiling(grid: GeoBox, size: int | None) -> list[tuple[str, slice, slice]]:
             for i, y in enumerate(range(0, h, size)) for j, x in enumerate(range(0, w, size))]
 
 
-def tile(grid: GeoBox, size: int, name: str, run_root: Path) -> Tile:
-    """The tile called ``name`` of the tiling of ``grid``."""
+def tile(grid: GeoBox, size: int, name: str, run_root: Path, folder: Path) -> Tile:
+    """The tile called ``name`` of the tiling of ``grid``, writing to ``folder``."""
     for n, rows, cols in tiling(grid, size):
         if n == name:
-            return Tile(n, grid, rows, cols, Path(run_root))
+            return Tile(n, grid, rows, cols, Path(run_root), Path(folder))
     raise InputDataError(f"no tile {name!r} in the {grid.shape.x} x {grid.shape.y} px run grid "
-                     f"cut into tiles of {size} px")
+                         f"cut into tiles of {size} px")
 
 
 _active: list[Tile] = []

@@ -155,7 +155,7 @@ rule track_conversions:
         legend=LEGEND_FILE,
         densities=DENSITIES_FILE,
     output:
-        TILED("track_conversions", [str(P.interim / "conversion_history_{year}.tif")]),
+        TILED("track_conversions", [str(P.conversion_history("{year}"))]),
     params:
         carbon=digest("carbon", CFG["landcover"]["legend"], "wetland", "parameters"),
     conda:

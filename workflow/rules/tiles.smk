@@ -12,7 +12,7 @@ def _path_regex(pattern):
 
 MOSAIC_PATHS = [os.path.relpath(f, RUN) for r in plan.TILED_RULES if r != "zone_sums"
                 for f in plan.rule_outputs(CFG, P, r)] + (
-    [os.path.relpath(P.interim / "conversion_history_{year}.tif", RUN)] if GAIN_LOSS else [])
+    [os.path.relpath(P.conversion_history("{year}"), RUN)] if GAIN_LOSS else [])
 
 
 rule mosaic:

@@ -29,8 +29,8 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 from rasterio.errors import RasterioIOError
 
-from sinks.errors import CRSMismatchError, EmptyDataError, InputDataError, OutputError, OutputRangeError
 from sinks import tiles
+from sinks.errors import CRSMismatchError, EmptyDataError, InputDataError, OutputError, OutputRangeError
 from sinks.grid import DEFAULT_CHUNK
 from sinks.io.cog import BLOCK, CogBuilder, gdal_tags
 from sinks.io.styles import DIVERGING, SEQUENTIAL, MapSample, classes_qml, ramp_qml, write_qml

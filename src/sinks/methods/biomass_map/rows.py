@@ -170,7 +170,7 @@ def _refit_totals(acc: Accounts, maps: dict, periods: list, side: pd.Series) -> 
     groups = [tuple(p) for p in periods] + lone  # the class maps of one pass over the grid
     first = {y: next(g for g in groups if y in g) for y in maps}  # the pass that totals a year
     parts = {key: {lv: {} for lv in acc.zone_idx} for key in [*maps, *periods]}
-    scale = {key: {lv: {} for lv in acc.zone_idx} for key in [*maps, *periods]}
+    scale = {key: {} for key in [*maps, *periods]}  # {level: (zone, class) factor} with a sample
     for b0 in range(0, len(models), BOOT_BATCH):
         batch = range(b0, min(b0 + BOOT_BATCH, len(models)))
         for g in groups:
@@ -202,7 +202,7 @@ def _refit_totals(acc: Accounts, maps: dict, periods: list, side: pd.Series) -> 
                     parts[g][lv].setdefault("d", []).extend(_by_class(t[f"d{b}"], 1) for b in batch)
                     if "w_d" in t:
                         scale[g][lv] = _sample_scale(_by_class(t["w_d"], 1), _by_class(t["ws_d"], 1))
-    return {key: {lv: {q: np.stack(v) * scale[key][lv].get("factor", 1.0) for q, v in per.items()}
+    return {key: {lv: {q: np.stack(v) * scale[key].get(lv, 1.0) for q, v in per.items()}
                   for lv, per in levels.items()} for key, levels in parts.items()}
 
 
@@ -222,7 +222,7 @@ def _refit_sample(run, like):
     return (lambda ok: ok & rows & cols), stride  # ok (dask) first: the mask is never a full array
 
 
-def _sample_scale(mapped: np.ndarray, sampled: np.ndarray) -> dict:
+def _sample_scale(mapped: np.ndarray, sampled: np.ndarray) -> np.ndarray:
     """Factor from a sample's (zone, class) totals to the cell's: its mapped area over its
     sampled mapped area; 0 where no pixel of the cell was sampled (no coefficient error for
     that cell: logged with the share of the mapped area it leaves out)."""
@@ -232,7 +232,7 @@ def _sample_scale(mapped: np.ndarray, sampled: np.ndarray) -> dict:
         log.info("biomass refits: %.3g %% of the mapped area lies in zone/class cells with no sampled "
                  "pixel (no coefficient error there); raise biomass.refit_pixels to include them",
                  100 * missed / mapped.sum())
-    return {"factor": factor}
+    return factor
 
 
 def _by_class(totals: np.ndarray, j: int) -> np.ndarray:
